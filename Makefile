@@ -1,0 +1,44 @@
+# Two commands for newcomers: `make demo` and `make test`. Both bootstrap a fresh machine that
+# has only python3 and make: uv is installed with pip when missing, then the locked set.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+NORRUT_HOME ?= $(CURDIR)/.norrut
+DEMO_WORLD ?= $(CURDIR)/.demo-world
+export NORRUT_HOME
+
+.PHONY: setup uv demo test test-fast browser bench lint clean
+
+uv:
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
+
+setup: uv
+	@$(UV) sync --locked
+
+# Debian's Chromium for the portal's browser test; a test tool's own browser download fails here.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		echo "Installing Debian's chromium for the browser tests"; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+demo: setup
+	$(UV) run --locked norrut simulate $(DEMO_WORLD) --faults
+	$(UV) run --locked norrut ingest $(DEMO_WORLD)/inbox --catalog $(DEMO_WORLD)/catalog.csv
+	$(UV) run --locked norrut optout $(DEMO_WORLD)/optouts.csv
+	$(UV) run --locked norrut status
+
+test: setup browser
+	$(UV) run --locked pytest
+
+test-fast: setup
+	$(UV) run --locked pytest -m "not slow and not browser and not server"
+
+bench: setup
+	$(UV) run --locked python bench/ingest.py
+
+lint: setup
+	$(UV) run --locked ruff check .
+
+clean:
+	rm -rf .norrut .demo-world .pytest_cache

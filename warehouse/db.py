@@ -1,0 +1,60 @@
+"""Opening the warehouse: one DuckDB file, one writer process at a time.
+
+Pass the *path* between Prefect tasks and processes, never a connection.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from warehouse.migrations import migrate
+
+DEFAULT_MEMORY_LIMIT = "4GB"
+
+
+class WarehouseMissingError(FileNotFoundError):
+    """A reader asked for a warehouse that no ingest has created yet."""
+
+
+def _configure(con: duckdb.DuckDBPyConnection, temp_dir: Path | None, memory_limit: str,
+               threads: int | None) -> None:
+    con.execute("set memory_limit = ?", [memory_limit])
+    if temp_dir is not None:
+        temp_dir.mkdir(parents=True, exist_ok=True)
+        con.execute("set temp_directory = ?", [str(temp_dir)])
+    if threads is not None:
+        con.execute("set threads = ?", [threads])
+    con.execute("set timezone = 'UTC'")
+
+
+@contextmanager
+def open_warehouse(
+    path: str | os.PathLike[str],
+    *,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Connect to the warehouse file; a writer also brings the schema up to date."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise WarehouseMissingError(f"no warehouse at {path}; run `norrut ingest` first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        _configure(
+            con,
+            None if read_only else path.parent / "tmp" / "duckdb",
+            memory_limit or os.environ.get("NORRUT_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT),
+            threads,
+        )
+        if not read_only:
+            migrate(con)
+        yield con
+    finally:
+        con.close()

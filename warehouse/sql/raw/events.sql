@@ -1,0 +1,20 @@
+-- grain: one row per engagement or intent event
+-- key: event_id
+-- occurred_at is stored in UTC. Personal-looking values never reach this table.
+create table raw.events (
+    event_id varchar primary key,
+    occurred_at timestamp not null,
+    person_id varchar not null,
+    id_type varchar not null,
+    event_type varchar not null,
+    content_id varchar,
+    campaign_id varchar,
+    channel varchar,
+    watch_seconds double,
+    region varchar,
+    device varchar,
+    consent boolean not null,
+    municipality varchar,
+    file_sha256 varchar not null,
+    source_row_number bigint not null
+);

@@ -1,0 +1,51 @@
+"""Read the SQL files under warehouse/sql and the grain/key header each table file states."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+SQL_ROOT = Path(__file__).parent / "sql"
+
+_HEADER = re.compile(r"^--\s*(grain|key):\s*(.+?)\s*$", re.MULTILINE)
+_CREATE = re.compile(
+    r"create\s+(?:or\s+replace\s+)?(table|view)\s+(?:if\s+not\s+exists\s+)?([a-z_]+\.[a-z_0-9]+)",
+    re.IGNORECASE,
+)
+
+
+@cache
+def read_sql(relative_path: str) -> str:
+    """Text of warehouse/sql/<relative_path>; a missing file is a programming error."""
+    return (SQL_ROOT / relative_path).read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What a .sql file says about the relation it creates."""
+
+    path: str
+    kind: str  # "table" or "view"
+    name: str
+    grain: str | None
+    key: tuple[str, ...]
+
+
+def table_spec(relative_path: str) -> TableSpec:
+    text = read_sql(relative_path)
+    created = _CREATE.search(text)
+    if created is None:
+        raise ValueError(f"{relative_path} creates no table or view")
+    headers = dict(_HEADER.findall(text))
+    key_text = headers.get("key", "").strip("() ")
+    key = tuple(part.strip() for part in key_text.split(",") if part.strip())
+    return TableSpec(relative_path, created.group(1).lower(), created.group(2).lower(),
+                     headers.get("grain"), key)
+
+
+def all_specs() -> list[TableSpec]:
+    """Every table/view file except migrations (which alter rather than create)."""
+    files = sorted(p for p in SQL_ROOT.rglob("*.sql") if p.parent.name != "migrations")
+    return [table_spec(str(p.relative_to(SQL_ROOT))) for p in files]
