@@ -42,7 +42,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
-LATEST_VERSION = MIGRATIONS[-1].version
+LATEST_VERSION = max(m.version for m in MIGRATIONS)
 
 
 class WarehouseTooNewError(RuntimeError):
@@ -69,7 +69,7 @@ def migrate(con: duckdb.DuckDBPyConnection, target: int = LATEST_VERSION) -> tup
         raise WarehouseTooNewError(
             f"warehouse schema v{start} is newer than this Norrut (v{LATEST_VERSION}); upgrade Norrut"
         )
-    for migration in MIGRATIONS:
+    for migration in sorted(MIGRATIONS, key=lambda m: m.version):
         if start < migration.version <= target:
             _apply(con, migration)
     refresh_views(con)
@@ -82,10 +82,8 @@ def _apply(con: duckdb.DuckDBPyConnection, migration: Migration) -> None:
         for relative_path in migration.files:
             con.execute(read_sql(relative_path))
         for table_name, person_column in migration.person_tables.items():
-            con.execute(
-                "insert or replace into meta.person_tables values (?, ?, ?)",
-                [table_name, person_column, f"registered by schema v{migration.version}"],
-            )
+            register_person_table(con, table_name, person_column,
+                                  f"registered by schema v{migration.version}")
         con.execute(
             "insert into meta.schema_version (version, description) values (?, ?)",
             [migration.version, migration.description],
@@ -94,6 +92,15 @@ def _apply(con: duckdb.DuckDBPyConnection, migration: Migration) -> None:
     except BaseException:
         con.execute("rollback")
         raise
+
+
+def register_person_table(con: duckdb.DuckDBPyConnection, table_name: str, person_column: str,
+                          description: str) -> None:
+    """Declare that `table_name` holds data about persons, so erasure reaches it."""
+    con.execute(
+        "insert or replace into meta.person_tables values (?, ?, ?)",
+        [table_name, person_column, description],
+    )
 
 
 def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
