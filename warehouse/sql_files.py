@@ -8,6 +8,8 @@ from functools import cache
 from pathlib import Path
 
 SQL_ROOT = Path(__file__).parent / "sql"
+# Folders whose files run statements (ALTER, INSERT, temp tables) rather than define a relation.
+NOT_RELATIONS = ("migrations", "queries")
 
 _HEADER = re.compile(r"^--\s*(grain|key):\s*(.+?)\s*$", re.MULTILINE)
 _CREATE = re.compile(
@@ -46,6 +48,6 @@ def table_spec(relative_path: str) -> TableSpec:
 
 
 def all_specs() -> list[TableSpec]:
-    """Every table/view file except migrations (which alter rather than create)."""
-    files = sorted(p for p in SQL_ROOT.rglob("*.sql") if p.parent.name != "migrations")
+    """Every table/view file except migrations (which alter rather than create) and queries."""
+    files = sorted(p for p in SQL_ROOT.rglob("*.sql") if p.parent.name not in NOT_RELATIONS)
     return [table_spec(str(p.relative_to(SQL_ROOT))) for p in files]

@@ -1,9 +1,90 @@
-"""CLI commands for orchestration (being built)."""
+"""CLI commands for orchestration: `norrut pipeline` runs the pipeline flow end to end."""
 
 from __future__ import annotations
 
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from norrut.cli import home_of
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the norrut app."""
+    app.command("pipeline")(pipeline_command)
+
+
+def pipeline_command(
+    ctx: typer.Context,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option("--as-of", formats=["%Y-%m-%d"],
+                     help="Run the chain for this date (YYYY-MM-DD) [default: the day after "
+                     "the last event in the warehouse].", show_default=False),
+    ] = None,
+    inbox: Annotated[
+        Path | None,
+        typer.Option("--inbox", help="Folder of event files to load [default: <home>/inbox].",
+                     show_default=False),
+    ] = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option("--catalog", help="Content catalog file (CSV, JSON or Parquet).",
+                     show_default=False),
+    ] = None,
+    retrain_after_days: Annotated[
+        int,
+        typer.Option("--retrain-after-days", min=0,
+                     help="Train a new model when the champion is missing or older than this."),
+    ] = 7,
+    lock_wait_seconds: Annotated[
+        float,
+        typer.Option("--lock-wait-seconds", min=0,
+                     help="How long to wait for another run to release the warehouse."),
+    ] = 600.0,
+) -> None:
+    """Ingest, build features, train when due, score and export, as one Prefect flow run."""
+    from rich.console import Console
+
+    from flows.run import FlowRunFailed, run_pipeline
+    from flows.settings import PipelineSettings
+
+    console = Console()
+    home = home_of(ctx)
+    settings = PipelineSettings(
+        home=str(home.root),
+        as_of=as_of.date() if as_of else None,
+        inbox=str(inbox.resolve()) if inbox else None,
+        catalog=str(catalog.resolve()) if catalog else None,
+        retrain_after_days=retrain_after_days,
+        lock_wait_seconds=lock_wait_seconds,
+    )
+    try:
+        result = run_pipeline(settings)
+    except FlowRunFailed as failed:
+        console.print(f"[red]The pipeline run failed:[/red] {failed}")
+        raise typer.Exit(1) from None
+    console.print(where_to_look(home, result.export_folder))
+
+
+def where_to_look(home, export_folder: Path | None) -> str:
+    """The closing message: where the segment files are, and how to open the three UIs."""
+    prefect_home = os.environ.get("PREFECT_HOME")
+    prefect_prefix = f"PREFECT_HOME={prefect_home} " if prefect_home else ""
+    folder = str(export_folder) if export_folder else f"(no segments written; see {home.exports_dir})"
+    return "\n".join([
+        "",
+        f"Segment files:   {folder}",
+        "",
+        "Prefect UI (runs and their summaries, under Artifacts):",
+        f"  {prefect_prefix}PREFECT_SERVER_ANALYTICS_ENABLED=false uv run --locked prefect server start",
+        "  then open http://127.0.0.1:4200",
+        "MLflow UI (models and their metrics):",
+        f"  uv run --locked mlflow ui --backend-store-uri {home.mlflow_tracking_uri}",
+        "  then open http://127.0.0.1:5000",
+        "Segment portal (download the files):",
+        f"  uv run --locked norrut --home {home.root} serve",
+    ])

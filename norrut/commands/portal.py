@@ -1,9 +1,125 @@
-"""CLI commands for portal (being built)."""
+"""CLI commands for the segment portal: `norrut serve` and `norrut users add/remove/list`."""
 
 from __future__ import annotations
 
+import sys
+from typing import Annotated
+
 import typer
+
+from norrut.cli import home_of
+
+users_app = typer.Typer(
+    name="users",
+    help="Manage the accounts that may sign in to the segment portal.",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the norrut app."""
+    app.command("serve")(serve)
+    app.add_typer(users_app, name="users")
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(
+        help="Address to listen on. Keep 127.0.0.1 unless a reverse proxy with HTTPS is in front.",
+    )] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port to listen on.", min=1, max=65535)] = 8000,
+    secure_cookies: Annotated[bool, typer.Option(
+        "--secure-cookies/--no-secure-cookies",
+        help="Mark the session cookie Secure (browsers then send it over HTTPS only). "
+             "Turn on when the portal is served through HTTPS.",
+    )] = False,
+) -> None:
+    """Start the segment portal, where campaign managers find and download audiences."""
+    import uvicorn
+
+    from portal.app import create_app
+    from portal.users import UserStore, UserStoreError
+
+    home = home_of(ctx)
+    try:
+        has_users = bool(UserStore(home.users_file).list_users())
+    except UserStoreError as problem:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2) from problem
+    shown_host = f"[{host}]" if ":" in host else host
+    typer.echo(f"Norrut segment portal for {home.root}")
+    typer.echo(f"Open http://{shown_host}:{port}/ in a browser (Ctrl+C stops the portal).")
+    if not has_users:
+        typer.echo("No portal accounts exist yet. Add one with:  norrut users add NAME --admin")
+    if host not in ("127.0.0.1", "localhost", "::1") and not secure_cookies:
+        typer.echo("warning: listening beyond this machine without --secure-cookies; serve "
+                   "through HTTPS so passwords and audiences are not sent in clear text.",
+                   err=True)
+    uvicorn.run(create_app(home, secure_cookies=secure_cookies), host=host, port=port,
+                log_level="info", proxy_headers=False)
+
+
+@users_app.command("add")
+def add_user(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="User name to sign in with.")],
+    admin: Annotated[bool, typer.Option(
+        "--admin", help="May also view the download audit log.")] = False,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from the first line of standard input "
+                                 "(for scripts) instead of prompting twice.")] = False,
+) -> None:
+    """Add a portal account; the password is stored only as an argon2 hash."""
+    from portal.users import UserStore, UserStoreError, validate_password, validate_user_name
+
+    store = UserStore(home_of(ctx).users_file)
+    try:
+        validate_user_name(name)
+        if store.get(name) is not None:
+            raise UserStoreError(f"user {name!r} already exists; remove it first to set a "
+                                 "new password")
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        validate_password(password)
+        user = store.add(name, password, is_admin=admin)
+    except UserStoreError as problem:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2) from problem
+    role = "administrator" if user.is_admin else "campaign manager"
+    typer.echo(f"Added {user.name} ({role}).")
+
+
+@users_app.command("remove")
+def remove_user(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="User name to remove; signs the user out too.")],
+) -> None:
+    """Remove a portal account."""
+    from portal.users import UserStore, UserStoreError
+
+    try:
+        UserStore(home_of(ctx).users_file).remove(name)
+    except UserStoreError as problem:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2) from problem
+    typer.echo(f"Removed {name}.")
+
+
+@users_app.command("list")
+def list_users(ctx: typer.Context) -> None:
+    """List portal accounts (never their passwords)."""
+    from portal.users import UserStore, UserStoreError
+
+    try:
+        users = UserStore(home_of(ctx).users_file).list_users()
+    except UserStoreError as problem:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2) from problem
+    if not users:
+        typer.echo("No portal accounts yet. Add one with: norrut users add NAME --admin")
+        return
+    for user in users:
+        role = "admin" if user.is_admin else "user"
+        typer.echo(f"{user.name}\t{role}\tadded {user.created_at}")

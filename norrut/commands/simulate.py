@@ -1,9 +1,75 @@
-"""CLI commands for simulate (being built)."""
+"""`norrut simulate`: write a synthetic world (inbox, catalog, opt-outs and its hidden truth)."""
 
 from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 
+def _parse_day(value: str) -> date:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError as error:
+        raise typer.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from error
+
+
+def simulate(
+    out: Annotated[Path, typer.Argument(
+        help="Folder to write the world into (an earlier world there is replaced; any other "
+             "non-empty folder is refused).")],
+    persons: Annotated[int, typer.Option(
+        "--persons", min=10, help="Number of simulated persons.")] = 50_000,
+    days: Annotated[int, typer.Option(
+        "--days", min=3, help="Days of events in the inbox, ending on --end.")] = 90,
+    seed: Annotated[int, typer.Option(
+        "--seed", min=0, help="Random seed; the same arguments give byte-identical files.")] = 7,
+    faults: Annotated[bool, typer.Option(
+        "--faults/--no-faults",
+        help="Plant bad rows of every kind, duplicates, unknown columns, a truncated gzip, an "
+             "unreadable file and a re-delivered file (counts in truth/expected_ingest.json).",
+    )] = False,
+    end: Annotated[str, typer.Option(
+        "--end", help="Last day of events (YYYY-MM-DD); the day after is the natural as-of "
+                      "date.")] = "2026-11-01",
+    files: Annotated[int, typer.Option(
+        "--files", min=1, max=50, help="Event files per format (JSON, CSV, Parquet).")] = 4,
+) -> None:
+    """Write a synthetic world that follows the data contract: OUT/inbox, OUT/catalog.csv,
+    OUT/optouts.csv, OUT/truth/ and OUT/world.json."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from simulator.world import WorldSettings, simulate_world
+
+    settings = WorldSettings(persons=persons, days=days, seed=seed, end=_parse_day(end),
+                             faults=faults, files_per_format=files)
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=False) as progress:
+        tasks: dict[str, int] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        try:
+            summary = simulate_world(out, settings, report)
+        except (FileExistsError, ValueError) as error:
+            console.print(f"[red]error:[/red] {error}")
+            raise typer.Exit(code=2) from error
+    counts = summary["counts"]
+    console.print(
+        f"Wrote {counts['events']:,} events of {counts['persons_with_events']:,} persons in "
+        f"{counts['inbox_files']} inbox files, {counts['catalog_items']} catalog items and "
+        f"{counts['optouts']} opt-outs to {out}"
+        + (f" ({counts['fault_rows']} planted bad rows)" if faults else "")
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the norrut app."""
+    app.command("simulate")(simulate)

@@ -1,9 +1,164 @@
-"""CLI commands for warehouse (being built)."""
+"""CLI commands for the warehouse: `norrut ingest`, `norrut optout`, `norrut status`."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from norrut.cli import home_of
+
+
+def _fail(message: str) -> typer.Exit:
+    """Print a one-line error (no traceback) and give the exit to raise."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=2)
+
+
+def ingest(
+    ctx: typer.Context,
+    inbox: Annotated[Path, typer.Argument(help="Folder of event files (.jsonl/.ndjson/.csv, "
+                                                "optionally .gz, and .parquet).")],
+    catalog: Annotated[Path | None, typer.Option(
+        "--catalog", help="Content catalog file (.csv, .json/.jsonl or .parquet) to upsert first.",
+    )] = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Exit with status 1 when any file or row was quarantined "
+                         "(everything valid is still loaded).",
+    )] = False,
+) -> None:
+    """Load every event file of INBOX not loaded before; bad rows go to quarantine."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from warehouse.catalog import CatalogError
+    from warehouse.ingest import InboxError, StrictIngestError, ingest_inbox, list_event_files
+
+    home = home_of(ctx).ensure()
+    console = Console()
+    try:
+        total = len(list_event_files(inbox))
+    except InboxError as error:
+        raise _fail(str(error)) from None
+    with Progress(TextColumn("[bold]ingest[/bold] {task.description}"), BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                  transient=True) as progress:
+        task = progress.add_task("", total=total)
+
+        def advance(result, done: int, count: int) -> None:
+            progress.update(task, completed=done, description=result.file_name)
+
+        try:
+            report = ingest_inbox(home.warehouse_path, inbox, catalog, strict=strict,
+                                  progress=advance)
+            failed_strict = False
+        except StrictIngestError as error:
+            report, failed_strict = error.report, True
+        except (InboxError, CatalogError) as error:
+            raise _fail(str(error)) from None
+    _print_ingest_summary(console, report)
+    if failed_strict:
+        typer.secho("--strict: something was quarantined", fg=typer.colors.YELLOW, err=True)
+        raise typer.Exit(code=1)
+
+
+def _print_ingest_summary(console, report) -> None:
+    from rich.table import Table
+
+    table = Table(title="Ingest summary", show_header=True)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    rows = [
+        ("files loaded", report.files_loaded),
+        ("files already loaded (skipped)", report.files_already_loaded),
+        ("files quarantined", report.files_quarantined),
+        ("rows read", report.rows_read),
+        ("rows loaded", report.rows_loaded),
+        ("duplicates skipped", report.duplicates_skipped),
+        ("dropped: opted-out persons", report.suppressed_dropped),
+        ("rows quarantined", report.rows_quarantined),
+    ]
+    for reason, count in report.quarantined_by_reason.items():
+        rows.append((f"  quarantined: {reason}", count))
+    for result in report.files:
+        if result.status == "quarantined":
+            rows.append((f"  file quarantined: {result.file_name} ({result.failure_reason})", 1))
+    if report.catalog is not None:
+        rows.append(("catalog rows upserted", report.catalog.rows_upserted))
+        for reason, count in report.catalog.rejected_by_reason.items():
+            rows.append((f"  catalog rows rejected: {reason}", count))
+    for label, value in rows:
+        table.add_row(label, f"{value:,}")
+    table.add_row("seconds", f"{report.seconds:.2f}")
+    table.add_row("rows/s", f"{report.rows_per_second:,.0f}")
+    console.print(table)
+
+
+def optout(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV with person_id, requested_at and optional kind "
+                                              "(erasure or objection).")],
+) -> None:
+    """Apply opt-outs: suppress the persons and delete everything held about them."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from warehouse.optout import OptoutError, apply_optouts
+
+    home = home_of(ctx).ensure()
+    try:
+        with Console().status("applying opt-outs"):
+            report = apply_optouts(home.warehouse_path, file)
+    except OptoutError as error:
+        raise _fail(str(error)) from None
+    table = Table(title="Opt-outs applied")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("persons suppressed", f"{report.persons_requested:,}")
+    table.add_row("  erasures", f"{report.erasures:,}")
+    table.add_row("  objections", f"{report.objections:,}")
+    for name, count in report.rows_removed.items():
+        table.add_row(f"rows removed from {name}", f"{count:,}")
+    for reason, count in report.rejected_by_reason.items():
+        table.add_row(f"rows rejected: {reason}", f"{count:,}")
+    Console().print(table)
+
+
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as one JSON object "
+                                                          "(keys in docs/status.md).")] = False,
+) -> None:
+    """Show what the warehouse holds: events, persons, files, quarantine, opt-outs."""
+    from warehouse.db import WarehouseMissingError
+    from warehouse.status import warehouse_status
+
+    home = home_of(ctx)
+    try:
+        state = warehouse_status(home.warehouse_path)
+    except WarehouseMissingError as error:
+        raise _fail(str(error)) from None
+    if as_json:
+        typer.echo(json.dumps(state, indent=2, sort_keys=True))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Warehouse {home.warehouse_path}")
+    table.add_column("key")
+    table.add_column("value", justify="right")
+    for key, value in state.items():
+        if isinstance(value, dict):
+            table.add_row(key, ", ".join(f"{k}: {v:,}" for k, v in value.items()) or "none")
+        else:
+            table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+    Console().print(table)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the norrut app."""
+    app.command("ingest")(ingest)
+    app.command("optout")(optout)
+    app.command("status")(status)

@@ -1,8 +1,10 @@
 -- grain: one row per engagement or intent event
 -- key: event_id
 -- occurred_at is stored in UTC. Personal-looking values never reach this table.
+-- No primary-key index: ingestion dedups with an anti-join and tests check the key. An index
+-- on millions of event ids would cost memory on every open and slow each insert.
 create table raw.events (
-    event_id varchar primary key,
+    event_id varchar not null,
     occurred_at timestamp not null,
     person_id varchar not null,
     id_type varchar not null,

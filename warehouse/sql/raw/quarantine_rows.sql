@@ -9,6 +9,5 @@ create table raw.quarantine_rows (
     reason varchar not null,
     field varchar,
     event_id varchar,
-    quarantined_at timestamptz not null,
-    primary key (file_sha256, source_row_number)
+    quarantined_at timestamptz not null
 );

@@ -1,0 +1,125 @@
+"""Benchmark: how fast `norrut simulate` writes a world, and its peak memory.
+
+Runs the simulator in a child process (so its peak RSS is its own), then a bare baseline in
+another child: the same number of random rows in the same 13 contract columns, written as one
+Parquet file with Polars, no behaviour and no formatting. Prints the figures and writes
+bench/results/simulate.md.
+
+    uv run --locked python bench/simulate.py [--persons 50000] [--days 90] [--no-faults]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SIMULATE = """
+import json, sys, time
+from pathlib import Path
+from simulator.world import WorldSettings, simulate_world
+started = time.perf_counter()
+summary = simulate_world(Path(sys.argv[1]), WorldSettings(
+    persons=int(sys.argv[2]), days=int(sys.argv[3]), faults=sys.argv[4] == "1"))
+print(json.dumps({"seconds": time.perf_counter() - started, "counts": summary["counts"]}))
+"""
+
+BASELINE = """
+import json, sys, time
+import numpy as np, polars as pl
+rows = int(sys.argv[2])
+started = time.perf_counter()
+rng = np.random.default_rng(0)
+ids = rng.integers(0, 2**62, rows)
+frame = pl.DataFrame({
+    "event_id": pl.Series(ids).cast(pl.String), "occurred_at": rng.integers(0, 2**40, rows),
+    "person_id": pl.Series(rng.integers(0, 2**62, rows)).cast(pl.String),
+    "id_type": rng.integers(0, 3, rows), "event_type": rng.integers(0, 12, rows),
+    "content_id": rng.integers(0, 150, rows), "campaign_id": rng.integers(0, 36, rows),
+    "channel": rng.integers(0, 12, rows), "watch_seconds": rng.random(rows),
+    "region": rng.integers(0, 24, rows), "device": rng.integers(0, 5, rows),
+    "consent": rng.random(rows) < 0.98, "municipality": rng.integers(0, 21, rows)})
+frame.write_parquet(sys.argv[1] + "/baseline.parquet")
+print(json.dumps({"seconds": time.perf_counter() - started}))
+"""
+
+
+def _run_child(code: str, *args: str) -> tuple[dict, float, float]:
+    """(printed JSON, wall seconds incl. interpreter start, peak RSS MiB of the child)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    completed = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, check=True,
+                               capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss of children is the maximum over all children so far; each run here is bigger
+    # than the interpreter alone, so a smaller later child is reported as its own start size.
+    return json.loads(completed.stdout.strip().splitlines()[-1]), wall, max(peak_kib, before) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=50_000, help="persons in the world")
+    parser.add_argument("--days", type=int, default=90, help="days of events")
+    parser.add_argument("--no-faults", action="store_true", help="simulate without --faults")
+    parser.add_argument("--write", default=str(ROOT / "bench" / "results" / "simulate.md"),
+                        help="markdown file for the figures")
+    options = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="norrut-bench-simulate-"))
+    try:
+        load_before = os.getloadavg()
+        result, wall, peak = _run_child(SIMULATE, str(workdir / "world"), str(options.persons),
+                                        str(options.days), "0" if options.no_faults else "1")
+        inbox_bytes = sum(p.stat().st_size for p in (workdir / "world" / "inbox").iterdir())
+        baseline, baseline_wall, _ = _run_child(BASELINE, str(workdir),
+                                                str(result["counts"]["events"]))
+        load_after = os.getloadavg()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    events = result["counts"]["events"]
+    lines = [
+        "# Simulator benchmark (`bench/simulate.py`)",
+        "",
+        f"Machine: {os.cpu_count()} cores, "
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
+        f"{platform.platform()}, Python {platform.python_version()}; other engineers were "
+        f"running work on the machine at the same time.",
+        f"Load average before: {tuple(round(x, 2) for x in load_before)}, "
+        f"after: {tuple(round(x, 2) for x in load_after)}",
+        "",
+        f"World: {options.persons:,} persons, {options.days} days, "
+        f"faults={'no' if options.no_faults else 'yes'}: {events:,} events, "
+        f"{result['counts']['inbox_files']} inbox files, {inbox_bytes / 2**20:.0f} MiB.",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| simulate_world seconds (in process) | {result['seconds']:.1f} |",
+        f"| wall seconds incl. interpreter start | {wall:.1f} |",
+        f"| events per second | {events / result['seconds']:,.0f} |",
+        f"| peak RSS of the simulating process | {peak:,.0f} MiB |",
+        f"| bare baseline: same rows random, one Parquet file | {baseline['seconds']:.1f} s |",
+        f"| ratio simulate / bare baseline | {result['seconds'] / baseline['seconds']:.1f}x |",
+        "",
+        "Goal: the default world in under a minute on 2 cores.",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    Path(options.write).parent.mkdir(parents=True, exist_ok=True)
+    Path(options.write).write_text(text)
+    del baseline_wall
+
+
+if __name__ == "__main__":
+    main()

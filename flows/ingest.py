@@ -1,0 +1,45 @@
+"""Flow: load new event files from the inbox into the warehouse."""
+
+from __future__ import annotations
+
+from prefect import flow, task
+
+from flows.common import holding_the_warehouse, publish, retry_only_io_errors, run_name_with_date
+from flows.reports import ingest_markdown
+from flows.settings import DEFAULT_LOCK_WAIT_SECONDS, IngestSettings
+
+
+@task(name="ingest-inbox", retries=2, retry_delay_seconds=10,
+      retry_condition_fn=retry_only_io_errors)
+def ingest_inbox_task(warehouse_path: str, inbox: str, catalog: str | None, strict: bool):
+    from warehouse.ingest import ingest_inbox
+
+    return ingest_inbox(warehouse_path, inbox, catalog=catalog, strict=strict)
+
+
+def run_ingest(settings: IngestSettings):
+    """The ingest steps inside a flow run; returns the IngestReport."""
+    home = settings.norrut_home().ensure()
+    inbox = settings.inbox_path()
+    if settings.inbox is None:
+        # The default inbox is ours to create, so the first hourly run finds it empty, not missing.
+        inbox.mkdir(parents=True, exist_ok=True)
+    with holding_the_warehouse(home, settings.lock_wait_seconds):
+        report = ingest_inbox_task(str(home.warehouse_path), str(inbox), settings.catalog,
+                                   settings.strict)
+    publish(ingest_markdown(report), key="ingest-summary",
+            description="Files and rows loaded and quarantined")
+    return report
+
+
+@flow(name="ingest", flow_run_name=lambda: run_name_with_date("ingest"), log_prints=True)
+def ingest(
+    home: str | None = None,
+    inbox: str | None = None,
+    catalog: str | None = None,
+    strict: bool = False,
+    lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
+):
+    """Load the event files in the inbox; bad rows go to quarantine with their reason."""
+    return run_ingest(IngestSettings(home=home, inbox=inbox, catalog=catalog, strict=strict,
+                                     lock_wait_seconds=lock_wait_seconds))

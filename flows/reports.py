@@ -1,0 +1,179 @@
+"""Run summaries in markdown, built from the plain functions' reports. This is what the
+marketing team reads in each run's Artifacts tab, so it says what happened in words."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A GitHub-style markdown table; `|` inside a cell is escaped so columns stay aligned."""
+    def cell(value: object) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def features_markdown(result, as_of: date) -> str:
+    """Summary of one feature build (a features.build.FeatureBuildResult)."""
+    return "\n".join([
+        f"## Features as of {as_of.isoformat()}",
+        "",
+        f"Built {result.features} features for **{result.persons:,}** persons who may be "
+        f"profiled (feature set {result.feature_set_version}) in {result.seconds:.1f} s.",
+    ])
+
+
+def scoring_markdown(result) -> str:
+    """Summary of one scoring run (a segments.scoring.ScoreResult)."""
+    return "\n".join([
+        f"## Scores as of {result.as_of.isoformat()}",
+        "",
+        f"Scored **{result.persons_scored:,}** persons with model {result.model_name} "
+        f"version {result.model_version} (MLflow run `{result.model_run_id}`) "
+        f"in {result.total_seconds:.1f} s.",
+    ])
+
+
+def ingest_markdown(report) -> str:
+    """Summary of one ingest run (a warehouse.ingest.IngestReport)."""
+    lines = [
+        "## Events loaded",
+        "",
+        f"**{report.rows_loaded:,}** new events loaded from {report.files_loaded} file(s); "
+        f"{report.files_already_loaded} file(s) were already loaded and were skipped.",
+        f"**{report.rows_quarantined:,}** row(s) and {report.files_quarantined} whole file(s) "
+        "were quarantined; "
+        f"{report.duplicates_skipped:,} duplicate event(s) were stored once; "
+        f"{report.suppressed_dropped:,} event(s) of opted-out persons were dropped.",
+    ]
+    if report.files:
+        lines += ["", "### Files", "", markdown_table(
+            ["file", "result", "rows read", "loaded", "quarantined", "why quarantined"],
+            [(f.file_name, f.status, f"{f.rows_read:,}", f"{f.rows_loaded:,}",
+              f"{f.rows_quarantined:,}", f.failure_reason or "") for f in report.files],
+        )]
+    else:
+        lines += ["", "The inbox held no event files."]
+    if report.catalog is not None:
+        catalog = report.catalog
+        lines += ["", f"Content catalog `{catalog.file_name}`: {catalog.rows_upserted:,} of "
+                  f"{catalog.rows_read:,} row(s) loaded, {catalog.rows_rejected:,} rejected"
+                  + (" (" + ", ".join(f"{reason}: {count}" for reason, count
+                                      in catalog.rejected_by_reason.items()) + ")."
+                     if catalog.rows_rejected else ".")]
+    if report.quarantined_by_reason:
+        lines += ["", "### Quarantined rows by reason", "", markdown_table(
+            ["reason", "rows"],
+            [(reason, f"{count:,}") for reason, count in report.quarantined_by_reason.items()],
+        )]
+    return "\n".join(lines)
+
+
+def export_markdown(report) -> str:
+    """Summary of one export run (a segments.export_run.ExportRunReport)."""
+    written, skipped = report.segments_written, report.segments_skipped
+    model = report.model
+    lines = [
+        f"## Segments as of {report.as_of.isoformat()} (export v{report.version})",
+        "",
+        f"**{len(written)}** segment(s) written, **{len(skipped)}** skipped, "
+        f"scored by model {model['name']} version {model['version']}.",
+        "",
+        f"Files: `{report.folder}` (download them from the segment portal, `norrut serve`).",
+    ]
+    if written:
+        lines += ["", "### Written", "", markdown_table(
+            ["segment", "selected", "holdout", "exported", "files", "destinations skipped"],
+            [(s.name, f"{s.selected:,}", f"{s.holdout:,}", f"{s.exported:,}",
+              ", ".join(f"{f.file} ({f.rows:,} rows)" for f in s.files),
+              "; ".join(f"{d['destination']}: {d['reason']}" for d in s.destinations_skipped))
+             for s in written],
+        )]
+    if skipped:
+        lines += ["", "### Skipped", "", markdown_table(
+            ["segment", "selected", "minimum audience", "why"],
+            [(s.name, f"{s.selected:,}", f"{s.min_audience_size:,}", s.skipped_reason)
+             for s in skipped],
+        )]
+    return "\n".join(lines)
+
+
+# The metrics a campaign manager can read: ranking quality, calibration and lift.
+HEADLINE_METRICS = ("roc_auc", "pr_auc", "log_loss", "brier", "lift_at_10pct")
+
+
+def _metric(metrics: dict[str, float] | None, name: str) -> str:
+    if not metrics or name not in metrics:
+        return "-"
+    return f"{metrics[name]:.4f}"
+
+
+def training_markdown(result) -> str:
+    """Summary of one training run (a models.training.TrainResult)."""
+    promotion = result.promotion
+    lines = [
+        f"## Model {result.model_name} version {result.version}",
+        "",
+        f"Trained on {result.rows.get('training', 0):,} rows in {result.seconds:.0f} s "
+        f"(MLflow run `{result.run_id}`).",
+        "",
+    ]
+    if promotion is None:
+        lines.append("**Not promoted**: promotion was switched off for this run.")
+        champion_metrics = None
+        champion_label = "champion"
+    else:
+        verdict = {
+            "champion": "**Promoted**: this version is now the champion that scoring uses",
+            "challenger": "**Not promoted**: the champion stays; this version is the challenger",
+            "already_champion": "**Already the champion**",
+        }[promotion.decision]
+        lines.append(f"{verdict}: {promotion.reason}.")
+        champion_metrics = promotion.champion_metrics
+        champion_label = (f"champion v{promotion.previous_champion}"
+                          if promotion.previous_champion else "champion (none)")
+    lines += ["", markdown_table(
+        ["test metric", "this version", champion_label, "baseline"],
+        [(name, _metric(result.test_metrics, name), _metric(champion_metrics, name),
+          _metric(result.baseline_test_metrics, name)) for name in HEADLINE_METRICS],
+    )]
+    return "\n".join(lines)
+
+
+def pipeline_markdown(result) -> str:
+    """Summary of one pipeline run (a flows.pipeline.PipelineResult): each step in run order."""
+    training = (training_markdown(result.training) if result.training is not None
+                else "## Model\n\nNo training: " + result.training_reason + ".")
+    return "\n\n".join([
+        f"# Pipeline as of {result.as_of.isoformat()}",
+        ingest_markdown(result.ingest),
+        features_markdown(result.features, result.as_of),
+        training,
+        scoring_markdown(result.scores),
+        export_markdown(result.export),
+    ])
+
+
+def optout_markdown(report) -> str:
+    """Summary of one opt-out run (a warehouse.optout.OptoutReport)."""
+    lines = [
+        "## Opt-outs applied",
+        "",
+        f"**{report.persons_requested:,}** person(s) asked to opt out: {report.erasures:,} "
+        f"erasure(s) and {report.objections:,} objection(s). They appear in no segment file "
+        "made from now on, and their later events are dropped at load.",
+        f"{report.rows_rejected:,} row(s) of the file were rejected.",
+    ]
+    removed = {table: rows for table, rows in report.rows_removed.items() if rows}
+    if removed:
+        lines += ["", "### Rows removed", "", markdown_table(
+            ["table", "rows"], [(table, f"{rows:,}") for table, rows in sorted(removed.items())])]
+    if report.rejected_by_reason:
+        lines += ["", "### Rejected rows by reason", "", markdown_table(
+            ["reason", "rows"],
+            [(reason, f"{count:,}") for reason, count in report.rejected_by_reason.items()])]
+    return "\n".join(lines)

@@ -1,0 +1,114 @@
+"""One typed settings object per flow. Field names are the flow's parameters, and the
+parameters of its deployments in prefect.yaml (tests/test_flows_settings.py holds them equal).
+
+Paths left empty resolve under the Norrut home ($NORRUT_HOME, else ./.norrut), so the
+deployments' defaults work from a checkout of the repo.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from norrut.home import NorrutHome
+
+DEFAULT_LOCK_WAIT_SECONDS = 600.0
+
+
+class _FlowSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    home: str | None = Field(
+        default=None, description="Norrut home folder; empty means $NORRUT_HOME, else ./.norrut.")
+    lock_wait_seconds: float = Field(
+        default=DEFAULT_LOCK_WAIT_SECONDS, ge=0,
+        description="How long to wait for another run to release the warehouse before failing.")
+
+    def norrut_home(self) -> NorrutHome:
+        return NorrutHome.resolve(self.home)
+
+
+class IngestSettings(_FlowSettings):
+    inbox: str | None = Field(
+        default=None, description="Folder of event files to load; empty means <home>/inbox.")
+    catalog: str | None = Field(
+        default=None, description="Content catalog file (CSV, JSON or Parquet); optional.")
+    strict: bool = Field(
+        default=False, description="Fail the run when any row is quarantined.")
+
+    def inbox_path(self) -> Path:
+        return Path(self.inbox) if self.inbox else self.norrut_home().root / "inbox"
+
+
+class OptoutSettings(_FlowSettings):
+    optouts_csv: str | None = Field(
+        default=None, description="Opt-out CSV to apply; empty means <home>/inbox/optouts.csv.")
+
+    def optouts_path(self) -> Path:
+        if self.optouts_csv:
+            return Path(self.optouts_csv)
+        return self.norrut_home().root / "inbox" / "optouts.csv"
+
+
+class BuildFeaturesSettings(_FlowSettings):
+    as_of: date | None = Field(
+        default=None,
+        description="Features as of this date; empty means the day after the last event.")
+
+
+class TrainSettings(_FlowSettings):
+    as_of: date | None = Field(
+        default=None,
+        description="Train on features as of this date; empty means the day after the last "
+        "event.")
+    promote: bool = Field(
+        default=True, description="Make the new model champion when it beats the current one.")
+
+
+class ScoreAndExportSettings(_FlowSettings):
+    as_of: date | None = Field(
+        default=None,
+        description="Score and export as of this date; empty means the day after the last "
+        "event.")
+    segments_file: str | None = Field(
+        default=None,
+        description="Segments YAML to export; empty means the segments shipped with Norrut.")
+
+
+class PipelineSettings(_FlowSettings):
+    as_of: date | None = Field(
+        default=None,
+        description="Run the chain for this date; empty means the day after the last event.")
+    inbox: str | None = Field(
+        default=None, description="Folder of event files to load; empty means <home>/inbox.")
+    catalog: str | None = Field(
+        default=None, description="Content catalog file (CSV, JSON or Parquet); optional.")
+    segments_file: str | None = Field(
+        default=None,
+        description="Segments YAML to export; empty means the segments shipped with Norrut.")
+    retrain_after_days: int = Field(
+        default=7, ge=0,
+        description="Train a new model when the champion is missing or older than this.")
+
+    def inbox_path(self) -> Path:
+        return Path(self.inbox) if self.inbox else self.norrut_home().root / "inbox"
+
+
+def day_after(last_event_on: date | None, today: date) -> date:
+    """The default as-of date: the day after the last event, or today for an empty warehouse."""
+    return today if last_event_on is None else last_event_on + timedelta(days=1)
+
+
+def training_due(champion_trained_at: datetime | None, now: datetime,
+                 retrain_after_days: int) -> tuple[bool, str]:
+    """Whether the pipeline trains a new model, and why, in words for the run summary."""
+    if champion_trained_at is None:
+        return True, "there is no champion model yet"
+    age = now - champion_trained_at
+    age_text = f"{age.total_seconds() / 86400:.1f} days ago"
+    if age >= timedelta(days=retrain_after_days):
+        return True, (f"the champion was trained {age_text}, longer ago than "
+                      f"{retrain_after_days} days")
+    return False, (f"the champion was trained {age_text}, within {retrain_after_days} days")

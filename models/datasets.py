@@ -1,0 +1,139 @@
+"""Snapshot dates, labels and the training, validation and test sets built from the warehouse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+import polars as pl
+
+from features.build import build_features_on
+from features.catalog import FEATURE_NAMES
+from norrut.contract import INTENT_EVENT_TYPES
+from warehouse.migrations import register_person_table
+from warehouse.sql_files import read_sql
+
+
+class TrainingDataError(ValueError):
+    """The warehouse cannot give a sound training set for the requested settings."""
+
+
+@dataclass(frozen=True)
+class SnapshotPlan:
+    """As-of dates of each set. Every label window [d, d + horizon) ends on or before the next
+    set's first date, so no label event of one set is seen as a label of a later set."""
+
+    training: tuple[date, ...]
+    validation: date
+    test: date
+    scoring: date
+    horizon_days: int
+
+    def as_params(self) -> dict[str, str]:
+        return {
+            "training_snapshots": ",".join(d.isoformat() for d in self.training),
+            "validation_snapshot": self.validation.isoformat(),
+            "test_snapshot": self.test.isoformat(),
+            "scoring_date": self.scoring.isoformat(),
+        }
+
+
+def default_as_of(con: duckdb.DuckDBPyConnection) -> date:
+    """The day after the last event: "today" for a warehouse loaded up to yesterday."""
+    last = con.execute("select max(occurred_at)::date from raw.events").fetchone()[0]
+    if last is None:
+        raise TrainingDataError("the warehouse holds no events; run `norrut ingest` first")
+    return last + timedelta(days=1)
+
+
+def plan_snapshots(scoring_date: date, horizon_days: int, n_training_snapshots: int,
+                   snapshot_interval_days: int) -> SnapshotPlan:
+    """Test labels end on the scoring date, validation labels where the test starts, and the
+    latest training labels where the validation starts; earlier training dates step back."""
+    if horizon_days < 1 or n_training_snapshots < 1 or snapshot_interval_days < 1:
+        raise TrainingDataError("horizon, number of training snapshots and interval must be >= 1")
+    horizon = timedelta(days=horizon_days)
+    test = scoring_date - horizon
+    validation = test - horizon
+    latest_training = validation - horizon
+    training = tuple(latest_training - timedelta(days=snapshot_interval_days * i)
+                     for i in range(n_training_snapshots - 1, -1, -1))
+    return SnapshotPlan(training, validation, test, scoring_date, horizon_days)
+
+
+def check_plan_against_data(con: duckdb.DuckDBPyConnection, plan: SnapshotPlan) -> None:
+    """Clear errors for a plan the data cannot support: nothing before the first snapshot, or a
+    test label window that runs past the last day with events."""
+    first, last = con.execute(
+        "select min(occurred_at)::date, max(occurred_at)::date from raw.events").fetchone()
+    if first is None:
+        raise TrainingDataError("the warehouse holds no events; run `norrut ingest` first")
+    earliest = plan.training[0]
+    if first >= earliest:
+        raise TrainingDataError(
+            f"no events before the earliest training snapshot {earliest} (first event {first}); "
+            f"use fewer training snapshots, a shorter horizon or a later --as-of"
+        )
+    data_end = last + timedelta(days=1)
+    if plan.scoring > data_end:
+        raise TrainingDataError(
+            f"the {plan.horizon_days}-day label window of the test snapshot {plan.test} runs to "
+            f"{plan.scoring}, past the last day with events ({last}); use --as-of {data_end} or "
+            f"earlier, or a shorter horizon"
+        )
+
+
+def labelled_snapshot(con: duckdb.DuckDBPyConnection, as_of: date, horizon_days: int,
+                      intent_types: tuple[str, ...] = INTENT_EVENT_TYPES) -> pl.DataFrame:
+    """Build the features for `as_of` and attach the label; one row per profiled person."""
+    unknown = sorted(set(intent_types) - set(INTENT_EVENT_TYPES))
+    if unknown or not intent_types:
+        raise TrainingDataError(
+            f"intent types must be a non-empty subset of {', '.join(INTENT_EVENT_TYPES)}; "
+            f"got {', '.join(unknown) or 'none'}"
+        )
+    build_features_on(con, as_of)
+    con.execute(read_sql("features/person_label.sql"),
+                {"as_of": as_of, "horizon_days": horizon_days, "intent_types": list(intent_types)})
+    register_person_table(con, "features.person_label", "person_id", "labels of the latest training")
+    return con.execute(
+        "select features.*, labels.label "
+        "from features.person_features as features "
+        "inner join features.person_label as labels using (person_id, as_of_date) "
+        "where features.as_of_date = ? order by features.person_id", [as_of]
+    ).pl()
+
+
+@dataclass
+class TrainingSets:
+    training: pl.DataFrame
+    validation: pl.DataFrame
+    test: pl.DataFrame
+
+
+def build_training_sets(con: duckdb.DuckDBPyConnection, plan: SnapshotPlan,
+                        intent_types: tuple[str, ...]) -> TrainingSets:
+    check_plan_against_data(con, plan)
+    training = pl.concat([labelled_snapshot(con, d, plan.horizon_days, intent_types)
+                          for d in plan.training])
+    validation = labelled_snapshot(con, plan.validation, plan.horizon_days, intent_types)
+    test = labelled_snapshot(con, plan.test, plan.horizon_days, intent_types)
+    return TrainingSets(training, validation, test)
+
+
+def check_positives(sets: TrainingSets, min_positives: int) -> None:
+    for name, frame in (("training", sets.training), ("validation", sets.validation),
+                        ("test", sets.test)):
+        positives = int(frame["label"].sum()) if frame.height else 0
+        if positives < min_positives:
+            raise TrainingDataError(
+                f"too few positive examples in the {name} set: {positives} persons with an "
+                f"intent event in the label window, at least {min_positives} needed; "
+                f"use a longer horizon, more intent types or more data"
+            )
+
+
+def feature_matrix(frame: pl.DataFrame, feature_names: tuple[str, ...] | list[str] = FEATURE_NAMES):
+    """The model input: a pandas frame of float64 features in catalog order, no identifiers."""
+    return frame.select([pl.col(name).cast(pl.Float64) for name in feature_names]).to_pandas()

@@ -1,0 +1,116 @@
+"""Pictures for the segment page, drawn as inline SVG on the server (no JavaScript).
+
+Every text that reaches the SVG is escaped here. Colours are presentation attributes, not
+style attributes, so the page's Content-Security-Policy can forbid inline styles.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from markupsafe import Markup
+
+BAR_COLOUR = "#1f5f8b"
+BASELINE_COLOUR = "#b3541e"
+AXIS_COLOUR = "#555555"
+TEXT_COLOUR = "#1a1a1a"
+FONT = 'font-family="system-ui, sans-serif"'
+
+REGION_NAMES = {
+    "SE-AB": "Stockholm", "SE-AC": "Västerbotten", "SE-BD": "Norrbotten", "SE-C": "Uppsala",
+    "SE-D": "Södermanland", "SE-E": "Östergötland", "SE-F": "Jönköping", "SE-G": "Kronoberg",
+    "SE-H": "Kalmar", "SE-I": "Gotland", "SE-K": "Blekinge", "SE-M": "Skåne",
+    "SE-N": "Halland", "SE-O": "Västra Götaland", "SE-S": "Värmland", "SE-T": "Örebro",
+    "SE-U": "Västmanland", "SE-W": "Dalarna", "SE-X": "Gävleborg", "SE-Y": "Västernorrland",
+    "SE-Z": "Jämtland", "DE": "Germany", "FR": "France", "NL": "Netherlands", "NO": "Norway",
+    "FI": "Finland", "DK": "Denmark", "PL": "Poland", "ES": "Spain", "IT": "Italy",
+    "GB": "United Kingdom", "IE": "Ireland", "BE": "Belgium", "AT": "Austria",
+    "CH": "Switzerland", "EE": "Estonia", "LV": "Latvia", "LT": "Lithuania", "PT": "Portugal",
+    "IS": "Iceland", "US": "United States", "IN": "India",
+}
+
+
+def theme_label(theme: str) -> str:
+    return theme.replace("_", " ").capitalize()
+
+
+def region_label(code: str) -> str:
+    # The export groups small regions as "other" so no region points at a handful of people.
+    if code in ("other", "unknown"):
+        return {"other": "Other regions", "unknown": "Unknown"}[code]
+    name = REGION_NAMES.get(code.upper())
+    return f"{name} ({code})" if name else code
+
+
+def gains_chart(gains: list[dict], title: str) -> Markup:
+    """Bars: share of expected interested people reached by targeting deciles 1..k.
+
+    A dashed line shows what random targeting would reach (k tenths).
+    """
+    rows = sorted(gains, key=lambda row: row["decile"])
+    width, height = 640, 320
+    left, right, top, bottom = 56, 16, 20, 48
+    plot_width, plot_height = width - left - right, height - top - bottom
+    slot = plot_width / max(len(rows), 1)
+    parts = [_svg_open(width, height, title)]
+    for percent in (0, 25, 50, 75, 100):
+        y = top + plot_height * (1 - percent / 100)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
+                     f'stroke="#dddddd"/>')
+        parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" font-size="12" '
+                     f'fill="{TEXT_COLOUR}" {FONT}>{percent} %</text>')
+    baseline_points = []
+    for index, row in enumerate(rows):
+        gain = _clamp(float(row.get("cumulative_gain") or 0.0))
+        bar_height = plot_height * gain
+        x = left + index * slot + slot * 0.15
+        parts.append(f'<rect x="{x:.1f}" y="{top + plot_height - bar_height:.1f}" '
+                     f'width="{slot * 0.7:.1f}" height="{bar_height:.1f}" fill="{BAR_COLOUR}">'
+                     f'<title>Top {int(row["decile"]) * 10} %: {gain * 100:.0f} % reached'
+                     f'</title></rect>')
+        parts.append(f'<text x="{x + slot * 0.35:.1f}" y="{height - bottom + 16}" '
+                     f'text-anchor="middle" font-size="12" fill="{TEXT_COLOUR}" {FONT}>'
+                     f'{int(row["decile"]) * 10} %</text>')
+        random_share = _clamp(int(row["decile"]) / 10)
+        baseline_points.append(f"{x + slot * 0.35:.1f},"
+                               f"{top + plot_height * (1 - random_share):.1f}")
+    if baseline_points:
+        parts.append(f'<polyline points="{" ".join(baseline_points)}" fill="none" '
+                     f'stroke="{BASELINE_COLOUR}" stroke-width="2" stroke-dasharray="6 4"/>')
+    parts.append(f'<line x1="{left}" y1="{top + plot_height}" x2="{width - right}" '
+                 f'y2="{top + plot_height}" stroke="{AXIS_COLOUR}"/>')
+    parts.append(f'<text x="{left + plot_width / 2:.1f}" y="{height - 8}" text-anchor="middle" '
+                 f'font-size="13" fill="{TEXT_COLOUR}" {FONT}>'
+                 'Share of people targeted, best-scored first</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def share_bars(pairs: list[tuple[str, float]], title: str) -> Markup:
+    """Horizontal bars, one per (label, share 0..1), in the given order."""
+    width, row_height, label_width, right = 560, 30, 210, 60
+    height = row_height * len(pairs) + 12
+    bar_room = width - label_width - right
+    largest = max((share for _, share in pairs), default=0.0) or 1.0
+    parts = [_svg_open(width, height, title)]
+    for index, (label, share) in enumerate(pairs):
+        y = 6 + index * row_height
+        bar_width = bar_room * _clamp(share) / _clamp(largest) if largest else 0
+        parts.append(f'<text x="{label_width - 10}" y="{y + 19}" text-anchor="end" '
+                     f'font-size="13" fill="{TEXT_COLOUR}" {FONT}>{escape(label)}</text>')
+        parts.append(f'<rect x="{label_width}" y="{y + 4}" width="{bar_width:.1f}" '
+                     f'height="{row_height - 10}" fill="{BAR_COLOUR}"/>')
+        parts.append(f'<text x="{label_width + bar_width + 6:.1f}" y="{y + 19}" font-size="13" '
+                     f'fill="{TEXT_COLOUR}" {FONT}>{share * 100:.0f} %</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _svg_open(width: int, height: int, title: str) -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+            f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}" '
+            f'class="chart"><title>{escape(title)}</title>')
+
+
+def _clamp(value: float) -> float:
+    return min(max(value, 0.0), 1.0)

@@ -1,0 +1,251 @@
+"""Reads export runs (docs/INTERFACES.md "Export folders → portal") without ever writing.
+
+Folder and file names are only ever taken from the file system listing and the manifests;
+names from a request are compared against them, never joined into a path.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+AS_OF_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+VERSION_FOLDER_PATTERN = re.compile(r"^v([1-9]\d{0,5})$")
+SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    destination: str
+    file: str
+    part: int
+    rows: int | None
+    bytes: int | None
+    sha256: str
+
+
+@dataclass
+class SegmentExport:
+    name: str
+    folder: Path
+    manifest: dict[str, Any] | None
+    problem: str | None = None
+    files: list[ExportFile] = field(default_factory=list)
+    file_problems: list[str] = field(default_factory=list)
+
+    @property
+    def description(self) -> str:
+        return str(_get(self.manifest, "segment", "description") or "")
+
+    @property
+    def audience(self) -> dict[str, Any]:
+        value = _get(self.manifest, "audience")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def model(self) -> dict[str, Any]:
+        value = _get(self.manifest, "model")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def test_metrics(self) -> dict[str, Any]:
+        value = self.model.get("test_metrics")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def created_at(self) -> str:
+        return str(_get(self.manifest, "created_at") or "")
+
+    @property
+    def destinations_skipped(self) -> list[dict[str, str]]:
+        return _reasons(_get(self.manifest, "destinations_skipped"), "destination")
+
+    @property
+    def gains_by_decile(self) -> list[dict[str, float]]:
+        rows = _get(self.manifest, "gains_by_decile")
+        if not isinstance(rows, list):
+            return []
+        return [row for row in rows if isinstance(row, dict) and _is_number(row.get("decile"))
+                and _is_number(row.get("cumulative_gain"))]
+
+    def profile(self, kind: str, key: str) -> list[tuple[str, float]]:
+        """`kind` is "themes" or "regions"; pairs of (name, share) largest first."""
+        entries = _get(self.manifest, "interest_profile", kind)
+        if not isinstance(entries, list):
+            return []
+        pairs = [(str(entry[key]), float(entry["share"])) for entry in entries
+                 if isinstance(entry, dict) and key in entry and _is_number(entry.get("share"))]
+        return sorted(pairs, key=lambda pair: pair[1], reverse=True)
+
+    def part_count(self, destination: str) -> int:
+        """How many files a destination was split into (The Trade Desk caps each at 2.5 MB)."""
+        return sum(1 for export_file in self.files if export_file.destination == destination)
+
+    def find_file(self, destination: str, part: int) -> ExportFile | None:
+        for export_file in self.files:
+            if export_file.destination == destination and export_file.part == part:
+                return export_file
+        return None
+
+
+@dataclass
+class ExportRun:
+    as_of: str
+    version: int
+    folder: Path
+    run_info: dict[str, Any] | None
+    problem: str | None
+    segments: list[SegmentExport]
+
+    @property
+    def created_at(self) -> str:
+        return str(_get(self.run_info, "created_at") or "")
+
+    @property
+    def model(self) -> dict[str, Any]:
+        value = _get(self.run_info, "model")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def segments_skipped(self) -> list[dict[str, str]]:
+        return _reasons(_get(self.run_info, "segments_skipped"), "segment")
+
+    def find_segment(self, name: str) -> SegmentExport | None:
+        for segment in self.segments:
+            if segment.name == name:
+                return segment
+        return None
+
+
+def list_runs(exports_dir: Path) -> list[ExportRun]:
+    """Every finished export run, newest as-of date and version first."""
+    runs = []
+    for date_folder in _subfolders(exports_dir):
+        if not AS_OF_PATTERN.match(date_folder.name):
+            continue
+        for version_folder in _subfolders(date_folder):
+            match = VERSION_FOLDER_PATTERN.match(version_folder.name)
+            if match:
+                runs.append(_read_run(date_folder.name, int(match.group(1)), version_folder))
+    return sorted(runs, key=lambda run: (run.as_of, run.version), reverse=True)
+
+
+def find_run(exports_dir: Path, as_of: str, version: int) -> ExportRun | None:
+    for date_folder in _subfolders(exports_dir):
+        if date_folder.name != as_of:
+            continue
+        for version_folder in _subfolders(date_folder):
+            if version_folder.name == f"v{version}":
+                return _read_run(as_of, version, version_folder)
+    return None
+
+
+def resolve_file(segment: SegmentExport, export_file: ExportFile) -> Path | None:
+    """The file's path if it is a regular file directly inside the segment folder."""
+    for entry in segment.folder.iterdir():
+        if entry.name == export_file.file:
+            path = entry.resolve()
+            if path.parent == segment.folder.resolve() and path.is_file():
+                return path
+    return None
+
+
+def _read_run(as_of: str, version: int, folder: Path) -> ExportRun:
+    run_info, problem = _read_json(folder / "run.json")
+    segments = [_read_segment(segment_folder) for segment_folder in _subfolders(folder)]
+    written = _get(run_info, "segments_written")
+    if isinstance(written, list):
+        present = {segment.name for segment in segments}
+        missing = [str(name) for name in written if str(name) not in present]
+        if missing:
+            problem = "; ".join(filter(None, [problem, "segment folders missing: "
+                                                        + ", ".join(missing)]))
+    return ExportRun(as_of, version, folder, run_info, problem,
+                     sorted(segments, key=lambda segment: segment.name))
+
+
+def _read_segment(folder: Path) -> SegmentExport:
+    manifest, problem = _read_json(folder / "manifest.json")
+    segment = SegmentExport(name=folder.name, folder=folder, manifest=manifest, problem=problem)
+    if manifest is None:
+        return segment
+    entries = manifest.get("files")
+    if not isinstance(entries, list):
+        segment.file_problems.append("the manifest lists no files")
+        return segment
+    parts_seen: dict[str, int] = {}
+    for entry in entries:
+        export_file = _parse_file_entry(entry, parts_seen)
+        if isinstance(export_file, ExportFile):
+            segment.files.append(export_file)
+        else:
+            segment.file_problems.append(export_file)
+    return segment
+
+
+def _parse_file_entry(entry: Any, parts_seen: dict[str, int]) -> ExportFile | str:
+    if not isinstance(entry, dict):
+        return "a file entry in the manifest is not an object"
+    destination, name, sha256 = entry.get("destination"), entry.get("file"), entry.get("sha256")
+    if not isinstance(destination, str) or not destination:
+        return f"file entry {name!r} has no destination"
+    if not _is_plain_file_name(name):
+        return f"file entry for {destination} has an unusable file name {name!r}"
+    if not isinstance(sha256, str) or not SHA256_PATTERN.match(sha256.lower()):
+        return f"file {name} has no valid SHA-256 in the manifest"
+    parts_seen[destination] = parts_seen.get(destination, 0) + 1
+    return ExportFile(
+        destination=destination,
+        file=name,
+        part=parts_seen[destination],
+        rows=entry["rows"] if isinstance(entry.get("rows"), int) else None,
+        bytes=entry["bytes"] if isinstance(entry.get("bytes"), int) else None,
+        sha256=sha256.lower(),
+    )
+
+
+def _is_plain_file_name(name: Any) -> bool:
+    return (isinstance(name, str) and name not in ("", ".", "..") and not name.startswith(".")
+            and "/" not in name and "\\" not in name and "\x00" not in name)
+
+
+def _read_json(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    if not path.is_file():
+        return None, f"{path.name} is missing"
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return None, f"{path.name} cannot be read: {error}"
+    if not isinstance(document, dict):
+        return None, f"{path.name} is not a JSON object"
+    return document, None
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    # Hidden folders are export runs still being written (temporary names before the rename).
+    if not folder.is_dir():
+        return []
+    return sorted(entry for entry in folder.iterdir()
+                  if entry.is_dir() and not entry.is_symlink() and not entry.name.startswith("."))
+
+
+def _reasons(value: Any, key: str) -> list[dict[str, str]]:
+    if not isinstance(value, list):
+        return []
+    return [{key: str(item.get(key, "?")), "reason": str(item.get("reason", ""))}
+            for item in value if isinstance(item, dict)]
+
+
+def _get(document: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(document, dict):
+            return None
+        document = document.get(key)
+    return document
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -1,0 +1,156 @@
+"""Segment definitions: the YAML file the marketing team edits, validated with pydantic.
+
+A segment narrows the scored, eligible population with optional filters (`where`: id types,
+home regions, theme affinity) and then keeps the most likely persons (`select`: top deciles,
+top-k, a score threshold, a top fraction of the filtered population). Every condition given
+must hold. A shipped default lives beside this module (default_segments.yaml).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from norrut.contract import ID_TYPES, THEMES
+
+DEFAULT_SEGMENTS_FILE = Path(__file__).parent / "default_segments.yaml"
+DESTINATIONS = ("generic", "meta", "google_ads", "tiktok", "snapchat", "the_trade_desk")
+MAX_TTD_TTL_MINUTES = 180 * 24 * 60
+SEGMENT_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+# ISO 3166-2 subdivision (SE-AB) or ISO 3166-1 alpha-2 country (DE), as in contract §1.
+REGION_PATTERN = r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"
+
+Destination = Literal["generic", "meta", "google_ads", "tiktok", "snapchat", "the_trade_desk"]
+Theme = Literal[THEMES]  # type: ignore[valid-type]
+IdType = Literal[ID_TYPES]  # type: ignore[valid-type]
+
+
+class SegmentConfigError(ValueError):
+    """The segments file cannot be read or breaks a rule; the message says where."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ThemeAffinity(_Strict):
+    """Sum of the person's 90-day engagement shares on these themes must reach `min_share`."""
+
+    themes: Annotated[list[Theme], Field(min_length=1)]
+    min_share: Annotated[float, Field(gt=0, le=1)]
+
+
+class Where(_Strict):
+    id_types: list[IdType] | None = None
+    regions: list[Annotated[str, Field(pattern=REGION_PATTERN)]] | None = None
+    theme_affinity: ThemeAffinity | None = None
+
+
+class Select(_Strict):
+    top_deciles: Annotated[int, Field(ge=1, le=10)] | None = None
+    top_k: Annotated[int, Field(ge=1)] | None = None
+    min_score: Annotated[float, Field(ge=0, le=1)] | None = None
+    top_fraction: Annotated[float, Field(gt=0, le=1)] | None = None
+
+
+class SegmentDefinition(_Strict):
+    name: Annotated[str, Field(pattern=SEGMENT_NAME_PATTERN)]
+    description: Annotated[str, Field(min_length=1, max_length=500)]
+    where: Where = Where()
+    select: Select = Select()
+    destinations: list[Destination] | None = None
+    holdout_fraction: Annotated[float, Field(ge=0, lt=1)] | None = None
+    min_audience_size: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _narrows_something(self) -> SegmentDefinition:
+        if self.where == Where() and self.select == Select():
+            raise ValueError("a segment needs at least one `where` filter or `select` rule")
+        return self
+
+
+class GoogleAdsSettings(_Strict):
+    # Android package name or numeric iOS App Store id of the app the list is for.
+    app_id: Annotated[str, Field(pattern=r"^([A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+|[0-9]{6,12})$")]
+
+
+class TheTradeDeskSettings(_Strict):
+    advertiser_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,32}$")]
+    ttl_minutes: Annotated[int, Field(ge=1, le=MAX_TTD_TTL_MINUTES)] = 30 * 24 * 60
+
+
+class DestinationSettings(_Strict):
+    google_ads: GoogleAdsSettings | None = None
+    the_trade_desk: TheTradeDeskSettings | None = None
+
+
+class SegmentsFile(_Strict):
+    min_audience_size: Annotated[int, Field(ge=1)] = 1000
+    holdout_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.10
+    destinations: list[Destination] = list(DESTINATIONS)
+    destination_settings: DestinationSettings = DestinationSettings()
+    segments: Annotated[list[SegmentDefinition], Field(min_length=1)]
+
+    @field_validator("destination_settings", mode="before")
+    @classmethod
+    def _empty_block_means_none_set(cls, value: object) -> object:
+        # A YAML block holding only comments parses as null.
+        return {} if value is None else value
+
+    @field_validator("segments")
+    @classmethod
+    def _unique_names(cls, segments: list[SegmentDefinition]) -> list[SegmentDefinition]:
+        names = [segment.name for segment in segments]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"segment names must be unique; repeated: {duplicates}")
+        return segments
+
+    def destinations_of(self, segment: SegmentDefinition) -> list[str]:
+        """The destinations this segment is written to; generic is always among them."""
+        chosen = segment.destinations or self.destinations
+        return ["generic"] + [d for d in DESTINATIONS if d in chosen and d != "generic"]
+
+    def holdout_fraction_of(self, segment: SegmentDefinition) -> float:
+        return self.holdout_fraction if segment.holdout_fraction is None else segment.holdout_fraction
+
+    def min_audience_size_of(self, segment: SegmentDefinition) -> int:
+        if segment.min_audience_size is None:
+            return self.min_audience_size
+        return segment.min_audience_size
+
+
+def parse_segments(data: object, source: str = "segments file") -> SegmentsFile:
+    """Validate already-parsed YAML; errors name the offending field."""
+    try:
+        return SegmentsFile.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}"
+            for issue in error.errors()
+        )
+        raise SegmentConfigError(f"{source} is invalid: {problems}") from None
+
+
+def load_segments(path: str | os.PathLike[str] | None = None) -> SegmentsFile:
+    """Read and validate a segments YAML file (the shipped default when `path` is None)."""
+    import yaml
+
+    path = Path(path) if path is not None else DEFAULT_SEGMENTS_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SegmentConfigError(f"cannot read segments file {path}: {error.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise SegmentConfigError(f"{path} is not valid YAML: {error}") from None
+    return parse_segments(data, str(path))
+
+
+def is_valid_segment_name(name: str) -> bool:
+    return re.fullmatch(SEGMENT_NAME_PATTERN, name) is not None

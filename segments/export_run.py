@@ -1,0 +1,296 @@
+"""One export run: every segment's files and manifest, written once and atomically.
+
+Layout (docs/INTERFACES.md): `<exports_dir>/<as_of>/v<N>/run.json` and one folder per written
+segment holding `manifest.json` and one file per destination. Everything is written into a
+hidden temporary folder inside `exports_dir` and renamed into place only when complete, so a
+failed or killed run leaves no half-written version; the holdouts it recorded are committed
+in the same step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+
+from segments.definitions import SegmentDefinition, SegmentsFile
+from segments.exporters import EXPORTERS
+from segments.exporters.base import ExportContext, WrittenFile
+from segments.selection import gains_by_decile, holdout_mask, interest_profile, select_segment
+from warehouse.db import open_warehouse
+from warehouse.sql_files import read_sql
+
+MANIFEST_VERSION = 1
+TEMP_PREFIX = ".tmp-export-"
+_VERSION_FOLDER = re.compile(r"^v([1-9][0-9]*)$")
+
+class NoScoresError(LookupError):
+    """Nothing has been scored for the requested as-of date."""
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    segments: SegmentsFile
+    # None: export the scores of the model most recently scored for the as-of date.
+    model_name: str | None = None
+
+
+@dataclass(frozen=True)
+class SegmentOutcome:
+    name: str
+    selected: int
+    holdout: int
+    exported: int
+    min_audience_size: int
+    skipped_reason: str | None = None
+    files: list[WrittenFile] = field(default_factory=list)
+    destinations_skipped: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def written(self) -> bool:
+        return self.skipped_reason is None
+
+
+@dataclass(frozen=True)
+class ExportRunReport:
+    as_of: date
+    version: int
+    folder: Path
+    created_at: str
+    model: dict[str, object]
+    segments: list[SegmentOutcome]
+
+    @property
+    def segments_written(self) -> list[SegmentOutcome]:
+        return [s for s in self.segments if s.written]
+
+    @property
+    def segments_skipped(self) -> list[SegmentOutcome]:
+        return [s for s in self.segments if not s.written]
+
+    def rows_per_destination(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for segment in self.segments_written:
+            for written in segment.files:
+                totals[written.destination] = totals.get(written.destination, 0) + written.rows
+        return totals
+
+
+def export_segments(
+    warehouse_path: str | os.PathLike[str],
+    exports_dir: str | os.PathLike[str],
+    as_of: date,
+    settings: ExportSettings,
+    on_segment: Callable[[str], None] | None = None,
+) -> ExportRunReport:
+    """Write every segment of `settings` for `as_of` as a new export version."""
+    exports_dir = Path(exports_dir)
+    exports_dir.mkdir(parents=True, exist_ok=True)
+    remove_abandoned_temp_folders(exports_dir)
+    created_at = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    temp = exports_dir / f"{TEMP_PREFIX}{as_of.isoformat()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    temp.mkdir()
+    try:
+        with open_warehouse(warehouse_path) as con:
+            model = _scoring_run(con, as_of, settings.model_name)
+            population = con.execute(_query("eligible_scored_population"), {
+                "as_of": as_of, "model_name": model["name"], "model_version": model["version"],
+            }).pl()
+            version = next_version(exports_dir, as_of)
+            outcomes, holdouts = [], []
+            for segment in settings.segments.segments:
+                if on_segment is not None:
+                    on_segment(segment.name)
+                outcome, held_out = _export_segment(
+                    population, segment, settings.segments, as_of, version, created_at, model, temp)
+                outcomes.append(outcome)
+                if outcome.written:
+                    holdouts.append((segment.name, held_out))
+            report_model = {key: model[key] for key in ("name", "version", "run_id", "test_metrics")}
+            _write_json(temp / "run.json", {
+                "manifest_version": MANIFEST_VERSION, "as_of": as_of.isoformat(),
+                "version": version, "created_at": created_at, "model": report_model,
+                "segments_written": [o.name for o in outcomes if o.written],
+                "segments_skipped": [{"segment": o.name, "reason": o.skipped_reason}
+                                     for o in outcomes if not o.written],
+            })
+            folder = _publish(con, temp, exports_dir, as_of, version, holdouts, model)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return ExportRunReport(as_of, int(folder.name[1:]), folder, created_at, report_model, outcomes)
+
+
+def _scoring_run(con, as_of: date, model_name: str | None) -> dict[str, object]:
+    row = con.execute(_query("latest_scoring_run"),
+                      {"as_of": as_of, "model_name": model_name}).fetchone()
+    if row is None:
+        which = f" with model {model_name!r}" if model_name else ""
+        raise NoScoresError(f"no scores for {as_of.isoformat()}{which}; "
+                            f"run `norrut score --as-of {as_of.isoformat()}` first")
+    _, name, version, run_id, metrics, persons = row
+    return {"name": name, "version": version, "run_id": run_id,
+            "test_metrics": json.loads(metrics), "persons_scored": persons}
+
+
+def _export_segment(population: pl.DataFrame, segment: SegmentDefinition, config: SegmentsFile,
+                    as_of: date, version: int, created_at: str, model: dict[str, object],
+                    temp: Path) -> tuple[SegmentOutcome, pl.DataFrame]:
+    selected = select_segment(population, segment)
+    is_holdout = holdout_mask(selected, segment.name, as_of, config.holdout_fraction_of(segment))
+    held_out = selected.filter(is_holdout)
+    audience = selected.filter(~is_holdout)
+    minimum = config.min_audience_size_of(segment)
+    counts = {"selected": selected.height, "holdout": held_out.height,
+              "exported": audience.height, "min_audience_size": minimum}
+    if audience.height < minimum:
+        reason = (f"{audience.height} persons after a holdout of {held_out.height}, "
+                  f"below the minimum audience size of {minimum}")
+        return SegmentOutcome(segment.name, **counts, skipped_reason=reason), held_out
+
+    folder = temp / segment.name
+    folder.mkdir()
+    context = ExportContext(segment.name, as_of, config.destination_settings)
+    files: list[WrittenFile] = []
+    skipped: list[dict[str, str]] = []
+    for destination in config.destinations_of(segment):
+        exporter = EXPORTERS[destination]()
+        reason = exporter.unavailable_reason(context)
+        prepared = exporter.prepare(audience) if reason is None else None
+        destination_minimum = max(minimum, exporter.own_minimum)
+        if prepared is not None and prepared.rows.height < destination_minimum:
+            rejected = (f" ({prepared.ids_rejected} unusable ids left out)"
+                        if prepared.ids_rejected else "")
+            reason = (f"{prepared.rows.height} persons with {'/'.join(exporter.id_types)} ids"
+                      f"{rejected}, below this destination's minimum of {destination_minimum}")
+        if reason is not None:
+            skipped.append({"destination": destination, "reason": reason})
+            continue
+        files.extend(exporter.write(prepared.rows, folder, context))
+
+    settings = config.destination_settings
+    _write_json(folder / "manifest.json", {
+        "manifest_version": MANIFEST_VERSION,
+        "segment": {
+            "name": segment.name, "description": segment.description,
+            "definition": {
+                **segment.model_dump(mode="json", exclude_none=True,
+                                     include={"where", "select"}),
+                "destinations": config.destinations_of(segment),
+                "holdout_fraction": config.holdout_fraction_of(segment),
+                "min_audience_size": minimum,
+            },
+        },
+        "as_of": as_of.isoformat(), "export_version": version, "created_at": created_at,
+        "model": {key: model[key] for key in ("name", "version", "run_id", "test_metrics")},
+        "audience": counts,
+        "files": [written.as_manifest() for written in files],
+        "destinations_skipped": skipped,
+        "settings": {
+            "google_ads_app_id": settings.google_ads.app_id if settings.google_ads else None,
+            "the_trade_desk_advertiser_id":
+                settings.the_trade_desk.advertiser_id if settings.the_trade_desk else None,
+            "the_trade_desk_ttl_minutes":
+                settings.the_trade_desk.ttl_minutes if settings.the_trade_desk else None,
+        },
+        "gains_by_decile": gains_by_decile(selected),
+        "interest_profile": interest_profile(selected),
+    })
+    return SegmentOutcome(segment.name, **counts, files=files,
+                          destinations_skipped=skipped), held_out
+
+
+def _publish(con, temp: Path, exports_dir: Path, as_of: date, version: int,
+             holdouts: list[tuple[str, pl.DataFrame]], model: dict[str, object]) -> Path:
+    """Record the holdouts and rename the finished folder into place, as one step."""
+    recorded_at = datetime.now(UTC)
+    con.execute("begin transaction")
+    try:
+        for segment_name, held_out in holdouts:
+            _replace_holdouts(con, segment_name, held_out, as_of, version, model, recorded_at)
+        folder = _rename_into_place(temp, exports_dir / as_of.isoformat(), version)
+    except BaseException:
+        con.execute("rollback")
+        raise
+    try:
+        con.execute("commit")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder
+
+
+def _replace_holdouts(con, segment_name: str, held_out: pl.DataFrame, as_of: date, version: int,
+                      model: dict[str, object], recorded_at: datetime) -> None:
+    """This run's holdout of a segment replaces any earlier one for the same as-of date."""
+    con.execute(_query("delete_holdouts"), {"segment": segment_name, "as_of": as_of})
+    if held_out.is_empty():
+        return
+    con.register("held_out", pa.table({
+        "person_id": held_out["person_id"].to_arrow(),
+        "id_type": held_out["id_type"].to_arrow(),
+        "score": held_out["score"].to_arrow(),
+    }))
+    try:
+        con.execute(_query("insert_holdouts"), {
+            "segment": segment_name, "as_of": as_of, "model_name": model["name"],
+            "model_version": model["version"], "version": version, "recorded_at": recorded_at,
+        })
+    finally:
+        con.unregister("held_out")
+
+
+def _rename_into_place(temp: Path, date_folder: Path, version: int) -> Path:
+    """Rename to v<version>, or the next free number if another run took it meanwhile."""
+    date_folder.mkdir(parents=True, exist_ok=True)
+    while True:
+        target = date_folder / f"v{version}"
+        if not target.exists():
+            try:
+                os.rename(temp, target)
+                return target
+            except OSError:
+                if not target.exists():
+                    raise
+        version += 1
+
+
+def next_version(exports_dir: Path, as_of: date) -> int:
+    """One more than the highest existing v<N> for this as-of date."""
+    date_folder = exports_dir / as_of.isoformat()
+    if not date_folder.is_dir():
+        return 1
+    numbers = [int(match.group(1)) for child in date_folder.iterdir()
+               if (match := _VERSION_FOLDER.match(child.name))]
+    return max(numbers, default=0) + 1
+
+
+def remove_abandoned_temp_folders(exports_dir: Path) -> list[Path]:
+    """Delete temporary folders left by runs that were killed (their process is gone)."""
+    import psutil
+
+    removed = []
+    for child in exports_dir.glob(f"{TEMP_PREFIX}*"):
+        match = re.search(r"-(\d+)-[0-9a-f]{8}$", child.name)
+        if match and psutil.pid_exists(int(match.group(1))) and int(match.group(1)) != os.getpid():
+            continue
+        shutil.rmtree(child, ignore_errors=True)
+        removed.append(child)
+    return removed
+
+
+def _query(name: str) -> str:
+    return read_sql(f"activation/queries/{name}.sql")
+
+
+def _write_json(path: Path, document: dict[str, object]) -> None:
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

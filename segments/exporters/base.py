@@ -1,0 +1,122 @@
+"""The shared base of every destination: which ids it takes, how they are checked, file facts.
+
+An exporter receives a segment's exported audience (person_id, id_type, score, rank, decile;
+holdout already removed, every person eligible) and writes that destination's file(s) into a
+folder. Values are checked before anything is written: a structural fault (a score outside
+0..1, a bad rank) is a bug and raises; an id the platform cannot use (not a UUID, the all-zero
+"limit ad tracking" id) is left out of that platform's file and counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import ClassVar
+
+import duckdb
+import polars as pl
+
+from segments.definitions import DestinationSettings
+from warehouse.sql_files import read_sql
+
+# IDFA and GAID are UUIDs (8-4-4-4-12 hex digits), in either case.
+MAID_PATTERN = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+ZERO_MAID = "00000000-0000-0000-0000-000000000000"
+AUDIENCE_COLUMNS = ("person_id", "id_type", "score", "rank", "decile")
+
+
+class ExportValidationError(ValueError):
+    """A value about to be written breaks the destination's format."""
+
+
+@dataclass(frozen=True)
+class ExportContext:
+    segment_name: str
+    as_of: date
+    settings: DestinationSettings
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    destination: str
+    file: str
+    rows: int
+    bytes: int
+    sha256: str
+
+    def as_manifest(self) -> dict[str, object]:
+        return {"destination": self.destination, "file": self.file, "rows": self.rows,
+                "bytes": self.bytes, "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class PreparedAudience:
+    """The rows a destination will write, and how many it had to leave out."""
+
+    rows: pl.DataFrame
+    ids_rejected: int
+
+
+class Exporter:
+    """One destination. Subclasses set the class facts and implement `write`."""
+
+    name: ClassVar[str]
+    # The platform's own smallest audience; the run's configured minimum applies on top.
+    own_minimum: ClassVar[int]
+    id_types: ClassVar[tuple[str, ...]] = ("maid",)
+
+    def unavailable_reason(self, context: ExportContext) -> str | None:
+        """Why this destination cannot be written with the current settings, or None."""
+        return None
+
+    def prepare(self, audience: pl.DataFrame) -> PreparedAudience:
+        """Keep the id types this platform takes, and only ids it can use."""
+        own_types = audience.filter(pl.col("id_type").is_in(self.id_types))
+        usable = own_types.filter(is_usable_maid(pl.col("person_id")))
+        return PreparedAudience(usable, own_types.height - usable.height)
+
+    def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext) -> list[WrittenFile]:
+        raise NotImplementedError
+
+
+def is_usable_maid(person_id: pl.Expr) -> pl.Expr:
+    """A UUID that is not the all-zero id devices report when ad tracking is limited."""
+    return person_id.str.contains(MAID_PATTERN) & (person_id.str.to_lowercase() != ZERO_MAID)
+
+
+def require_all(rows: pl.DataFrame, check: pl.Expr, what: str, destination: str) -> None:
+    """Raise unless `check` holds on every row; the message counts the offenders."""
+    failing = rows.filter(~check.fill_null(False)).height
+    if failing:
+        raise ExportValidationError(f"{destination}: {failing} value(s) are not {what}")
+
+
+def require_unique(values: pl.Series, destination: str) -> None:
+    """An id written twice would be counted twice by the platform's match rate."""
+    if values.n_unique() != values.len():
+        raise ExportValidationError(f"{destination}: {values.len() - values.n_unique()} "
+                                    "duplicate id(s) in the audience")
+
+
+def sha256_hex(values: pl.Series) -> pl.Series:
+    """Lower-case hex SHA-256 of each UTF-8 value, computed in bulk by DuckDB."""
+    with duckdb.connect() as con:
+        con.register("ids", pl.DataFrame({"value": values}).to_arrow())
+        hashed = con.execute(read_sql("activation/queries/sha256_values.sql")).pl()
+    return hashed["digest"]
+
+
+def write_single_column_csv(values: pl.Series, header: str, path: Path) -> int:
+    """A one-column CSV with `header`; ids never contain separators or quotes, so none appear."""
+    pl.DataFrame({header: values}).write_csv(path, quote_style="never")
+    return values.len()
+
+
+def describe_file(destination: str, path: Path, rows: int) -> WrittenFile:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return WrittenFile(destination, path.name, rows, path.stat().st_size, digest.hexdigest())

@@ -1,0 +1,48 @@
+"""Generic destination: the contract's segment CSV (shared/CONTRACT.md §4).
+
+Header `person_id,id_type,score,rank,decile`; every id type; `score` the calibrated
+probability of an intent event, `rank` 1 the most likely person and `decile` 1 the top tenth
+of all persons scored for the as-of date (so ranks stay comparable between segments).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from norrut.contract import ID_TYPES, PERSON_ID_PATTERN
+from segments.exporters.base import (
+    AUDIENCE_COLUMNS,
+    ExportContext,
+    Exporter,
+    PreparedAudience,
+    WrittenFile,
+    describe_file,
+    require_all,
+    require_unique,
+)
+
+
+class GenericExporter(Exporter):
+    name = "generic"
+    own_minimum = 1
+    id_types = ID_TYPES
+    file_name = "generic.csv"
+
+    def prepare(self, audience: pl.DataFrame) -> PreparedAudience:
+        return PreparedAudience(audience.select(AUDIENCE_COLUMNS), 0)
+
+    def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext) -> list[WrittenFile]:
+        require_all(rows, pl.col("person_id").str.contains(PERSON_ID_PATTERN),
+                    "contract person ids", self.name)
+        require_all(rows, pl.col("id_type").is_in(ID_TYPES), "contract id types", self.name)
+        require_all(rows, pl.col("score").is_finite() & pl.col("score").is_between(0, 1),
+                    "probabilities in 0..1", self.name)
+        require_all(rows, pl.col("rank") >= 1, "ranks of 1 or more", self.name)
+        require_all(rows, pl.col("decile").is_between(1, 10), "deciles 1..10", self.name)
+        require_unique(rows["person_id"], self.name)
+        path = folder / self.file_name
+        rows.sort("rank").select(AUDIENCE_COLUMNS).write_csv(path)
+        return [describe_file(self.name, path, rows.height)]
+

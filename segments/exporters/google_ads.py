@@ -1,0 +1,48 @@
+"""Google Ads Customer Match list of mobile device ids.
+
+Spec: Google Ads Help, "Customer Match data upload file formatting" (mobile device ID lists:
+a CSV whose single header is `Mobile Device ID`, raw IDFA or AAID values, one per line; the
+list is tied to one app, given by its app id when the list is created),
+https://support.google.com/google-ads/answer/7659867 ; a list serves only once it has enough
+active members (at least 100 here; Google suggests uploading thousands).
+The app id comes from settings and is recorded in the segment's manifest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from segments.exporters.base import (
+    MAID_PATTERN,
+    ExportContext,
+    Exporter,
+    WrittenFile,
+    describe_file,
+    require_all,
+    require_unique,
+    write_single_column_csv,
+)
+
+
+class GoogleAdsExporter(Exporter):
+    name = "google_ads"
+    own_minimum = 100
+    header = "Mobile Device ID"
+    file_name = "google_ads.csv"
+
+    def unavailable_reason(self, context: ExportContext) -> str | None:
+        if context.settings.google_ads is None:
+            return "no google_ads.app_id in destination_settings; a device-id list needs its app"
+        return None
+
+    def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext) -> list[WrittenFile]:
+        # Raw ids as the device reports them (IDFA upper-case, AAID lower-case): not hashed.
+        ids = rows["person_id"]
+        require_all(ids.to_frame("id"), pl.col("id").str.contains(MAID_PATTERN),
+                    "UUID device ids", self.name)
+        require_unique(ids.str.to_lowercase(), self.name)
+        path = folder / self.file_name
+        written = write_single_column_csv(ids, self.header, path)
+        return [describe_file(self.name, path, written)]

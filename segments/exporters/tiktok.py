@@ -1,0 +1,43 @@
+"""TikTok Ads Manager customer file of mobile advertiser ids.
+
+Spec: TikTok Business Help Center, "List of supported IDs and formats for a customer file"
+(MAIDs: Apple IDFA or Google GAID, original value, header `MAID`, one entry per line, all
+characters upper- or all lower-case, consistently),
+https://ads.tiktok.com/help/article/list-of-supported-ids-and-formats-for-a-customer-file ;
+a custom audience of fewer than 1,000 matched users cannot be used for delivery, so smaller
+files are not written. Ids are written lower-case.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from segments.exporters.base import (
+    MAID_PATTERN,
+    ExportContext,
+    Exporter,
+    WrittenFile,
+    describe_file,
+    require_all,
+    require_unique,
+    write_single_column_csv,
+)
+
+
+class TikTokExporter(Exporter):
+    name = "tiktok"
+    own_minimum = 1000
+    header = "MAID"
+    file_name = "tiktok.csv"
+
+    def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext) -> list[WrittenFile]:
+        ids = rows["person_id"].str.to_lowercase()
+        require_all(ids.to_frame("id"), pl.col("id").str.contains(MAID_PATTERN)
+                    & (pl.col("id") == pl.col("id").str.to_lowercase()),
+                    "lower-case UUID advertiser ids", self.name)
+        require_unique(ids, self.name)
+        path = folder / self.file_name
+        written = write_single_column_csv(ids, self.header, path)
+        return [describe_file(self.name, path, written)]

@@ -1,0 +1,135 @@
+"""Builds realistic export runs on disk for the portal tests (layout of docs/INTERFACES.md).
+
+Files hold real rows in each destination's format, and the manifests carry their real
+SHA-256s, sizes and row counts, as the export writer makes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from random import Random
+
+from portal.users import UserStore
+
+MODEL = {
+    "name": "curious-about-working-here",
+    "version": "3",
+    "run_id": "0f4c2a9be1d54c7f9a0c7d2f3b1e6a55",
+    "test_metrics": {"roc_auc": 0.81, "lift_at_10pct": 3.2},
+}
+
+
+@dataclass(frozen=True)
+class BuiltSegment:
+    folder: Path
+    manifest: dict
+    file_bytes: dict[str, bytes]  # file name -> exact content written
+
+
+def write_export_run(exports_dir: Path, as_of: str = "2026-11-01", version: int = 1,
+                     segments: tuple[str, ...] = ("top-decile",), persons: int = 200,
+                     holdout: int = 20, with_optional: bool = True,
+                     segments_skipped: tuple[tuple[str, str], ...] = (
+                         ("nature-curious-stockholm", "1,000 people needed, 412 found"),),
+                     ) -> dict[str, BuiltSegment]:
+    """One export run folder with `run.json` and a folder per segment; returns what was written."""
+    run_folder = exports_dir / as_of / f"v{version}"
+    run_folder.mkdir(parents=True)
+    built = {name: _write_segment(run_folder / name, name, as_of, version, persons, holdout,
+                                  with_optional)
+             for name in segments}
+    run_info = {
+        "manifest_version": 1, "as_of": as_of, "version": version,
+        "created_at": f"{as_of}T05:00:03Z", "model": MODEL,
+        "segments_written": list(segments),
+        "segments_skipped": [{"segment": name, "reason": reason}
+                             for name, reason in segments_skipped],
+    }
+    (run_folder / "run.json").write_text(json.dumps(run_info, indent=2), encoding="utf-8")
+    return built
+
+
+def _write_segment(folder: Path, name: str, as_of: str, version: int, persons: int,
+                   holdout: int, with_optional: bool) -> BuiltSegment:
+    folder.mkdir()
+    random = Random(f"{name}-{as_of}-{version}")
+    ids = [str(uuid.UUID(int=random.getrandbits(128), version=4)) for _ in range(persons)]
+    scores = sorted((random.uniform(0.02, 0.6) for _ in ids), reverse=True)
+    generic_lines = ["person_id,id_type,score,rank,decile"] + [
+        f"{person},maid,{score:.6f},{rank},{min(10, (rank - 1) * 10 // persons + 1)}"
+        for rank, (person, score) in enumerate(zip(ids, scores, strict=True), start=1)
+    ]
+    contents = {
+        "generic.csv": ("generic", "\n".join(generic_lines) + "\n"),
+        "meta.csv": ("meta", "madid\n" + "\n".join(ids) + "\n"),
+        "the_trade_desk-0001.json": ("the_trade_desk", _trade_desk_part(ids[: persons // 2], name)),
+        "the_trade_desk-0002.json": ("the_trade_desk", _trade_desk_part(ids[persons // 2:], name)),
+    }
+    files, file_bytes = [], {}
+    for file_name, (destination, text) in contents.items():
+        data = text.encode("utf-8")
+        (folder / file_name).write_bytes(data)
+        file_bytes[file_name] = data
+        rows = text.count("\n") - 1 if file_name.endswith(".csv") else text.count('"DAID"')
+        files.append({"destination": destination, "file": file_name, "rows": rows,
+                      "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+    manifest = {
+        "manifest_version": 1,
+        "segment": {"name": name, "description": f"The people most likely to be curious ({name})",
+                    "definition": {"kind": "top_deciles", "deciles": 1}},
+        "as_of": as_of, "export_version": version, "created_at": f"{as_of}T05:00:03Z",
+        "model": MODEL,
+        "audience": {"selected": persons + holdout, "holdout": holdout, "exported": persons,
+                     "min_audience_size": 100},
+        "files": files,
+        "destinations_skipped": [
+            {"destination": "tiktok", "reason": f"TikTok needs at least 1,000 people; {persons} "
+                                                 "in this audience"}],
+        "settings": {"the_trade_desk_advertiser_id": "adv-norrut-1"},
+    }
+    if with_optional:
+        manifest["gains_by_decile"] = [
+            {"decile": decile, "persons": persons // 10, "mean_score": 0.5 - decile * 0.04,
+             "cumulative_gain": min(1.0, 0.28 + (decile - 1) * 0.08)}
+            for decile in range(1, 11)
+        ]
+        manifest["interest_profile"] = {
+            "themes": [{"theme": "northern_lights", "share": 0.31},
+                       {"theme": "engineering_jobs", "share": 0.22},
+                       {"theme": "family_life", "share": 0.17},
+                       {"theme": "winter_outdoor", "share": 0.12}],
+            "regions": [{"region": "SE-AB", "share": 0.41}, {"region": "SE-O", "share": 0.23},
+                        {"region": "DE", "share": 0.09}],
+        }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return BuiltSegment(folder, manifest, file_bytes)
+
+
+def _trade_desk_part(ids: list[str], segment: str) -> str:
+    items = [{"DAID": person, "Data": [{"Name": segment, "TtlInMinutes": 43200}]}
+             for person in ids]
+    return json.dumps({"AdvertiserId": "adv-norrut-1", "Items": items})
+
+
+def write_lift_result(exports_dir: Path, campaign: str = "winter-2026-meta") -> Path:
+    folder = exports_dir / "lift"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{campaign}.json"
+    path.write_text(json.dumps({
+        "lift_version": 1, "campaign": campaign, "segment": "top-decile",
+        "as_of": "2026-11-01", "export_version": 1, "destination": "meta",
+        "period": {"start": "2026-11-03", "end": "2026-11-30"},
+        "measured_at": "2026-12-02T06:00:00Z",
+        "treated": {"persons": 4500, "converted": 270},
+        "holdout": {"persons": 500, "converted": 15},
+        "relative_lift_ci95": [0.2, 3.1],
+    }), encoding="utf-8")
+    return path
+
+
+def add_user(users_file: Path, name: str, password: str, *, is_admin: bool = False) -> None:
+    UserStore(users_file).add(name, password, is_admin=is_admin)

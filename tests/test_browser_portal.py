@@ -1,0 +1,123 @@
+"""A real Chromium signs in to the portal, opens an audience and downloads its Meta file."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from portal_fixtures import add_user, write_export_run, write_lift_result
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-output" / "screenshots"
+PASSWORD = "midnight sun over Luleå"
+
+
+def _browser_missing(reason: str) -> None:
+    """In CI a missing browser is a failure; on a developer's machine the test is skipped."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI must run the browser test; `make browser` installs chromium)")
+    pytest.skip(f"{reason}; install it with `make browser`")
+
+
+@pytest.fixture
+def portal_url(home):
+    """The portal served by uvicorn on a free localhost port in a background thread."""
+    import uvicorn
+
+    from portal.app import create_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(home), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive(), "uvicorn stopped while starting"
+        assert time.monotonic() < deadline, "uvicorn did not start within 15 s"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.browser
+def test_campaign_manager_signs_in_opens_an_audience_and_downloads_the_meta_file(
+        home, portal_url, tmp_path):
+    # Given a browser, an export run and a campaign manager's account
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _browser_missing("the playwright package is not installed")
+    if not (CHROMIUM.exists() and shutil.which(str(CHROMIUM))):
+        _browser_missing(f"{CHROMIUM} is not installed")
+    built = write_export_run(home.exports_dir)["top-decile"]
+    write_lift_result(home.exports_dir)
+    add_user(home.users_file, "maria", PASSWORD, is_admin=True)
+    meta_entry = next(entry for entry in built.manifest["files"]
+                      if entry["destination"] == "meta")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(accept_downloads=True,
+                                       viewport={"width": 1280, "height": 900}).new_page()
+
+            # When she opens the portal she is sent to the sign-in page
+            page.goto(portal_url + "/")
+            assert page.url.startswith(portal_url + "/login"), "an anonymous visit must sign in"
+            page.screenshot(path=SCREENSHOTS / "01-login.png", full_page=True)
+
+            # And when she signs in she sees the audiences
+            page.get_by_label("User name").fill("maria")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(portal_url + "/")
+            assert page.get_by_role("heading", name="Audiences", exact=True).is_visible()
+            page.screenshot(path=SCREENSHOTS / "02-audiences.png", full_page=True)
+
+            # And she opens the audience and its pictures are there
+            page.get_by_role("link", name="top-decile").click()
+            page.wait_for_url("**/runs/2026-11-01/v1/top-decile")
+            assert page.locator("svg.chart").count() == 3, "gains, themes and regions charts"
+            page.screenshot(path=SCREENSHOTS / "03-segment.png", full_page=True)
+
+            # And she downloads the Meta file
+            with page.expect_download() as download_info:
+                page.get_by_role("link", name="Download meta.csv for Meta (Facebook and "
+                                               "Instagram)").click()
+            downloaded = tmp_path / "meta-download.csv"
+            download_info.value.save_as(downloaded)
+
+            # Then the bytes are exactly those the manifest vouches for
+            assert hashlib.sha256(downloaded.read_bytes()).hexdigest() == meta_entry["sha256"], (
+                "the downloaded Meta file must match the manifest's SHA-256")
+
+            # And the other pages render for her too
+            page.goto(portal_url + "/lift")
+            assert page.get_by_role("heading", name="Campaign results").is_visible()
+            page.screenshot(path=SCREENSHOTS / "04-campaign-results.png", full_page=True)
+            page.goto(portal_url + "/admin/downloads")
+            assert page.get_by_role("cell", name="maria").is_visible(), "her download is logged"
+            page.screenshot(path=SCREENSHOTS / "05-download-log.png", full_page=True)
+
+            # And signing out ends the session
+            page.get_by_role("button", name="Sign out").click()
+            page.wait_for_url("**/login")
+            page.goto(portal_url + "/")
+            assert page.url.startswith(portal_url + "/login"), "signed out means signed out"
+        finally:
+            browser.close()

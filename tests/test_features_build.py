@@ -1,0 +1,196 @@
+"""Point-in-time person features on a real DuckDB warehouse."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from test_training_world import catalog_frame, insert_events, write_world
+
+from features.build import NoEventsBeforeError, build_features, load_feature_frame
+from models.datasets import labelled_snapshot
+from features.catalog import DESCRIPTIVE_COLUMNS, FEATURE_NAMES, KEY_COLUMNS
+from norrut.contract import THEMES
+from warehouse.checks import check_grain
+from warehouse.db import open_warehouse
+from warehouse.sql_files import all_specs
+
+AS_OF = date(2026, 1, 10)
+
+
+def _event(event_id: str, occurred_at: str, person_id: str = "person_aaaa", event_type: str = "view",
+           content_id: str | None = "content_001", consent: bool = True, watch_seconds=None,
+           region: str | None = "SE-AB", municipality: str | None = None,
+           id_type: str = "cookie") -> dict:
+    return {
+        "event_id": event_id, "occurred_at": datetime.fromisoformat(occurred_at),
+        "person_id": person_id, "id_type": id_type, "event_type": event_type,
+        "content_id": content_id, "campaign_id": "campaign_1", "channel": "meta",
+        "watch_seconds": watch_seconds, "region": region, "device": "mobile", "consent": consent,
+        "municipality": municipality, "file_sha256": "test", "source_row_number": 0,
+    }
+
+
+def _events(rows: list[dict]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema_overrides={"watch_seconds": pl.Float64,
+                                                "content_id": pl.String,
+                                                "municipality": pl.String,
+                                                "region": pl.String})
+
+
+def _warehouse_with(tmp_path, rows: list[dict]):
+    path = tmp_path / "warehouse.duckdb"
+    with open_warehouse(path) as con:
+        con.register("new_catalog", catalog_frame().to_arrow())
+        con.execute("insert into raw.content_catalog by name select * from new_catalog")
+    insert_events(path, _events(rows))
+    return path
+
+
+def _features(path, as_of: date = AS_OF) -> pl.DataFrame:
+    with open_warehouse(path, read_only=True) as con:
+        return load_feature_frame(con, as_of)
+
+
+def test_events_on_or_after_as_of_change_no_feature(tmp_path):
+    # given a world and the features built from it as of a date in its middle
+    path = tmp_path / "warehouse.duckdb"
+    write_world(path, n_persons=300, n_days=40)
+    as_of = date(2026, 1, 25)
+    build_features(path, as_of)
+    before = _features(path, as_of)
+    # when events land exactly at as_of midnight and later, for known and for new persons,
+    # including intent events, film watching and a new region
+    person, id_type = before["person_id"], before["id_type"]
+    later = _events([
+        _event("late_1", "2026-01-25T00:00:00", person_id=person[0], id_type=id_type[0],
+               event_type="job_click", content_id=None, municipality="Kiruna"),
+        _event("late_2", "2026-01-25T13:00:00", person_id=person[1], id_type=id_type[1],
+               event_type="video_progress", watch_seconds=99.0, region="DE"),
+        _event("late_3", "2026-02-20T08:00:00", person_id=person[2], id_type=id_type[2],
+               event_type="share"),
+        _event("late_4", "2026-01-26T08:00:00", person_id="person_brand_new", event_type="click"),
+    ])
+    insert_events(path, later)
+    build_features(path, as_of)
+    after = _features(path, as_of)
+    # then every feature of every person is exactly as before
+    assert_frame_equal(before, after)
+
+
+def test_every_feature_table_holds_its_grain_and_key(tmp_path):
+    # given features built on a small world
+    path = tmp_path / "warehouse.duckdb"
+    write_world(path, n_persons=200, n_days=30)
+    build_features(path, date(2026, 1, 20))
+    with open_warehouse(path) as con:
+        labelled_snapshot(con, date(2026, 1, 27), horizon_days=3)
+    specs = [spec for spec in all_specs() if spec.path.startswith("features/")]
+    # when checking each feature table's stated key on the real data
+    with open_warehouse(path, read_only=True) as con:
+        problems = [problem for spec in specs for problem in check_grain(con, spec)]
+        n_rows = con.execute("select count(*) from features.person_features").fetchone()[0]
+    # then no key is null or repeated, and both dates are kept (labels included)
+    assert len(specs) >= 6, [spec.path for spec in specs]
+    assert not problems, problems
+    assert n_rows > 200
+
+
+def test_catalog_describes_exactly_the_feature_columns(tmp_path):
+    # given a migrated warehouse
+    with open_warehouse(tmp_path / "warehouse.duckdb") as con:
+        columns = [row[0] for row in con.execute("describe features.person_features").fetchall()]
+    # then the table holds the keys, descriptive columns and every catalog feature, in order
+    assert columns == [*KEY_COLUMNS, *DESCRIPTIVE_COLUMNS, *FEATURE_NAMES]
+    for theme in THEMES:
+        assert f"theme_share_90d__{theme}" in FEATURE_NAMES, theme
+
+
+def test_features_count_what_happened_before_as_of(tmp_path):
+    # given one person with known events: a watched film, a share, an intent, and old activity
+    film = catalog_frame().filter(pl.col("kind") == "film").row(0, named=True)
+    path = _warehouse_with(tmp_path, [
+        _event("e1", "2026-01-09T10:00:00", event_type="video_progress",
+               content_id=film["content_id"], watch_seconds=film["duration_seconds"] / 2),
+        _event("e2", "2026-01-08T10:00:00", event_type="share", content_id=film["content_id"]),
+        _event("e3", "2026-01-05T10:00:00", event_type="guide_download", content_id=None,
+               municipality="Boden"),
+        _event("e4", "2025-12-01T10:00:00", event_type="impression", region="DE"),
+        _event("e5", "2026-01-02T10:00:00", event_type="impression", region="DE"),
+    ])
+    # when building as of 2026-01-10
+    result = build_features(path, AS_OF)
+    row = _features(path).row(0, named=True)
+    # then the counts, windows, recency, completion and theme shares are what the events say
+    assert result.persons == 1
+    assert row["n_events_all"] == 5
+    assert row["n_video_progress_3d"] == 1 and row["n_share_3d"] == 1
+    assert row["n_impression_7d"] == 0 and row["n_impression_14d"] == 1
+    assert row["n_impression_90d"] == 2
+    assert row["n_intent_7d"] == 1 and row["n_guide_download_all"] == 1
+    assert row["days_since_last_intent"] == 5
+    assert row["days_since_last_event"] == 1
+    assert row["days_since_first_event"] == 40
+    assert row["active_days_90d"] == 5
+    assert row["home_region"] == "SE-AB", "three of five events came from SE-AB"
+    assert row["completion_ratio_90d"] == pytest.approx(0.5)
+    for theme in film["themes"]:
+        if theme in THEMES:
+            assert row[f"theme_share_90d__{theme}"] == 1.0, theme
+            assert row[f"theme_completion_90d__{theme}"] == pytest.approx(0.5), theme
+    untouched = [t for t in THEMES if t not in film["themes"]]
+    assert all(row[f"theme_share_90d__{t}"] == 0.0 for t in untouched)
+    assert row["n_themes_90d"] == len(film["themes"])
+
+
+def test_withdrawn_consent_and_opt_outs_are_never_profiled(tmp_path):
+    # given three persons: one consenting, one whose latest event withdrew consent, one opted out
+    path = _warehouse_with(tmp_path, [
+        _event("a1", "2026-01-05T10:00:00", person_id="person_consenting"),
+        _event("b1", "2026-01-04T10:00:00", person_id="person_withdrawn"),
+        _event("b2", "2026-01-12T10:00:00", person_id="person_withdrawn", consent=False),
+        _event("c1", "2026-01-05T10:00:00", person_id="person_opted_out"),
+    ])
+    with open_warehouse(path) as con:
+        con.execute("insert into raw.suppressed_persons values "
+                    "(sha256('person_opted_out'), 'objection', '2026-01-06', now())")
+    # when building features (the withdrawal comes after as_of: the latest consent decides)
+    build_features(path, AS_OF)
+    # then only the consenting person is in any feature table
+    with open_warehouse(path, read_only=True) as con:
+        persons_by_table = {
+            table: {row[0] for row in con.execute(f"select person_id from {table}").fetchall()}
+            for (table,) in con.execute(
+                "select table_name from meta.person_tables where table_name like 'features.%'"
+            ).fetchall()
+        }
+    assert "features.person_features" in persons_by_table
+    for table, persons in persons_by_table.items():
+        assert persons <= {"person_consenting"}, f"{table} profiles {persons}"
+
+
+def test_rebuild_replaces_only_its_own_date(tmp_path):
+    # given features built for two dates
+    path = tmp_path / "warehouse.duckdb"
+    write_world(path, n_persons=100, n_days=20)
+    first = build_features(path, date(2026, 1, 10))
+    second = build_features(path, date(2026, 1, 15))
+    # when the first date is rebuilt
+    again = build_features(path, date(2026, 1, 10))
+    # then it has the same persons, and the other date is kept
+    with open_warehouse(path, read_only=True) as con:
+        counts = dict(con.execute("select as_of_date, count(*) from features.person_features "
+                                  "group by all").fetchall())
+    assert counts == {date(2026, 1, 10): first.persons, date(2026, 1, 15): second.persons}
+    assert again.persons == first.persons
+
+
+def test_no_events_before_as_of_is_a_clear_error(tmp_path):
+    # given events only from 2026-01-05
+    path = _warehouse_with(tmp_path, [_event("e1", "2026-01-05T10:00:00")])
+    # when building as of that very day, then the error says there is nothing before it
+    with pytest.raises(NoEventsBeforeError, match="no events before 2026-01-05"):
+        build_features(path, date(2026, 1, 5))
+    assert _features(path, date(2026, 1, 5)).height == 0

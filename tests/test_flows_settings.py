@@ -1,0 +1,79 @@
+"""prefect.yaml, the flows' signatures and their settings objects name the same parameters."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from pathlib import Path
+
+import pytest
+import yaml
+
+from flows import settings as flow_settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEPLOYMENTS = yaml.safe_load((REPO_ROOT / "prefect.yaml").read_text())["deployments"]
+
+SETTINGS_OF_FLOW = {
+    "ingest": flow_settings.IngestSettings,
+    "optout": flow_settings.OptoutSettings,
+    "build-features": flow_settings.BuildFeaturesSettings,
+    "train": flow_settings.TrainSettings,
+    "score-and-export": flow_settings.ScoreAndExportSettings,
+    "pipeline": flow_settings.PipelineSettings,
+}
+
+
+def _load_flow(entrypoint: str):
+    file_name, function_name = entrypoint.split(":")
+    module = importlib.import_module(file_name.removesuffix(".py").replace("/", "."))
+    return getattr(module, function_name)
+
+
+@pytest.mark.parametrize("deployment", DEPLOYMENTS, ids=lambda d: d["entrypoint"])
+def test_deployment_parameters_are_the_flow_settings_fields(deployment):
+    # given a deployment in prefect.yaml and the flow it runs
+    flow = _load_flow(deployment["entrypoint"])
+    settings_class = SETTINGS_OF_FLOW[flow.name]
+    fields = settings_class.model_fields
+    # when comparing the names and defaults of parameters, signature and settings
+    signature = inspect.signature(flow.fn).parameters
+    # then all three name the same parameters
+    assert set(signature) == set(fields), f"{flow.name}: signature {set(signature)} vs {set(fields)}"
+    assert set(deployment["parameters"]) == set(fields), (
+        f"{deployment['entrypoint']}: prefect.yaml {set(deployment['parameters'])} vs {set(fields)}")
+    # and the defaults agree, so a scheduled run does what a CLI run does
+    for name, field in fields.items():
+        assert signature[name].default == field.default, f"{flow.name}.{name} default differs"
+        assert deployment["parameters"][name] == field.default, f"prefect.yaml {name} default"
+
+
+def test_schedules_are_in_swedish_time():
+    # given the scheduled deployments
+    schedules = {d["entrypoint"]: d.get("schedules", []) for d in DEPLOYMENTS}
+    # then ingest is hourly, export daily at 05:00, training Mondays at 03:00
+    assert schedules["flows/ingest.py:ingest"] == [
+        {"cron": "0 * * * *", "timezone": "Europe/Stockholm"}]
+    assert schedules["flows/score_and_export.py:score_and_export"] == [
+        {"cron": "0 5 * * *", "timezone": "Europe/Stockholm"}]
+    assert schedules["flows/train.py:train"] == [
+        {"cron": "0 3 * * 1", "timezone": "Europe/Stockholm"}]
+    # and the pipeline runs on demand only
+    assert schedules["flows/pipeline.py:pipeline"] == []
+
+
+def test_settings_reject_unknown_and_invalid_values():
+    # given a typo in a parameter name and a negative wait
+    # then the settings object refuses both with a clear error
+    with pytest.raises(ValueError, match="inboxx"):
+        flow_settings.IngestSettings(inboxx="/tmp/in")
+    with pytest.raises(ValueError, match="lock_wait_seconds"):
+        flow_settings.PipelineSettings(lock_wait_seconds=-1)
+
+
+def test_paths_left_empty_resolve_under_the_norrut_home(home):
+    # given settings with no paths
+    settings = flow_settings.PipelineSettings()
+    # then the home comes from $NORRUT_HOME and the inbox lies inside it
+    assert settings.norrut_home() == home
+    assert settings.inbox_path() == home.root / "inbox"

@@ -1,0 +1,99 @@
+"""Labels and snapshot plans: windows that end where they should and never leak."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from test_features_build import _event, _warehouse_with
+from test_training_world import write_world
+
+from models.datasets import (
+    TrainingDataError, build_training_sets, check_plan_against_data, labelled_snapshot,
+    plan_snapshots,
+)
+from warehouse.db import open_warehouse
+
+AS_OF = date(2026, 1, 10)
+
+
+def _labels(path, as_of: date = AS_OF, horizon_days: int = 7,
+            intent_types=("job_click", "guide_download", "inquiry", "signup",
+                          "fair_registration")) -> dict[str, bool]:
+    with open_warehouse(path) as con:
+        frame = labelled_snapshot(con, as_of, horizon_days, tuple(intent_types))
+    return dict(zip(frame["person_id"], frame["label"]))
+
+
+def test_label_window_is_as_of_inclusive_to_horizon_exclusive(tmp_path):
+    # given five persons with one intent each, around the edges of [2026-01-10, 2026-01-17)
+    # (each also has an earlier view, so each is profiled as of 2026-01-10)
+    edges = {
+        "person_just_before": "2026-01-09T23:59:59",
+        "person_at_start": "2026-01-10T00:00:00",
+        "person_last_second": "2026-01-16T23:59:59",
+        "person_at_end": "2026-01-17T00:00:00",
+        "person_no_intent": None,
+    }
+    rows = []
+    for person, at in edges.items():
+        rows.append(_event(f"{person}_view", "2026-01-02T10:00:00", person_id=person))
+        if at:
+            rows.append(_event(f"{person}_intent", at, person_id=person, event_type="signup",
+                               content_id=None))
+    path = _warehouse_with(tmp_path, rows)
+    # when labelling as of 2026-01-10 with a 7-day horizon
+    labels = _labels(path)
+    # then only intents inside the half-open window count
+    assert labels == {
+        "person_just_before": False, "person_at_start": True, "person_last_second": True,
+        "person_at_end": False, "person_no_intent": False,
+    }
+
+
+def test_only_the_chosen_intent_types_count(tmp_path):
+    # given one person who signed up and one who clicked through to jobs
+    path = _warehouse_with(tmp_path, [
+        _event("v1", "2026-01-02T10:00:00", person_id="person_signup"),
+        _event("v2", "2026-01-02T10:00:00", person_id="person_jobclick"),
+        _event("i1", "2026-01-11T10:00:00", person_id="person_signup", event_type="signup",
+               content_id=None),
+        _event("i2", "2026-01-11T10:00:00", person_id="person_jobclick", event_type="job_click",
+               content_id=None),
+    ])
+    # when only job clicks count, then only the job clicker is positive
+    assert _labels(path, intent_types=("job_click",)) == {
+        "person_signup": False, "person_jobclick": True}
+    # and an unknown intent type is refused with the list of valid ones
+    with pytest.raises(TrainingDataError, match="subset of job_click"):
+        _labels(path, intent_types=("purchase",))
+
+
+def test_snapshot_label_windows_never_overlap_and_end_by_the_scoring_date():
+    # given a scoring date, horizon and weekly snapshots
+    plan = plan_snapshots(date(2026, 3, 1), horizon_days=14, n_training_snapshots=4,
+                          snapshot_interval_days=7)
+    horizon = timedelta(days=14)
+    # then training labels end by the validation date, validation by the test date and the
+    # test window ends on the scoring date
+    assert all(d + horizon <= plan.validation for d in plan.training), plan
+    assert plan.validation + horizon <= plan.test
+    assert plan.test + horizon == plan.scoring
+    assert list(plan.training) == sorted(plan.training) and len(set(plan.training)) == 4
+
+
+def test_plan_errors_are_clear(tmp_path):
+    # given a world of 40 days from 2026-01-01
+    path = tmp_path / "warehouse.duckdb"
+    write_world(path, n_persons=50, n_days=40)
+    with open_warehouse(path) as con:
+        # when the test label window would run past the last day with events
+        too_late = plan_snapshots(date(2026, 2, 20), 14, 1, 7)
+        with pytest.raises(TrainingDataError, match="past the last day with events"):
+            check_plan_against_data(con, too_late)
+        # when the earliest training snapshot lies before the first event
+        too_early = plan_snapshots(date(2026, 2, 10), 14, 4, 7)
+        with pytest.raises(TrainingDataError, match="no events before the earliest training"):
+            build_training_sets(con, too_early, ("signup",))
+        # then a plan that fits is accepted
+        check_plan_against_data(con, plan_snapshots(date(2026, 2, 10), 7, 2, 7))

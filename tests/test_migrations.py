@@ -1,0 +1,48 @@
+"""A warehouse made by an older schema version upgrades in place when opened."""
+
+from __future__ import annotations
+
+import duckdb
+
+from tests.event_files import good_event, write_jsonl
+from warehouse.db import open_warehouse
+from warehouse.ingest import ingest_inbox
+from warehouse.migrations import LATEST_VERSION, current_version, migrate
+
+
+def test_v1_warehouse_migrates_with_its_data_intact(home, tmp_path):
+    # given a v1 warehouse holding an event and a file record (v1 has no suppressed_dropped)
+    with duckdb.connect(str(home.warehouse_path)) as con:
+        assert migrate(con, target=1) == (0, 1)
+        con.execute("insert into raw.events values ('evt-1', timestamp '2026-03-01 10:00:00', "
+                    "'cookie-000001', 'cookie', 'view', 'film-1', null, 'meta', null, 'SE-AB', "
+                    "'mobile', true, null, 'abc', 1)")
+        con.execute("insert into raw.ingest_files values ('abc', 'old.jsonl', 'jsonl', 'loaded', "
+                    "1, 1, 0, 0, [], 0, null, 0.1, now())")
+        columns = {row[0] for row in con.execute(
+            "select column_name from duckdb_columns() where table_name = 'ingest_files'"
+        ).fetchall()}
+        assert "suppressed_dropped" not in columns
+
+    # when a writer opens it, then ingests a re-delivery of that event
+    with open_warehouse(home.warehouse_path) as con:
+        version = current_version(con)
+        kept = con.execute("select event_id, person_id from raw.events").fetchall()
+        dropped = con.execute("select suppressed_dropped from raw.ingest_files").fetchall()
+    write_jsonl(tmp_path / "inbox" / "new.jsonl",
+                [good_event(1, event_id="evt-1"), good_event(2)])
+    report = ingest_inbox(home.warehouse_path, tmp_path / "inbox")
+
+    # then it is at the latest version, the old rows are there, and old events still dedup
+    assert version == LATEST_VERSION
+    assert kept == [("evt-1", "cookie-000001")]
+    assert dropped == [(0,)], "the new column is filled for old rows"
+    assert (report.rows_loaded, report.duplicates_skipped) == (1, 1)
+
+
+def test_migrating_twice_is_a_no_op(home):
+    with open_warehouse(home.warehouse_path) as con:
+        before = con.execute("select version from meta.schema_version order by 1").fetchall()
+    with open_warehouse(home.warehouse_path) as con:
+        assert migrate(con) == (LATEST_VERSION, LATEST_VERSION)
+        assert con.execute("select version from meta.schema_version order by 1").fetchall() == before

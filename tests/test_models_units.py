@@ -1,0 +1,68 @@
+"""Metrics, the leakage guard and the promotion rule, on small hand-checked inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.leakage import LeakageError, check_no_leaking_feature
+from models.metrics import METRIC_KEYS, cumulative_gains, evaluate, expected_calibration_error, lift_at
+from models.promotion import decide
+
+
+def test_lift_and_gains_follow_their_definitions():
+    # given 10 persons, 2 positives, scored so one positive is ranked first and one fifth
+    y = np.array([1, 0, 0, 0, 1, 0, 0, 0, 0, 0])
+    p = np.linspace(0.9, 0.0, 10)
+    # then the top 10 % holds 1 of 2 positives (rate 1.0 vs base 0.2: lift 5)
+    assert lift_at(y, p, 0.10) == pytest.approx(5.0)
+    # and the cumulative gain reaches 0.5 at decile 1 and 1.0 from decile 5 on
+    assert cumulative_gains(y, p) == pytest.approx([0.5, 0.5, 0.5, 0.5] + [1.0] * 6)
+
+
+def test_expected_calibration_error_is_zero_when_rates_match():
+    # given predictions of 0.25 for a group where exactly a quarter are positive
+    y = np.array([1, 0, 0, 0] * 25)
+    # then a perfectly calibrated prediction has no error and an overconfident one has
+    assert expected_calibration_error(y, np.full(100, 0.25)) == pytest.approx(0.0)
+    assert expected_calibration_error(y, np.full(100, 0.75)) == pytest.approx(0.5)
+
+
+def test_evaluate_reports_every_metric_key():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 500)
+    metrics = evaluate(y, np.clip(y * 0.3 + rng.uniform(0, 0.7, 500), 0, 1))
+    assert set(metrics) == set(METRIC_KEYS)
+    assert 0.5 < metrics["roc_auc"] <= 1.0
+
+
+def test_leakage_alarm_fires_on_a_planted_leaking_feature():
+    # given honest noisy features and one planted feature that is the label plus a little noise
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 2000)
+    X = pd.DataFrame({
+        "n_views_7d": rng.poisson(2 + y, 2000).astype(float),
+        "days_since_last_intent": np.where(rng.uniform(size=2000) < 0.3, np.nan, 5.0),
+        "planted_future_intent": y + rng.normal(0, 0.05, 2000),
+    })
+    # when the guard runs, then it stops the run and names the planted feature only
+    with pytest.raises(LeakageError, match="planted_future_intent") as raised:
+        check_no_leaking_feature(X, y)
+    assert "n_views_7d" not in str(raised.value)
+    # and without the planted feature it passes, reporting each feature's own AUC
+    aucs = check_no_leaking_feature(X.drop(columns="planted_future_intent"), y)
+    assert aucs["days_since_last_intent"] == pytest.approx(0.5, abs=0.05)
+
+
+@pytest.mark.parametrize(("candidate", "promoted"), [
+    ({"roc_auc": 0.81, "log_loss": 0.30}, True),
+    ({"roc_auc": 0.81, "log_loss": 0.31}, False),   # better ranking, worse probabilities
+    ({"roc_auc": 0.80, "log_loss": 0.29}, False),   # equal AUC is not better
+    ({"roc_auc": 0.70, "log_loss": 0.40}, False),
+])
+def test_promotion_rule_needs_higher_auc_and_no_worse_log_loss(candidate, promoted):
+    champion = {"roc_auc": 0.80, "log_loss": 0.30}
+    decision, reason = decide(candidate, champion)
+    assert decision is promoted, reason
+    assert "AUC" in reason and "log loss" in reason

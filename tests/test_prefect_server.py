@@ -1,0 +1,155 @@
+"""A real Prefect server, work pool, deployments from prefect.yaml and a worker, as the
+marketing team runs them (docs/operations.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PREFECT = str(Path(sys.executable).with_name("prefect"))
+NORRUT = str(Path(sys.executable).with_name("norrut"))
+POOL = "norrut-process"
+
+pytestmark = [pytest.mark.server, pytest.mark.slow, pytest.mark.timeout(600)]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop a process we started and everything it started (its own process group)."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def prefect_server(tmp_path_factory):
+    """`prefect server start` on a free localhost port with its own PREFECT_HOME; yields env."""
+    root = tmp_path_factory.mktemp("prefect-server")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(root / "prefect-home"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_CLI_PROMPT": "false",
+        "NORRUT_HOME": str(root / "norrut-home"),
+    }
+    log = open(root / "server.log", "wb")  # noqa: SIM115 - closed in the finalizer below
+    server = subprocess.Popen(
+        [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, (root / "server.log").read_text()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).is_success:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the Prefect server did not start in 120 s"
+            time.sleep(0.5)
+        yield {"env": env, "root": root}
+    finally:
+        _stop(server)
+        log.close()
+
+
+def _prefect(env: dict, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    done = subprocess.run([PREFECT, *args], cwd=REPO_ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    assert done.returncode == 0, f"prefect {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+@pytest.fixture(scope="module")
+def deployed(prefect_server):
+    """The work pool created and every deployment in prefect.yaml deployed."""
+    env = prefect_server["env"]
+    _prefect(env, "work-pool", "create", POOL, "--type", "process")
+    _prefect(env, "--no-prompt", "deploy", "--all")
+    return prefect_server
+
+
+@pytest.fixture(scope="module")
+def worker(deployed):
+    """`prefect worker start --pool norrut-process` started from the checkout."""
+    root = deployed["root"]
+    log = open(root / "worker.log", "wb")  # noqa: SIM115 - closed in the finalizer below
+    process = subprocess.Popen(
+        [PREFECT, "worker", "start", "--pool", POOL],
+        cwd=REPO_ROOT, env=deployed["env"], stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield deployed
+    finally:
+        _stop(process)
+        log.close()
+
+
+def test_every_deployment_is_deployed_with_its_schedule_and_the_checkout(deployed):
+    # given the deployments from prefect.yaml on a running server
+    env = deployed["env"]
+    # when listing them
+    listed = _prefect(env, "deployment", "ls").stdout
+    # then each flow has its deployment
+    for name in ("ingest/hourly", "optout/on-demand", "build-features/on-demand",
+                 "train/weekly", "score-and-export/daily", "pipeline/on-demand"):
+        assert name in listed, f"{name} missing from:\n{listed}"
+    # and the daily export runs at 05:00 Swedish time, from this checkout
+    inspected = _prefect(env, "deployment", "inspect", "score-and-export/daily").stdout
+    assert "'0 5 * * *'" in inspected and "'Europe/Stockholm'" in inspected, inspected
+    assert f"'directory': '{REPO_ROOT}'" in inspected, inspected
+
+
+def _simulate_tiny_world(out: Path, env: dict) -> None:
+    done = subprocess.run([NORRUT, "simulate", str(out), "--persons", "3000", "--days", "120"],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_pipeline_deployment_runs_on_a_worker_and_writes_segment_files(worker):
+    # given a tiny simulated world and a worker polling the pool
+    env = worker["env"]
+    world = worker["root"] / "world"
+    _simulate_tiny_world(world, env)
+    params = {"inbox": str(world / "inbox"), "catalog": str(world / "catalog.csv")}
+    # when the pipeline deployment is triggered and watched to the end
+    run = subprocess.run(
+        [PREFECT, "deployment", "run", "pipeline/on-demand", "--params", json.dumps(params),
+         "--watch", "--watch-timeout", "420"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=480,
+    )
+    worker_log = (worker["root"] / "worker.log").read_text(errors="replace")
+    # then the run completed
+    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n--- worker log ---\n{worker_log}"
+    assert "Completed" in run.stdout, run.stdout
+    # and segment files were written under the home's exports folder
+    exports = Path(env["NORRUT_HOME"]) / "exports"
+    written = sorted(exports.glob("*/v*/*/manifest.json"))
+    assert written, f"no segment manifests under {exports}:\n{worker_log}"
+    segment_files = [p for p in written[0].parent.iterdir() if p.name != "manifest.json"]
+    assert segment_files, f"{written[0].parent} holds a manifest but no segment file"

@@ -1,0 +1,151 @@
+"""Scoring: every eligible person once, with the champion, ranks and deciles that agree with scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from activation_fixtures import (
+    AS_OF,
+    MODEL_NAME,
+    ChampionStore,
+    build_warehouse,
+    make_population,
+    scored_warehouse,
+    shared_champion_store,
+)
+
+from segments.champion import NoChampionError
+from segments.scoring import NoFeaturesError, feature_matrix, predict_scores, score_persons
+from warehouse.checks import check_grain
+from warehouse.db import open_warehouse
+from warehouse.sql_files import all_specs
+
+
+@pytest.fixture(scope="session")
+def champion_store(tmp_path_factory) -> ChampionStore:
+    return shared_champion_store(tmp_path_factory)
+
+
+def test_scores_every_eligible_person_once_with_the_champions_identity(tmp_path, champion_store):
+    # given 300 persons, 4 of whom withdrew consent and 3 of whom opted out
+    population = make_population(300)
+    maids = population.ids("maid")
+    warehouse_path = tmp_path / "warehouse.duckdb"
+    build_warehouse(warehouse_path, population, withdrawn=maids[:4], opted_out=maids[4:7])
+    # when scoring with the champion
+    result = score_persons(warehouse_path, AS_OF, champion_store.tracking_uri, MODEL_NAME)
+    # then everyone else is scored once, with model name, version, run id and date stored
+    assert result.persons_scored == 293
+    assert (result.model_version, result.model_run_id) == (champion_store.version,
+                                                           champion_store.run_id)
+    with open_warehouse(warehouse_path, read_only=True) as con:
+        stored = con.execute("select * from marts.person_scores").pl()
+        run = con.execute("select * from marts.scores_runs").pl()
+    assert stored.height == 293 and stored["person_id"].n_unique() == 293
+    assert not set(maids[:7]) & set(stored["person_id"]), "ineligible persons were scored"
+    assert set(stored["model_name"]) == {MODEL_NAME}
+    assert set(stored["model_version"]) == {champion_store.version}
+    assert set(stored["model_run_id"]) == {champion_store.run_id}
+    assert set(stored["as_of_date"]) == {AS_OF}
+    assert stored["score"].is_between(0, 1).all()
+    assert run.height == 1 and run["persons_scored"][0] == 293
+    assert '"roc_auc"' in run["test_metrics"][0], "the champion's test metrics are kept"
+
+
+def test_ranks_and_deciles_agree_with_scores_in_the_generic_csv(tmp_path, champion_store):
+    # given a scored warehouse
+    warehouse_path, _ = scored_warehouse(tmp_path, champion_store, n_persons=250)
+    out = tmp_path / "out" / "scores.csv"
+    # when scoring again with --out
+    result = score_persons(warehouse_path, AS_OF, champion_store.tracking_uri, MODEL_NAME, out)
+    # then the CSV has the contract's header, rank 1 is the top score and deciles are tenths
+    assert out.read_text().splitlines()[0] == "person_id,id_type,score,rank,decile"
+    ranked = pl.read_csv(out)
+    assert ranked.height == result.persons_scored
+    assert ranked["rank"].to_list() == list(range(1, ranked.height + 1))
+    assert (ranked["score"].diff().drop_nulls() <= 0).all(), "scores fall as rank grows"
+    assert (ranked["decile"].diff().drop_nulls() >= 0).all(), "deciles never go back up"
+    sizes = ranked.group_by("decile").len()["len"]
+    assert sorted(ranked["decile"].unique().to_list()) == list(range(1, 11))
+    assert sizes.max() - sizes.min() <= 1, "each decile is a tenth"
+    assert ranked["decile"][0] == 1 and ranked["decile"][-1] == 10
+
+
+def test_scoring_the_same_date_again_replaces_its_scores(tmp_path, champion_store):
+    # given a warehouse scored once
+    warehouse_path, _ = scored_warehouse(tmp_path, champion_store, n_persons=120)
+    # when the same date is scored again
+    score_persons(warehouse_path, AS_OF, champion_store.tracking_uri, MODEL_NAME)
+    # then nothing is doubled
+    with open_warehouse(warehouse_path, read_only=True) as con:
+        rows, persons = con.execute(
+            "select count(*), count(distinct person_id) from marts.person_scores").fetchone()
+        runs = con.execute("select count(*) from marts.scores_runs").fetchone()[0]
+    assert rows == persons == 120
+    assert runs == 1
+
+
+def test_missing_champion_or_features_give_clear_errors(tmp_path, champion_store):
+    # given a warehouse with features for AS_OF only, and an empty MLflow store
+    warehouse_path = tmp_path / "warehouse.duckdb"
+    build_warehouse(warehouse_path, make_population(20))
+    empty_store = f"sqlite:///{tmp_path / 'empty.db'}"
+    # when scoring without a champion, then the error says so
+    with pytest.raises(NoChampionError):
+        score_persons(warehouse_path, AS_OF, empty_store, MODEL_NAME)
+    # when scoring a date without features, then the error names the date
+    with pytest.raises(NoFeaturesError, match="2026-10-01"):
+        score_persons(warehouse_path, AS_OF.replace(month=10), champion_store.tracking_uri,
+                      MODEL_NAME)
+
+
+def test_predictions_equal_the_bare_booster_on_float32_input():
+    # given a LightGBM model and a float32 matrix
+    import lightgbm
+
+    rng = np.random.default_rng(1)
+    features = rng.random((500, 6)).astype(np.float32)
+    label = (features[:, 0] + rng.random(500) * 0.5 > 0.7).astype(int)
+    model = lightgbm.LGBMClassifier(n_estimators=20, verbose=-1).fit(features, label)
+    # when predicting through the scoring path
+    scores = predict_scores(model, features, threads=2)
+    # then the probabilities are the booster's own
+    np.testing.assert_allclose(scores, model.booster_.predict(features), rtol=1e-6)
+    assert model.get_params()["n_jobs"] == 2, "LightGBM threads are set for scoring"
+
+
+def test_feature_matrix_names_missing_columns():
+    frame = pl.DataFrame({"a": [1.0, None], "b": [2, 3]})
+    matrix = feature_matrix(frame, ["b", "a"])
+    assert matrix.dtype == np.float32 and matrix.flags["C_CONTIGUOUS"]
+    assert np.isnan(matrix[1, 1]) and matrix[0, 0] == 2.0
+    with pytest.raises(ValueError, match="'c'"):
+        feature_matrix(frame, ["a", "c"])
+
+
+def test_grain_and_keys_of_activation_tables_hold_on_a_real_warehouse(tmp_path, champion_store):
+    # given a scored and exported warehouse
+    from segments.definitions import parse_segments
+    from segments.export_run import ExportSettings, export_segments
+
+    warehouse_path, _ = scored_warehouse(tmp_path, champion_store, n_persons=300)
+    config = parse_segments({"min_audience_size": 10, "segments": [
+        {"name": "top-half", "description": "d", "select": {"top_deciles": 5}}]})
+    export_segments(warehouse_path, tmp_path / "exports", AS_OF, ExportSettings(config))
+    specs = [spec for spec in all_specs() if spec.path.startswith("activation/")]
+    assert {spec.name for spec in specs} >= {"marts.person_scores", "marts.scores_runs",
+                                             "marts.scores_ranked", "marts.segment_holdouts"}
+    with open_warehouse(warehouse_path, read_only=True) as con:
+        # then every stated key is unique and never null, and the tables hold rows
+        problems = [problem for spec in specs for problem in check_grain(con, spec)]
+        counts = {spec.name: con.execute(f"select count(*) from {spec.name}").fetchone()[0]
+                  for spec in specs}
+        registered = dict(con.execute(
+            "select table_name, person_column from meta.person_tables").fetchall())
+    assert problems == []
+    assert all(counts.values()), f"empty tables prove nothing: {counts}"
+    # and erasure reaches every table here that holds person ids
+    assert registered.get("marts.person_scores") == "person_id"
+    assert registered.get("marts.segment_holdouts") == "person_id"
+

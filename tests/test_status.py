@@ -1,0 +1,66 @@
+"""`norrut status` reports what the warehouse holds; the CLI gives one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from norrut.cli import build_app
+from tests.event_files import bad_event, good_event, write_csv, write_jsonl
+from warehouse.status import warehouse_status
+
+REQUIRED_KEYS = {"events", "persons", "files_loaded", "files_quarantined", "rows_quarantined",
+                 "duplicates_skipped", "persons_suppressed", "first_event_at", "last_event_at",
+                 "schema_version"}
+
+
+def test_status_counts_a_small_inbox(home, tmp_path):
+    # given an inbox with a duplicate, a bad row, an unknown column and an unreadable file
+    write_jsonl(tmp_path / "inbox" / "a.jsonl",
+                [good_event(1, occurred_at="2026-03-01T08:00:00+01:00"), good_event(2, extra=1),
+                 good_event(1), bad_event(3, "bad_device")])
+    write_csv(tmp_path / "inbox" / "b.csv", [good_event(2), good_event(9)])
+    (tmp_path / "inbox" / "c.csv.gz").write_bytes(b"not gzip")
+
+    # when ingested through the CLI and the status read as JSON
+    runner = CliRunner()
+    ingested = runner.invoke(build_app(), ["ingest", str(tmp_path / "inbox")])
+    shown = runner.invoke(build_app(), ["status", "--json"])
+
+    # then the JSON has every documented key with the right counts
+    assert ingested.exit_code == 0, ingested.output
+    assert "rows/s" in ingested.output
+    status = json.loads(shown.stdout)
+    assert REQUIRED_KEYS <= set(status)
+    assert status == warehouse_status(home.warehouse_path)
+    assert (status["events"], status["persons"]) == (3, 2)
+    assert (status["files_loaded"], status["files_quarantined"]) == (2, 1)
+    assert status["rows_quarantined"] == {"bad_device": 1}
+    assert status["duplicates_skipped"] == 2
+    assert status["unknown_columns"] == 1
+    assert status["first_event_at"] == "2026-03-01T07:00:00Z"
+    assert status["persons_suppressed"] == 0
+
+
+def test_strict_exits_non_zero_only_when_something_was_quarantined(home, tmp_path):
+    runner = CliRunner()
+    write_csv(tmp_path / "clean" / "a.csv", [good_event(1)])
+    write_csv(tmp_path / "dirty" / "a.csv", [good_event(2), bad_event(3, "bad_consent")])
+    clean = runner.invoke(build_app(), ["ingest", str(tmp_path / "clean"), "--strict"])
+    dirty = runner.invoke(build_app(), ["ingest", str(tmp_path / "dirty"), "--strict"])
+    lenient = runner.invoke(build_app(), ["ingest", str(tmp_path / "dirty")])
+    assert clean.exit_code == 0, clean.output
+    assert dirty.exit_code == 1 and "bad_consent" in dirty.output
+    assert lenient.exit_code == 0
+
+
+def test_user_errors_are_one_line_without_traceback(home, tmp_path):
+    runner = CliRunner()
+    status = runner.invoke(build_app(), ["status"])
+    missing_inbox = runner.invoke(build_app(), ["ingest", str(tmp_path / "nowhere")])
+    missing_optouts = runner.invoke(build_app(), ["optout", str(tmp_path / "nope.csv")])
+    for result in (status, missing_inbox, missing_optouts):
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output
+        assert result.output.strip().startswith("error:")

@@ -1,0 +1,88 @@
+"""Loading the content catalog (shared/CONTRACT.md §2) into raw.content_catalog."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from norrut.contract import CONTENT_KINDS
+from warehouse.sql_files import read_sql
+
+
+class CatalogError(ValueError):
+    """The catalog file cannot be used at all (missing, unknown format, unparseable)."""
+
+
+@dataclass
+class CatalogReport:
+    """What one catalog load did; rejected rows carry their row number and reason only."""
+
+    file_name: str
+    rows_read: int
+    rows_upserted: int
+    rejected: list[tuple[int, str]]
+
+    @property
+    def rows_rejected(self) -> int:
+        return len(self.rejected)
+
+    @property
+    def rejected_by_reason(self) -> dict[str, int]:
+        return dict(sorted(Counter(reason for _, reason in self.rejected).items()))
+
+
+def _source_relation(con: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyRelation:
+    """One JSON object per catalog row, whatever the file format."""
+    name = path.name.lower()
+    if name.endswith((".csv", ".csv.gz")):
+        return con.sql(
+            "select source.ordinality as source_row_number, to_json(source) as item from ("
+            "select * from read_csv($path, all_varchar = true, header = true) with ordinality"
+            ") as source",
+            params={"path": str(path)})
+    if name.endswith((".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz")):
+        return con.sql(
+            "select ordinality as source_row_number, json as item "
+            "from read_json_objects($path, format = 'auto') with ordinality",
+            params={"path": str(path)})
+    if name.endswith(".parquet"):
+        return con.sql(
+            "select file_row_number + 1 as source_row_number, to_json(source) as item "
+            "from read_parquet($path, file_row_number = true) as source",
+            params={"path": str(path)})
+    raise CatalogError(f"catalog {path.name}: unknown format (use .csv, .json, .jsonl or .parquet)")
+
+
+def load_catalog(con: duckdb.DuckDBPyConnection, path: Path) -> CatalogReport:
+    """Check and upsert the catalog in one transaction; the contract macros must be on `con`."""
+    if not path.is_file():
+        raise CatalogError(f"catalog {path} does not exist")
+    try:
+        _source_relation(con, path).create_view("catalog_source", replace=True)
+        con.execute("create or replace temp table catalog_checked as "
+                    + read_sql("queries/validate_catalog.sql"), {"kinds": list(CONTENT_KINDS)})
+    except duckdb.Error as error:
+        # Only the kind of failure: the reader's message may quote the file's content.
+        raise CatalogError(f"catalog {path.name} cannot be parsed "
+                           f"({type(error).__name__})") from None
+    try:
+        rows_read = con.execute("select count(*) from catalog_checked").fetchone()[0]
+        rejected = con.execute(
+            "select source_row_number, reason from catalog_checked where reason is not null "
+            "order by source_row_number").fetchall()
+        con.execute("begin transaction")
+        try:
+            upserted = con.execute(read_sql("queries/upsert_catalog.sql"),
+                                   {"loaded_at": datetime.now(UTC)}).fetchone()[0]
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+    finally:
+        con.execute("drop table if exists temp.main.catalog_checked")
+        con.execute("drop view if exists temp.main.catalog_source")
+    return CatalogReport(path.name, rows_read, upserted, [(int(n), r) for n, r in rejected])

@@ -1,0 +1,384 @@
+"""Loading event files from an inbox into the warehouse, as shared/CONTRACT.md §1 says.
+
+Each file streams through DuckDB's own readers into a temp table of checked rows (validation is
+SQL: warehouse/sql/queries/validate_events.sql), then one transaction writes its events, its
+quarantined rows and its raw.ingest_files record together. A file is known by the SHA-256 of
+its content, so a rerun, or the same content under another name, loads nothing twice; a run
+killed at any moment leaves whole files or nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import os
+import time
+import zlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from norrut.contract import (
+    DEVICES,
+    ENGAGEMENT_EVENT_TYPES,
+    EVENT_FIELDS,
+    EVENT_ID_MAX_LENGTH,
+    EVENT_TYPES,
+    ID_TYPES,
+    MAX_FUTURE_SKEW_HOURS,
+    MAX_WATCH_SECONDS,
+    looks_like_pii,
+)
+from warehouse.catalog import CatalogReport, load_catalog
+from warehouse.db import open_warehouse
+from warehouse.sql_files import read_sql
+
+# Longest suffix first, so "x.csv.gz" is CSV and not an unknown ".gz".
+FORMAT_BY_SUFFIX = {
+    ".jsonl.gz": "jsonl", ".ndjson.gz": "jsonl", ".csv.gz": "csv",
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet",
+}
+HEADER_LINES = {"jsonl": 0, "csv": 1, "parquet": 0}
+# Raw control character that valid JSON text never contains, used as the "column" delimiter so
+# each JSON line is read whole.
+JSONL_DELIMITER = "\x1f"
+WITHHELD_COLUMN_NAME = "<name withheld: looks personal>"
+_CHUNK_BYTES = 1 << 20
+
+
+class InboxError(ValueError):
+    """The inbox cannot be read at all (missing, not a folder)."""
+
+
+@dataclass
+class FileResult:
+    """What happened to one file of the inbox."""
+
+    file_name: str
+    file_sha256: str
+    status: str  # loaded | quarantined | already_loaded
+    file_format: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    duplicates_skipped: int = 0
+    suppressed_dropped: int = 0
+    unknown_columns: tuple[str, ...] = ()
+    failure_reason: str | None = None
+    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@dataclass
+class IngestReport:
+    """Totals of one `ingest_inbox` run."""
+
+    files: list[FileResult]
+    catalog: CatalogReport | None
+    seconds: float
+
+    def _with_status(self, status: str) -> list[FileResult]:
+        return [result for result in self.files if result.status == status]
+
+    @property
+    def files_loaded(self) -> int:
+        return len(self._with_status("loaded"))
+
+    @property
+    def files_quarantined(self) -> int:
+        return len(self._with_status("quarantined"))
+
+    @property
+    def files_already_loaded(self) -> int:
+        return len(self._with_status("already_loaded"))
+
+    @property
+    def rows_read(self) -> int:
+        return sum(result.rows_read for result in self.files)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(result.rows_loaded for result in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(result.rows_quarantined for result in self.files)
+
+    @property
+    def duplicates_skipped(self) -> int:
+        return sum(result.duplicates_skipped for result in self.files)
+
+    @property
+    def suppressed_dropped(self) -> int:
+        return sum(result.suppressed_dropped for result in self.files)
+
+    @property
+    def quarantined_by_reason(self) -> dict[str, int]:
+        total: Counter[str] = Counter()
+        for result in self.files:
+            total.update(result.quarantined_by_reason)
+        return dict(sorted(total.items()))
+
+    @property
+    def anything_quarantined(self) -> bool:
+        return self.files_quarantined > 0 or self.rows_quarantined > 0 or bool(
+            self.catalog and self.catalog.rows_rejected)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_read / self.seconds if self.seconds > 0 else 0.0
+
+
+ProgressCallback = Callable[[FileResult, int, int], None]
+
+
+def list_event_files(inbox: str | os.PathLike[str]) -> list[Path]:
+    """Every file under the inbox, in name order; hidden files (being written) are left alone."""
+    inbox = Path(inbox)
+    if not inbox.exists():
+        raise InboxError(f"inbox {inbox} does not exist")
+    if not inbox.is_dir():
+        raise InboxError(f"inbox {inbox} is not a folder")
+    return sorted(
+        path for path in inbox.rglob("*")
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(inbox).parts)
+    )
+
+
+def format_of(path: Path) -> str | None:
+    """jsonl, csv or parquet by the file's suffix; None for anything else."""
+    name = path.name.lower()
+    for suffix, file_format in FORMAT_BY_SUFFIX.items():
+        if name.endswith(suffix):
+            return file_format
+    return None
+
+
+def digest_file(path: Path) -> tuple[str, bool]:
+    """SHA-256 of the content and, for gzip, whether the stream is complete and its CRCs match.
+
+    DuckDB reads a truncated gzip file without complaint up to the cut, so the check is here,
+    in the same single pass as the hash.
+    """
+    sha = hashlib.sha256()
+    is_gzip = path.name.lower().endswith(".gz")
+    inflater = zlib.decompressobj(wbits=47) if is_gzip else None
+    intact = True
+    with path.open("rb") as stream:
+        while chunk := stream.read(_CHUNK_BYTES):
+            sha.update(chunk)
+            if inflater is not None and intact:
+                try:
+                    data = chunk
+                    # A gzip file may hold several members one after another.
+                    while data:
+                        inflater.decompress(data, 0)
+                        data = inflater.unused_data if inflater.eof else b""
+                        if data:
+                            inflater = zlib.decompressobj(wbits=47)
+                except zlib.error:
+                    intact = False
+    if inflater is not None and intact:
+        intact = inflater.eof
+    return sha.hexdigest(), intact
+
+
+def ingest_inbox(
+    warehouse_path: str | os.PathLike[str],
+    inbox: str | os.PathLike[str],
+    catalog: str | os.PathLike[str] | None = None,
+    *,
+    strict: bool = False,
+    progress: ProgressCallback | None = None,
+) -> IngestReport:
+    """Load every event file of `inbox` not loaded before, and upsert the content catalog.
+
+    With `strict`, raise StrictIngestError (carrying the report) after the run if anything
+    was quarantined; everything valid is loaded either way.
+    """
+    started = time.perf_counter()
+    files = list_event_files(inbox)
+    inbox = Path(inbox)
+    results: list[FileResult] = []
+    catalog_report = None
+    with open_warehouse(warehouse_path) as con:
+        con.execute(read_sql("queries/contract_macros.sql"))
+        if catalog is not None:
+            catalog_report = load_catalog(con, Path(catalog))
+        for index, path in enumerate(files, start=1):
+            result = ingest_file(con, path, path.relative_to(inbox).as_posix())
+            results.append(result)
+            if progress is not None:
+                progress(result, index, len(files))
+    report = IngestReport(results, catalog_report, time.perf_counter() - started)
+    if strict and report.anything_quarantined:
+        raise StrictIngestError(report)
+    return report
+
+
+class StrictIngestError(RuntimeError):
+    """--strict was asked for and something was quarantined."""
+
+    def __init__(self, report: IngestReport) -> None:
+        super().__init__(
+            f"{report.files_quarantined} file(s) and {report.rows_quarantined} row(s) quarantined")
+        self.report = report
+
+
+def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> FileResult:
+    """Load one file in one transaction; the contract macros must already be on `con`."""
+    started = time.perf_counter()
+    file_sha256, gzip_intact = digest_file(path)
+    already = con.execute(
+        "select 1 from raw.ingest_files where file_sha256 = ?", [file_sha256]).fetchone()
+    if already:
+        return FileResult(file_name, file_sha256, "already_loaded", format_of(path),
+                          seconds=time.perf_counter() - started)
+    file_format = format_of(path)
+    if file_format is None:
+        return _quarantine_file(con, file_name, file_sha256, "unknown", "unknown_extension", started)
+    if not gzip_intact:
+        return _quarantine_file(con, file_name, file_sha256, file_format, "unreadable_file", started)
+    try:
+        unknown_columns = _stage_checked_rows(con, path, file_format)
+    except (duckdb.Error, UnicodeDecodeError, csv.Error, _UnreadableHeader):
+        # The reader's message may quote the file's content, so only the reason is kept.
+        return _quarantine_file(con, file_name, file_sha256, file_format, "unreadable_file", started)
+    try:
+        return _load_checked_rows(con, file_name, file_sha256, file_format, unknown_columns,
+                                  started)
+    finally:
+        _drop_staging(con)
+
+
+class _UnreadableHeader(ValueError):
+    """A CSV whose header cannot name its columns."""
+
+
+def _quarantine_file(con: duckdb.DuckDBPyConnection, file_name: str, file_sha256: str,
+                     file_format: str, reason: str, started: float) -> FileResult:
+    seconds = time.perf_counter() - started
+    con.execute(
+        read_sql("queries/insert_ingest_file.sql"),
+        {"file_sha256": file_sha256, "file_name": file_name, "file_format": file_format,
+         "status": "quarantined", "rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0,
+         "duplicates_skipped": 0, "suppressed_dropped": 0, "unknown_columns": [],
+         "failure_reason": reason, "seconds": seconds, "ingested_at": datetime.now(UTC)},
+    )
+    return FileResult(file_name, file_sha256, "quarantined", file_format, failure_reason=reason,
+                      seconds=seconds)
+
+
+def _csv_header(path: Path) -> list[str]:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        header = next(csv.reader(text), None)
+    if not header:
+        raise _UnreadableHeader("no header row")
+    names = [name.strip() for name in header]
+    if len(set(names)) != len(names) or "" in names:
+        raise _UnreadableHeader("header names repeat or are empty")
+    return names
+
+
+def _stage_checked_rows(con: duckdb.DuckDBPyConnection, path: Path,
+                        file_format: str) -> list[str]:
+    """Read and check the file into temp table ingest_checked; returns its unknown columns."""
+    _drop_staging(con)
+    if file_format == "jsonl":
+        source = con.sql(read_sql("queries/read_jsonl.sql"),
+                         params={"path": str(path), "delimiter": JSONL_DELIMITER})
+    elif file_format == "csv":
+        names = _csv_header(path)
+        source = con.sql(read_sql("queries/read_csv.sql"), params={
+            "path": str(path),
+            "columns": {f"c{position}": "VARCHAR" for position in range(1, len(names) + 1)},
+            "field_names": names,
+        })
+    else:
+        names = [row[0] for row in con.execute(
+            "describe select * from read_parquet(?)", [str(path)]).fetchall()]
+        source = con.sql(read_sql("queries/read_parquet.sql"),
+                         params={"path": str(path), "field_names": names})
+    source.create_view("ingest_source", replace=True)
+    con.execute(
+        "create or replace temp table ingest_checked as " + read_sql("queries/validate_events.sql"),
+        {"loaded_at": datetime.now(UTC).replace(tzinfo=None),
+         "max_future_hours": MAX_FUTURE_SKEW_HOURS,
+         "max_event_id_length": EVENT_ID_MAX_LENGTH,
+         "max_watch_seconds": float(MAX_WATCH_SECONDS),
+         "id_types": list(ID_TYPES), "event_types": list(EVENT_TYPES),
+         "engagement_types": list(ENGAGEMENT_EVENT_TYPES), "devices": list(DEVICES),
+         "contract_fields": list(EVENT_FIELDS)},
+    )
+    rejects_exist = con.execute(
+        "select count(*) from duckdb_tables() where table_name = 'ingest_reject_errors'"
+    ).fetchone()[0]
+    if rejects_exist:
+        con.execute("create or replace temp table ingest_rejected_lines as "
+                    "select distinct line from ingest_reject_errors")
+    else:
+        con.execute("create or replace temp table ingest_rejected_lines (line bigint)")
+    con.execute(read_sql("queries/line_offsets.sql"),
+                {"header_lines": HEADER_LINES[file_format]})
+    unknown = con.execute(
+        "select distinct unnest(unknown_fields) from ingest_checked order by 1").fetchall()
+    return [name for (name,) in unknown]
+
+
+def _load_checked_rows(con: duckdb.DuckDBPyConnection, file_name: str, file_sha256: str,
+                       file_format: str, unknown_columns: list[str], started: float) -> FileResult:
+    header_lines = HEADER_LINES[file_format]
+    shown_unknown = [WITHHELD_COLUMN_NAME if looks_like_pii(name) else name
+                     for name in unknown_columns]
+    now = datetime.now(UTC)
+    con.execute("begin transaction")
+    try:
+        valid_rows, suppressed = con.execute(read_sql("queries/count_valid_rows.sql")).fetchone()
+        rows_loaded = con.execute(read_sql("queries/insert_events.sql"),
+                                  {"file_sha256": file_sha256, "header_lines": header_lines}
+                                  ).fetchone()[0]
+        con.execute(read_sql("queries/insert_quarantine.sql"),
+                    {"file_sha256": file_sha256, "file_name": file_name,
+                     "header_lines": header_lines, "quarantined_at": now})
+        by_reason = dict(con.execute(
+            "select reason, count(*) from raw.quarantine_rows where file_sha256 = ? "
+            "group by reason order by reason", [file_sha256]).fetchall())
+        rows_quarantined = sum(by_reason.values())
+        duplicates = valid_rows - suppressed - rows_loaded
+        result = FileResult(
+            file_name, file_sha256, "loaded", file_format,
+            rows_read=valid_rows + rows_quarantined, rows_loaded=rows_loaded,
+            rows_quarantined=rows_quarantined, duplicates_skipped=duplicates,
+            suppressed_dropped=suppressed, unknown_columns=tuple(shown_unknown),
+            quarantined_by_reason=by_reason,
+        )
+        result.seconds = time.perf_counter() - started
+        con.execute(
+            read_sql("queries/insert_ingest_file.sql"),
+            {"file_sha256": file_sha256, "file_name": file_name, "file_format": file_format,
+             "status": "loaded", "rows_read": result.rows_read, "rows_loaded": rows_loaded,
+             "rows_quarantined": rows_quarantined, "duplicates_skipped": duplicates,
+             "suppressed_dropped": suppressed, "unknown_columns": shown_unknown,
+             "failure_reason": None, "seconds": result.seconds, "ingested_at": now},
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return result
+
+
+def _drop_staging(con: duckdb.DuckDBPyConnection) -> None:
+    # The reader's rejects table quotes whole input lines; it must not outlive its file.
+    for table in ("ingest_checked", "ingest_rejected_lines", "ingest_line_offsets",
+                  "ingest_reject_errors", "ingest_reject_scans"):
+        con.execute(f"drop table if exists temp.main.{table}")
+    con.execute("drop view if exists temp.main.ingest_source")

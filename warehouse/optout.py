@@ -1,0 +1,133 @@
+"""Applying opt-outs (shared/CONTRACT.md §3): suppress the person and erase every row about them.
+
+Both kinds delete everything held about the person from every table registered in
+meta.person_tables (an objection leaves no profile either), and record sha256(person_id) in
+raw.suppressed_persons so later events of that person are dropped at load. The raw id is never
+stored. One transaction: a rerun or a crash leaves the same state as one clean run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from norrut.contract import OPTOUT_KINDS
+from warehouse.db import open_warehouse
+from warehouse.sql_files import read_sql
+
+_TABLE_NAME = re.compile(r"^([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)$")
+_COLUMN_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+class OptoutError(ValueError):
+    """The opt-out file cannot be used at all (missing or unparseable)."""
+
+
+@dataclass
+class OptoutReport:
+    """What one opt-out run did; rejected rows carry their row number and reason only."""
+
+    run_id: str
+    persons_requested: int
+    erasures: int
+    objections: int
+    rows_removed: dict[str, int]
+    rejected: list[tuple[int, str]]
+
+    @property
+    def rows_rejected(self) -> int:
+        return len(self.rejected)
+
+    @property
+    def rejected_by_reason(self) -> dict[str, int]:
+        return dict(sorted(Counter(reason for _, reason in self.rejected).items()))
+
+
+def person_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """Registered (table, person column) pairs that are base tables in this warehouse.
+
+    Views are left out: they derive from the tables and need no deleting.
+    """
+    registered = con.execute(
+        "select table_name, person_column from meta.person_tables order by table_name").fetchall()
+    base_tables = {f"{schema}.{name}" for schema, name in con.execute(
+        "select schema_name, table_name from duckdb_tables() where not temporary").fetchall()}
+    return [(table, column) for table, column in registered if table in base_tables]
+
+
+def _delete_person_rows(con: duckdb.DuckDBPyConnection, table: str, column: str) -> int:
+    # Table and column names come from meta.person_tables; they are identifiers, so they are
+    # checked against a strict pattern rather than bound.
+    match = _TABLE_NAME.match(table)
+    if match is None or not _COLUMN_NAME.match(column):
+        raise ValueError(f"meta.person_tables holds an unusable name: {table}.{column}")
+    schema, name = match.groups()
+    return con.execute(
+        f'delete from "{schema}"."{name}" where "{column}" in '
+        "(select person_id from optout_checked where reason is null)"
+    ).fetchone()[0]
+
+
+def apply_optouts(warehouse_path: str | os.PathLike[str],
+                  optouts_csv: str | os.PathLike[str]) -> OptoutReport:
+    """Suppress and erase every valid person in the CSV; bad rows are reported, not stored."""
+    optouts_csv = Path(optouts_csv)
+    if not optouts_csv.is_file():
+        raise OptoutError(f"opt-out file {optouts_csv} does not exist")
+    run_id = str(uuid.uuid4())
+    applied_at = datetime.now(UTC)
+    with open_warehouse(warehouse_path) as con:
+        con.execute(read_sql("queries/contract_macros.sql"))
+        try:
+            con.sql(
+                "select source.ordinality as source_row_number, to_json(source) as item from ("
+                "select * from read_csv($path, all_varchar = true, header = true) with ordinality"
+                ") as source", params={"path": str(optouts_csv)},
+            ).create_view("optout_source", replace=True)
+            con.execute("create or replace temp table optout_checked as "
+                        + read_sql("queries/validate_optouts.sql"), {"kinds": list(OPTOUT_KINDS)})
+        except duckdb.Error as error:
+            # Only the kind of failure: the reader's message may quote the file's content.
+            raise OptoutError(f"opt-out file {optouts_csv.name} cannot be parsed "
+                              f"({type(error).__name__})") from None
+        try:
+            return _apply_checked(con, run_id, applied_at, optouts_csv.name)
+        finally:
+            con.execute("drop table if exists temp.main.optout_checked")
+            con.execute("drop view if exists temp.main.optout_source")
+
+
+def _apply_checked(con: duckdb.DuckDBPyConnection, run_id: str, applied_at: datetime,
+                   file_name: str) -> OptoutReport:
+    rejected = [(int(number), reason) for number, reason in con.execute(
+        "select source_row_number, reason from optout_checked where reason is not null "
+        "order by source_row_number").fetchall()]
+    persons, erasures, objections = con.execute(
+        "select count(*), count(*) filter (where kind = 'erasure'), "
+        "count(*) filter (where kind = 'objection') from ("
+        "select person_key, case when bool_or(kind = 'erasure') then 'erasure' "
+        "else 'objection' end as kind from optout_checked where reason is null group by person_key)"
+    ).fetchone()
+    con.execute("begin transaction")
+    try:
+        con.execute(read_sql("queries/upsert_suppressed_persons.sql"), {"applied_at": applied_at})
+        rows_removed = {table: _delete_person_rows(con, table, column)
+                        for table, column in person_tables(con)}
+        con.execute(
+            "insert into audit.optout_runs values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, file_name, applied_at, persons, erasures, objections,
+             json.dumps(rows_removed), len(rejected)],
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return OptoutReport(run_id, persons, erasures, objections, rows_removed, rejected)

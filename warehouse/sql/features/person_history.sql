@@ -1,0 +1,83 @@
+-- grain: one row per eligible person with any event before as_of
+-- key: (person_id, as_of_date)
+-- Everything a person did before $as_of, however long ago: recency, frequency, earlier intent,
+-- and the home region (the region seen most often; ties go to the alphabetically first).
+create or replace table features.person_history as
+with eligible as (
+    select person_id, id_type from features.person_eligible
+),
+
+events as (
+    select *
+    from staging.stg_events
+    where occurred_at < $as_of
+      and person_id in (select person_id from eligible)
+),
+
+per_person as (
+    select
+        person_id,
+        count(*) as n_events_all,
+        count(*) filter (where not is_intent and event_type <> 'impression') as n_engagements_all,
+        count(distinct occurred_on) as active_days_all,
+        min(occurred_on) as first_event_on,
+        max(occurred_on) as last_event_on,
+        max(occurred_on) filter (where not is_intent and event_type <> 'impression')
+            as last_engagement_on,
+        count(*) filter (where is_intent) as n_intent_all,
+        count(*) filter (where event_type = 'job_click') as n_job_click_all,
+        count(*) filter (where event_type = 'guide_download') as n_guide_download_all,
+        count(*) filter (where event_type = 'inquiry') as n_inquiry_all,
+        count(*) filter (where event_type = 'signup') as n_signup_all,
+        count(*) filter (where event_type = 'fair_registration') as n_fair_registration_all,
+        max(occurred_on) filter (where is_intent) as last_intent_on,
+        count(distinct municipality) filter (where is_intent) as n_intent_municipalities_all
+    from events
+    group by person_id
+),
+
+region_counts as (
+    select person_id, region, count(*) as n_events
+    from events
+    where region is not null
+    group by person_id, region
+),
+
+home_region as (
+    select
+        person_id,
+        first(region order by n_events desc, region) as home_region
+    from region_counts
+    group by person_id
+),
+
+final as (
+    select
+        per_person.person_id,
+        eligible.id_type,
+        $as_of::date as as_of_date,
+        home_region.home_region,
+        coalesce(home_region.home_region like 'SE-%', false)::double as is_home_region_sweden,
+        coalesce(home_region.home_region in ('SE-BD', 'SE-AC', 'SE-Y', 'SE-Z'), false)::double
+            as is_home_region_north,
+        per_person.n_events_all,
+        per_person.n_engagements_all,
+        per_person.active_days_all,
+        per_person.n_events_all / per_person.active_days_all as events_per_active_day_all,
+        $as_of::date - per_person.first_event_on as days_since_first_event,
+        $as_of::date - per_person.last_event_on as days_since_last_event,
+        $as_of::date - per_person.last_engagement_on as days_since_last_engagement,
+        per_person.n_intent_all,
+        per_person.n_job_click_all,
+        per_person.n_guide_download_all,
+        per_person.n_inquiry_all,
+        per_person.n_signup_all,
+        per_person.n_fair_registration_all,
+        $as_of::date - per_person.last_intent_on as days_since_last_intent,
+        per_person.n_intent_municipalities_all
+    from per_person
+    inner join eligible on eligible.person_id = per_person.person_id
+    left join home_region on home_region.person_id = per_person.person_id
+)
+
+select * from final;

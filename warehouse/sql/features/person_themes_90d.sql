@@ -1,0 +1,280 @@
+-- grain: one row per eligible person who engaged with catalogued content in the 90 days before as_of
+-- key: (person_id, as_of_date)
+-- Interest by theme. Events are first reduced to person x content, then joined to the
+-- catalog's themes, so a film tagged with three themes counts once for each of them and once
+-- in the denominator. Impressions are excluded: being shown a film says nothing about interest.
+-- The top municipality shown has the most engagements; ties go to the alphabetically first.
+create or replace table features.person_themes_90d as
+with eligible as (
+    select person_id from features.person_eligible
+),
+
+events as (
+    select person_id, content_id, occurred_at, event_type, watch_seconds
+    from staging.stg_events
+    where occurred_at < $as_of
+      and occurred_at >= $as_of - interval 90 day
+      and event_type in ('view', 'video_progress', 'click', 'share', 'reaction', 'comment')
+      and content_id is not null
+      and person_id in (select person_id from eligible)
+),
+
+catalog as (
+    select content_id, kind, duration_seconds, municipality from raw.content_catalog
+),
+
+themes as (
+    select distinct content_id, theme from staging.stg_content_themes
+),
+
+per_content as (
+    select
+        events.person_id,
+        events.content_id,
+        count(*) as n_engagements_90d,
+        count(*) filter (where events.occurred_at >= $as_of - interval 30 day) as n_engagements_30d,
+        coalesce(sum(events.watch_seconds), 0) as watch_seconds_90d,
+        count(*) filter (where events.occurred_at >= $as_of - interval 30 day) > 0 as is_in_30d
+    from events
+    group by events.person_id, events.content_id
+),
+
+per_content_with_catalog as (
+    select
+        per_content.*,
+        catalog.municipality,
+        case
+            when catalog.kind = 'film' and catalog.duration_seconds > 0
+                then least(per_content.watch_seconds_90d / catalog.duration_seconds, 1.0)
+        end as completion_ratio
+    from per_content
+    left join catalog on catalog.content_id = per_content.content_id
+),
+
+municipality_counts as (
+    select person_id, municipality, sum(n_engagements_90d) as n_engagements
+    from per_content_with_catalog
+    where municipality is not null
+    group by person_id, municipality
+),
+
+top_municipality as (
+    select person_id, first(municipality order by n_engagements desc, municipality) as top_municipality_shown_90d
+    from municipality_counts
+    group by person_id
+),
+
+per_person as (
+    select
+        per_content_with_catalog.person_id,
+        sum(n_engagements_90d) as n_engagements_90d,
+        avg(completion_ratio) as completion_ratio_90d,
+        count(*) filter (where completion_ratio >= 0.9) as n_films_completed_90d,
+        count(distinct municipality) as n_municipalities_shown_90d,
+        any_value(top_municipality.top_municipality_shown_90d) as top_municipality_shown_90d
+    from per_content_with_catalog
+    left join top_municipality using (person_id)
+    group by per_content_with_catalog.person_id
+),
+
+per_theme as (
+    select
+        per_content_with_catalog.person_id,
+        count(distinct themes.theme) as n_themes_90d,
+        count(distinct themes.theme) filter (where is_in_30d) as n_themes_30d,
+        sum(n_engagements_90d) filter (where theme = 'mountains') as n_engagements_90d__mountains,
+        sum(n_engagements_30d) filter (where theme = 'mountains') as n_engagements_30d__mountains,
+        sum(watch_seconds_90d) filter (where theme = 'mountains') as watch_seconds_90d__mountains,
+        avg(completion_ratio) filter (where theme = 'mountains') as completion_90d__mountains,
+        sum(n_engagements_90d) filter (where theme = 'coast') as n_engagements_90d__coast,
+        sum(n_engagements_30d) filter (where theme = 'coast') as n_engagements_30d__coast,
+        sum(watch_seconds_90d) filter (where theme = 'coast') as watch_seconds_90d__coast,
+        avg(completion_ratio) filter (where theme = 'coast') as completion_90d__coast,
+        sum(n_engagements_90d) filter (where theme = 'forest') as n_engagements_90d__forest,
+        sum(n_engagements_30d) filter (where theme = 'forest') as n_engagements_30d__forest,
+        sum(watch_seconds_90d) filter (where theme = 'forest') as watch_seconds_90d__forest,
+        avg(completion_ratio) filter (where theme = 'forest') as completion_90d__forest,
+        sum(n_engagements_90d) filter (where theme = 'northern_lights') as n_engagements_90d__northern_lights,
+        sum(n_engagements_30d) filter (where theme = 'northern_lights') as n_engagements_30d__northern_lights,
+        sum(watch_seconds_90d) filter (where theme = 'northern_lights') as watch_seconds_90d__northern_lights,
+        avg(completion_ratio) filter (where theme = 'northern_lights') as completion_90d__northern_lights,
+        sum(n_engagements_90d) filter (where theme = 'winter_outdoor') as n_engagements_90d__winter_outdoor,
+        sum(n_engagements_30d) filter (where theme = 'winter_outdoor') as n_engagements_30d__winter_outdoor,
+        sum(watch_seconds_90d) filter (where theme = 'winter_outdoor') as watch_seconds_90d__winter_outdoor,
+        avg(completion_ratio) filter (where theme = 'winter_outdoor') as completion_90d__winter_outdoor,
+        sum(n_engagements_90d) filter (where theme = 'summer_outdoor') as n_engagements_90d__summer_outdoor,
+        sum(n_engagements_30d) filter (where theme = 'summer_outdoor') as n_engagements_30d__summer_outdoor,
+        sum(watch_seconds_90d) filter (where theme = 'summer_outdoor') as watch_seconds_90d__summer_outdoor,
+        avg(completion_ratio) filter (where theme = 'summer_outdoor') as completion_90d__summer_outdoor,
+        sum(n_engagements_90d) filter (where theme = 'safety') as n_engagements_90d__safety,
+        sum(n_engagements_30d) filter (where theme = 'safety') as n_engagements_30d__safety,
+        sum(watch_seconds_90d) filter (where theme = 'safety') as watch_seconds_90d__safety,
+        avg(completion_ratio) filter (where theme = 'safety') as completion_90d__safety,
+        sum(n_engagements_90d) filter (where theme = 'family_life') as n_engagements_90d__family_life,
+        sum(n_engagements_30d) filter (where theme = 'family_life') as n_engagements_30d__family_life,
+        sum(watch_seconds_90d) filter (where theme = 'family_life') as watch_seconds_90d__family_life,
+        avg(completion_ratio) filter (where theme = 'family_life') as completion_90d__family_life,
+        sum(n_engagements_90d) filter (where theme = 'schools') as n_engagements_90d__schools,
+        sum(n_engagements_30d) filter (where theme = 'schools') as n_engagements_30d__schools,
+        sum(watch_seconds_90d) filter (where theme = 'schools') as watch_seconds_90d__schools,
+        avg(completion_ratio) filter (where theme = 'schools') as completion_90d__schools,
+        sum(n_engagements_90d) filter (where theme = 'housing') as n_engagements_90d__housing,
+        sum(n_engagements_30d) filter (where theme = 'housing') as n_engagements_30d__housing,
+        sum(watch_seconds_90d) filter (where theme = 'housing') as watch_seconds_90d__housing,
+        avg(completion_ratio) filter (where theme = 'housing') as completion_90d__housing,
+        sum(n_engagements_90d) filter (where theme = 'short_commute') as n_engagements_90d__short_commute,
+        sum(n_engagements_30d) filter (where theme = 'short_commute') as n_engagements_30d__short_commute,
+        sum(watch_seconds_90d) filter (where theme = 'short_commute') as watch_seconds_90d__short_commute,
+        avg(completion_ratio) filter (where theme = 'short_commute') as completion_90d__short_commute,
+        sum(n_engagements_90d) filter (where theme = 'culture') as n_engagements_90d__culture,
+        sum(n_engagements_30d) filter (where theme = 'culture') as n_engagements_30d__culture,
+        sum(watch_seconds_90d) filter (where theme = 'culture') as watch_seconds_90d__culture,
+        avg(completion_ratio) filter (where theme = 'culture') as completion_90d__culture,
+        sum(n_engagements_90d) filter (where theme = 'food') as n_engagements_90d__food,
+        sum(n_engagements_30d) filter (where theme = 'food') as n_engagements_30d__food,
+        sum(watch_seconds_90d) filter (where theme = 'food') as watch_seconds_90d__food,
+        avg(completion_ratio) filter (where theme = 'food') as completion_90d__food,
+        sum(n_engagements_90d) filter (where theme = 'sports_leisure') as n_engagements_90d__sports_leisure,
+        sum(n_engagements_30d) filter (where theme = 'sports_leisure') as n_engagements_30d__sports_leisure,
+        sum(watch_seconds_90d) filter (where theme = 'sports_leisure') as watch_seconds_90d__sports_leisure,
+        avg(completion_ratio) filter (where theme = 'sports_leisure') as completion_90d__sports_leisure,
+        sum(n_engagements_90d) filter (where theme = 'city_life') as n_engagements_90d__city_life,
+        sum(n_engagements_30d) filter (where theme = 'city_life') as n_engagements_30d__city_life,
+        sum(watch_seconds_90d) filter (where theme = 'city_life') as watch_seconds_90d__city_life,
+        avg(completion_ratio) filter (where theme = 'city_life') as completion_90d__city_life,
+        sum(n_engagements_90d) filter (where theme = 'green_industry') as n_engagements_90d__green_industry,
+        sum(n_engagements_30d) filter (where theme = 'green_industry') as n_engagements_30d__green_industry,
+        sum(watch_seconds_90d) filter (where theme = 'green_industry') as watch_seconds_90d__green_industry,
+        avg(completion_ratio) filter (where theme = 'green_industry') as completion_90d__green_industry,
+        sum(n_engagements_90d) filter (where theme = 'engineering_jobs') as n_engagements_90d__engineering_jobs,
+        sum(n_engagements_30d) filter (where theme = 'engineering_jobs') as n_engagements_30d__engineering_jobs,
+        sum(watch_seconds_90d) filter (where theme = 'engineering_jobs') as watch_seconds_90d__engineering_jobs,
+        avg(completion_ratio) filter (where theme = 'engineering_jobs') as completion_90d__engineering_jobs,
+        sum(n_engagements_90d) filter (where theme = 'tech_jobs') as n_engagements_90d__tech_jobs,
+        sum(n_engagements_30d) filter (where theme = 'tech_jobs') as n_engagements_30d__tech_jobs,
+        sum(watch_seconds_90d) filter (where theme = 'tech_jobs') as watch_seconds_90d__tech_jobs,
+        avg(completion_ratio) filter (where theme = 'tech_jobs') as completion_90d__tech_jobs,
+        sum(n_engagements_90d) filter (where theme = 'healthcare_jobs') as n_engagements_90d__healthcare_jobs,
+        sum(n_engagements_30d) filter (where theme = 'healthcare_jobs') as n_engagements_30d__healthcare_jobs,
+        sum(watch_seconds_90d) filter (where theme = 'healthcare_jobs') as watch_seconds_90d__healthcare_jobs,
+        avg(completion_ratio) filter (where theme = 'healthcare_jobs') as completion_90d__healthcare_jobs,
+        sum(n_engagements_90d) filter (where theme = 'education_jobs') as n_engagements_90d__education_jobs,
+        sum(n_engagements_30d) filter (where theme = 'education_jobs') as n_engagements_30d__education_jobs,
+        sum(watch_seconds_90d) filter (where theme = 'education_jobs') as watch_seconds_90d__education_jobs,
+        avg(completion_ratio) filter (where theme = 'education_jobs') as completion_90d__education_jobs,
+        sum(n_engagements_90d) filter (where theme = 'public_sector_jobs') as n_engagements_90d__public_sector_jobs,
+        sum(n_engagements_30d) filter (where theme = 'public_sector_jobs') as n_engagements_30d__public_sector_jobs,
+        sum(watch_seconds_90d) filter (where theme = 'public_sector_jobs') as watch_seconds_90d__public_sector_jobs,
+        avg(completion_ratio) filter (where theme = 'public_sector_jobs') as completion_90d__public_sector_jobs,
+        sum(n_engagements_90d) filter (where theme = 'entrepreneurship') as n_engagements_90d__entrepreneurship,
+        sum(n_engagements_30d) filter (where theme = 'entrepreneurship') as n_engagements_30d__entrepreneurship,
+        sum(watch_seconds_90d) filter (where theme = 'entrepreneurship') as watch_seconds_90d__entrepreneurship,
+        avg(completion_ratio) filter (where theme = 'entrepreneurship') as completion_90d__entrepreneurship
+    from per_content_with_catalog
+    inner join themes on themes.content_id = per_content_with_catalog.content_id
+    group by per_content_with_catalog.person_id
+),
+
+final as (
+    select
+        per_person.person_id,
+        $as_of::date as as_of_date,
+        coalesce(n_engagements_90d__mountains, 0) / per_person.n_engagements_90d as theme_share_90d__mountains,
+        coalesce(n_engagements_90d__coast, 0) / per_person.n_engagements_90d as theme_share_90d__coast,
+        coalesce(n_engagements_90d__forest, 0) / per_person.n_engagements_90d as theme_share_90d__forest,
+        coalesce(n_engagements_90d__northern_lights, 0) / per_person.n_engagements_90d as theme_share_90d__northern_lights,
+        coalesce(n_engagements_90d__winter_outdoor, 0) / per_person.n_engagements_90d as theme_share_90d__winter_outdoor,
+        coalesce(n_engagements_90d__summer_outdoor, 0) / per_person.n_engagements_90d as theme_share_90d__summer_outdoor,
+        coalesce(n_engagements_90d__safety, 0) / per_person.n_engagements_90d as theme_share_90d__safety,
+        coalesce(n_engagements_90d__family_life, 0) / per_person.n_engagements_90d as theme_share_90d__family_life,
+        coalesce(n_engagements_90d__schools, 0) / per_person.n_engagements_90d as theme_share_90d__schools,
+        coalesce(n_engagements_90d__housing, 0) / per_person.n_engagements_90d as theme_share_90d__housing,
+        coalesce(n_engagements_90d__short_commute, 0) / per_person.n_engagements_90d as theme_share_90d__short_commute,
+        coalesce(n_engagements_90d__culture, 0) / per_person.n_engagements_90d as theme_share_90d__culture,
+        coalesce(n_engagements_90d__food, 0) / per_person.n_engagements_90d as theme_share_90d__food,
+        coalesce(n_engagements_90d__sports_leisure, 0) / per_person.n_engagements_90d as theme_share_90d__sports_leisure,
+        coalesce(n_engagements_90d__city_life, 0) / per_person.n_engagements_90d as theme_share_90d__city_life,
+        coalesce(n_engagements_90d__green_industry, 0) / per_person.n_engagements_90d as theme_share_90d__green_industry,
+        coalesce(n_engagements_90d__engineering_jobs, 0) / per_person.n_engagements_90d as theme_share_90d__engineering_jobs,
+        coalesce(n_engagements_90d__tech_jobs, 0) / per_person.n_engagements_90d as theme_share_90d__tech_jobs,
+        coalesce(n_engagements_90d__healthcare_jobs, 0) / per_person.n_engagements_90d as theme_share_90d__healthcare_jobs,
+        coalesce(n_engagements_90d__education_jobs, 0) / per_person.n_engagements_90d as theme_share_90d__education_jobs,
+        coalesce(n_engagements_90d__public_sector_jobs, 0) / per_person.n_engagements_90d as theme_share_90d__public_sector_jobs,
+        coalesce(n_engagements_90d__entrepreneurship, 0) / per_person.n_engagements_90d as theme_share_90d__entrepreneurship,
+        coalesce(n_engagements_30d__mountains, 0) as theme_engagements_30d__mountains,
+        coalesce(n_engagements_30d__coast, 0) as theme_engagements_30d__coast,
+        coalesce(n_engagements_30d__forest, 0) as theme_engagements_30d__forest,
+        coalesce(n_engagements_30d__northern_lights, 0) as theme_engagements_30d__northern_lights,
+        coalesce(n_engagements_30d__winter_outdoor, 0) as theme_engagements_30d__winter_outdoor,
+        coalesce(n_engagements_30d__summer_outdoor, 0) as theme_engagements_30d__summer_outdoor,
+        coalesce(n_engagements_30d__safety, 0) as theme_engagements_30d__safety,
+        coalesce(n_engagements_30d__family_life, 0) as theme_engagements_30d__family_life,
+        coalesce(n_engagements_30d__schools, 0) as theme_engagements_30d__schools,
+        coalesce(n_engagements_30d__housing, 0) as theme_engagements_30d__housing,
+        coalesce(n_engagements_30d__short_commute, 0) as theme_engagements_30d__short_commute,
+        coalesce(n_engagements_30d__culture, 0) as theme_engagements_30d__culture,
+        coalesce(n_engagements_30d__food, 0) as theme_engagements_30d__food,
+        coalesce(n_engagements_30d__sports_leisure, 0) as theme_engagements_30d__sports_leisure,
+        coalesce(n_engagements_30d__city_life, 0) as theme_engagements_30d__city_life,
+        coalesce(n_engagements_30d__green_industry, 0) as theme_engagements_30d__green_industry,
+        coalesce(n_engagements_30d__engineering_jobs, 0) as theme_engagements_30d__engineering_jobs,
+        coalesce(n_engagements_30d__tech_jobs, 0) as theme_engagements_30d__tech_jobs,
+        coalesce(n_engagements_30d__healthcare_jobs, 0) as theme_engagements_30d__healthcare_jobs,
+        coalesce(n_engagements_30d__education_jobs, 0) as theme_engagements_30d__education_jobs,
+        coalesce(n_engagements_30d__public_sector_jobs, 0) as theme_engagements_30d__public_sector_jobs,
+        coalesce(n_engagements_30d__entrepreneurship, 0) as theme_engagements_30d__entrepreneurship,
+        coalesce(watch_seconds_90d__mountains, 0) as theme_watch_seconds_90d__mountains,
+        coalesce(watch_seconds_90d__coast, 0) as theme_watch_seconds_90d__coast,
+        coalesce(watch_seconds_90d__forest, 0) as theme_watch_seconds_90d__forest,
+        coalesce(watch_seconds_90d__northern_lights, 0) as theme_watch_seconds_90d__northern_lights,
+        coalesce(watch_seconds_90d__winter_outdoor, 0) as theme_watch_seconds_90d__winter_outdoor,
+        coalesce(watch_seconds_90d__summer_outdoor, 0) as theme_watch_seconds_90d__summer_outdoor,
+        coalesce(watch_seconds_90d__safety, 0) as theme_watch_seconds_90d__safety,
+        coalesce(watch_seconds_90d__family_life, 0) as theme_watch_seconds_90d__family_life,
+        coalesce(watch_seconds_90d__schools, 0) as theme_watch_seconds_90d__schools,
+        coalesce(watch_seconds_90d__housing, 0) as theme_watch_seconds_90d__housing,
+        coalesce(watch_seconds_90d__short_commute, 0) as theme_watch_seconds_90d__short_commute,
+        coalesce(watch_seconds_90d__culture, 0) as theme_watch_seconds_90d__culture,
+        coalesce(watch_seconds_90d__food, 0) as theme_watch_seconds_90d__food,
+        coalesce(watch_seconds_90d__sports_leisure, 0) as theme_watch_seconds_90d__sports_leisure,
+        coalesce(watch_seconds_90d__city_life, 0) as theme_watch_seconds_90d__city_life,
+        coalesce(watch_seconds_90d__green_industry, 0) as theme_watch_seconds_90d__green_industry,
+        coalesce(watch_seconds_90d__engineering_jobs, 0) as theme_watch_seconds_90d__engineering_jobs,
+        coalesce(watch_seconds_90d__tech_jobs, 0) as theme_watch_seconds_90d__tech_jobs,
+        coalesce(watch_seconds_90d__healthcare_jobs, 0) as theme_watch_seconds_90d__healthcare_jobs,
+        coalesce(watch_seconds_90d__education_jobs, 0) as theme_watch_seconds_90d__education_jobs,
+        coalesce(watch_seconds_90d__public_sector_jobs, 0) as theme_watch_seconds_90d__public_sector_jobs,
+        coalesce(watch_seconds_90d__entrepreneurship, 0) as theme_watch_seconds_90d__entrepreneurship,
+        completion_90d__mountains as theme_completion_90d__mountains,
+        completion_90d__coast as theme_completion_90d__coast,
+        completion_90d__forest as theme_completion_90d__forest,
+        completion_90d__northern_lights as theme_completion_90d__northern_lights,
+        completion_90d__winter_outdoor as theme_completion_90d__winter_outdoor,
+        completion_90d__summer_outdoor as theme_completion_90d__summer_outdoor,
+        completion_90d__safety as theme_completion_90d__safety,
+        completion_90d__family_life as theme_completion_90d__family_life,
+        completion_90d__schools as theme_completion_90d__schools,
+        completion_90d__housing as theme_completion_90d__housing,
+        completion_90d__short_commute as theme_completion_90d__short_commute,
+        completion_90d__culture as theme_completion_90d__culture,
+        completion_90d__food as theme_completion_90d__food,
+        completion_90d__sports_leisure as theme_completion_90d__sports_leisure,
+        completion_90d__city_life as theme_completion_90d__city_life,
+        completion_90d__green_industry as theme_completion_90d__green_industry,
+        completion_90d__engineering_jobs as theme_completion_90d__engineering_jobs,
+        completion_90d__tech_jobs as theme_completion_90d__tech_jobs,
+        completion_90d__healthcare_jobs as theme_completion_90d__healthcare_jobs,
+        completion_90d__education_jobs as theme_completion_90d__education_jobs,
+        completion_90d__public_sector_jobs as theme_completion_90d__public_sector_jobs,
+        completion_90d__entrepreneurship as theme_completion_90d__entrepreneurship,
+        coalesce(per_theme.n_themes_90d, 0) as n_themes_90d,
+        coalesce(per_theme.n_themes_30d, 0) as n_themes_30d,
+        per_person.completion_ratio_90d,
+        per_person.n_films_completed_90d,
+        per_person.n_municipalities_shown_90d,
+        per_person.top_municipality_shown_90d
+    from per_person
+    left join per_theme on per_theme.person_id = per_person.person_id
+)
+
+select * from final;

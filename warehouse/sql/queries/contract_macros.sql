@@ -1,0 +1,21 @@
+-- The contract's value rules (norrut/contract.py) as SQL macros for this connection.
+-- Patterns are written out as literals, not bound: DuckDB compiles a literal pattern once but
+-- a bound one for every row (measured 16x slower). tests/test_pii.py checks that every pattern
+-- here is exactly the one in norrut/contract.py.
+create or replace temp macro norrut_is_email(value) as
+    regexp_matches(value, '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}');
+
+create or replace temp macro norrut_is_phone(value) as
+    regexp_matches(value, '^\s*(\+|00)[1-9][0-9 ()./-]{6,18}[0-9]\s*$|^\s*0[1-9][0-9 ()./-]{5,14}[0-9]\s*$');
+
+create or replace temp macro norrut_is_ip_address(value) as
+    regexp_matches(value, '^\s*(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}\s*$')
+    or regexp_matches(value, '^\s*(([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{0,4}::([0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{0,4})\s*$');
+
+-- One pass over all of a row's values joined by newlines: true when any value may be personal.
+-- Multi-line mode makes ^ and $ match at each value's edges; a hit is then confirmed per value.
+create or replace temp macro norrut_may_hold_pii(joined_values) as
+    regexp_matches(joined_values, '(?m)[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}|^\s*(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}\s*$|^\s*(([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{0,4}::([0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{0,4})\s*$|^\s*(\+|00)[1-9][0-9 ()./-]{6,18}[0-9]\s*$|^\s*0[1-9][0-9 ()./-]{5,14}[0-9]\s*$');
+
+create or replace temp macro norrut_is_person_id(value) as
+    regexp_matches(value, '^[A-Za-z0-9_.:-]{8,128}$');

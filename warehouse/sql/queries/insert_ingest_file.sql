@@ -1,0 +1,12 @@
+-- One file's record in the manifest; runs inside the file's transaction.
+insert into raw.ingest_files (
+    file_sha256, file_name, file_format, status, rows_read, rows_loaded, rows_quarantined,
+    duplicates_skipped, suppressed_dropped, unknown_columns, unknown_column_count,
+    failure_reason, seconds, ingested_at
+)
+values (
+    $file_sha256, $file_name, $file_format, $status, $rows_read, $rows_loaded, $rows_quarantined,
+    $duplicates_skipped, $suppressed_dropped, cast($unknown_columns as varchar[]),
+    len(cast($unknown_columns as varchar[])),
+    $failure_reason, $seconds, $ingested_at
+)
