@@ -45,7 +45,8 @@ def fit_lightgbm(X_train, y_train, X_valid, y_valid, params: LightGBMParams, see
     )
     model.fit(
         X_train, y_train,
-        eval_set=[(X_valid, y_valid)],
+        eval_X=(X_valid,),
+        eval_y=(y_valid,),
         eval_metric="binary_logloss",
         callbacks=[lgb.early_stopping(params.early_stopping_rounds, verbose=False)],
     )

@@ -212,7 +212,7 @@ def _log_and_register(settings: TrainSettings, tracking_uri: str, artifact_locat
         for context, frame in (("training", sets.training), ("validation", sets.validation),
                                ("test", sets.test)):
             dataset = mlflow.data.from_pandas(
-                feature_matrix(frame).assign(label=frame["label"].cast(pl.Int8).to_numpy()),
+                feature_matrix(frame).assign(label=frame["label"].cast(pl.Float64).to_numpy()),
                 name=f"person_features_{context}", targets="label",
             )
             mlflow.log_input(dataset, context=context)

@@ -124,8 +124,9 @@ def create_app(home: NorrutHome, *, secure_cookies: bool = False, max_failed_log
 
     @app.exception_handler(LoginRequired)
     async def redirect_to_login(request: Request, _: LoginRequired) -> RedirectResponse:
-        target = request.url.path
-        if request.url.query:
+        # Only a page can be returned to after signing in; a form post starts from the list.
+        target = request.url.path if request.method == "GET" else "/"
+        if request.url.query and request.method == "GET":
             target += "?" + request.url.query
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
@@ -257,29 +258,30 @@ def create_app(home: NorrutHome, *, secure_cookies: bool = False, max_failed_log
         if current is None:
             raise StarletteHTTPException(401, headers={"WWW-Authenticate": "Session"})
         run, segment = _find_segment(home.exports_dir, as_of, version_folder, segment_name)
-        export_file = segment.find_file(destination, int(part)) if part.isdigit() else None
+        is_part_number = part.isascii() and part.isdigit()
+        export_file = segment.find_file(destination, int(part)) if is_part_number else None
         path = exports.resolve_file(segment, export_file) if export_file else None
         if export_file is None or path is None:
             raise StarletteHTTPException(404)
+        # One open handle for hashing and sending, so what is sent is what was checked.
         handle = path.open("rb")
         try:
             digest, size = _sha256_of(handle)
+            logged = {"user": current.user.name, "as_of": run.as_of, "version": run.version,
+                      "segment": segment.name, "destination": export_file.destination,
+                      "file": export_file.file, "sha256": digest, "size_bytes": size}
+            if digest != export_file.sha256:
+                audit.record_download(home.download_audit_log, outcome="refused",
+                                      reason=f"SHA-256 does not match the manifest "
+                                             f"({export_file.sha256})", **logged)
+                raise StarletteHTTPException(
+                    409, "This file has changed since it was exported (its checksum does not "
+                         "match the manifest), so it was not sent. Please tell the data team.")
+            audit.record_download(home.download_audit_log, outcome="served", **logged)
+            handle.seek(0)
         except BaseException:
             handle.close()
             raise
-        logged = {"user": current.user.name, "as_of": run.as_of, "version": run.version,
-                  "segment": segment.name, "destination": export_file.destination,
-                  "file": export_file.file, "sha256": digest, "size_bytes": size}
-        if digest != export_file.sha256:
-            handle.close()
-            audit.record_download(home.download_audit_log, outcome="refused",
-                                  reason=f"SHA-256 does not match the manifest "
-                                         f"({export_file.sha256})", **logged)
-            raise StarletteHTTPException(
-                409, "This file has changed since it was exported (its checksum does not "
-                     "match the manifest), so it was not sent. Please tell the data team.")
-        audit.record_download(home.download_audit_log, outcome="served", **logged)
-        handle.seek(0)
         download_name = f"{run.as_of}_v{run.version}_{segment.name}_{export_file.file}"
         return StreamingResponse(
             _chunks(handle),

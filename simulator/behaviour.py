@@ -14,8 +14,14 @@ import numpy as np
 
 from norrut.contract import DEVICES, EVENT_TYPES, INTENT_EVENT_TYPES
 from simulator.population import (
-    CHANNELS, INTENT_TYPE_SHARES, MUNICIPALITIES, MUNICIPALITY_WEIGHTS, Catalog, Population,
-    daily_hazard, next_readiness,
+    CHANNELS,
+    INTENT_TYPE_SHARES,
+    MUNICIPALITIES,
+    MUNICIPALITY_WEIGHTS,
+    Catalog,
+    Population,
+    daily_hazard,
+    next_readiness,
 )
 
 SECONDS_PER_DAY = 86_400
@@ -25,8 +31,12 @@ INTENT_TYPE_INDICES = np.array([EVENT_TYPE_INDEX[name] for name in INTENT_EVENT_
 INTENT_TYPE_PROBABILITIES = np.array([INTENT_TYPE_SHARES[name] for name in INTENT_EVENT_TYPES])
 CHANNEL_INDEX = {name: index for index, name in enumerate(CHANNELS)}
 
-EVENT_COLUMNS = ("person", "second", "event_type", "content", "channel", "campaign", "watch",
-                 "device", "consent", "municipality", "region_known")
+EVENT_DTYPES = {
+    "person": np.int32, "second": np.int64, "event_type": np.int8, "content": np.int16,
+    "channel": np.int8, "campaign": np.int16, "watch": np.float32, "device": np.int8,
+    "consent": bool, "municipality": np.int16, "region_known": bool,
+}
+EVENT_COLUMNS = tuple(EVENT_DTYPES)
 
 
 def campaign_names(year: int) -> list[str]:
@@ -160,15 +170,13 @@ def simulate_history(rng: np.random.Generator, population: Population, catalog: 
                 part.setdefault("municipality", np.full(size, -1))
                 part["consent"] = consent[part["person"]]
                 part["region_known"] = rng.random(size) < 0.95
-            parts.extend(day_parts)
+                parts.append({name: part[name].astype(EVENT_DTYPES[name], copy=False)
+                              for name in EVENT_COLUMNS})
         if on_day is not None:
             on_day(day)
 
-    dtypes = {"person": np.int32, "second": np.int64, "event_type": np.int8, "content": np.int16,
-              "channel": np.int8, "campaign": np.int16, "watch": np.float32, "device": np.int8,
-              "consent": bool, "municipality": np.int16, "region_known": bool}
-    events = {name: np.concatenate([part[name] for part in parts]).astype(dtypes[name])
-              for name in EVENT_COLUMNS}
+    events = {name: np.concatenate([part[name] for part in parts]) for name in EVENT_COLUMNS}
+    del parts
     order = np.lexsort((events["event_type"], events["person"], events["second"]))
     events = {name: column[order] for name, column in events.items()}
     intents = {

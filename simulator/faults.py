@@ -58,7 +58,7 @@ def break_rule(reason: str, variant: int, template: dict[str, object], for_json:
     """A copy of `template` (typed honest values) with the one rule of `reason` broken."""
     values = dict(template)
     row = FaultRow(reason=reason, values=values, write_null=variant % 2 == 1)
-    pick = lambda options: options[variant % len(options)]  # noqa: E731
+    pick = lambda options: options[variant % len(options)]
     if reason == "missing_event_id":
         del values["event_id"]
     elif reason == "event_id_too_long":

@@ -12,12 +12,14 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 import polars as pl
 
 from norrut.contract import DEVICES, EVENT_TYPES, ID_TYPES
 from simulator.behaviour import campaign_names
+from simulator.ids import event_id_series
 from simulator.population import CHANNELS, MUNICIPALITIES, REGIONS
 
 TIMESTAMP_STYLES = ("stockholm_offset", "utc_z", "epoch_ms")
@@ -31,11 +33,11 @@ UNKNOWN_COLUMN_VALUES = {
 }
 
 
-def _checked_vocabulary(values: list[str] | np.ndarray) -> pl.Series:
+def _checked_vocabulary(values: list[str] | np.ndarray | pl.Series) -> pl.Series:
     series = pl.Series(values, dtype=pl.String)
-    unsafe = [value for value in series.to_list() if _UNSAFE_TEXT.search(value)]
-    if unsafe:
-        raise ValueError(f"vocabulary values need quoting: {unsafe[:3]}")
+    unsafe = series.filter(series.str.contains(_UNSAFE_TEXT.pattern))
+    if len(unsafe):
+        raise ValueError(f"vocabulary values need quoting: {unsafe.head(3).to_list()}")
     return series
 
 
@@ -43,7 +45,7 @@ def _checked_vocabulary(values: list[str] | np.ndarray) -> pl.Series:
 class Vocabulary:
     """The strings behind the integer codes of simulated events."""
 
-    event_id: pl.Series
+    event_id_salt: int
     person_id: pl.Series
     person_id_type: pl.Series
     person_region: pl.Series
@@ -51,10 +53,10 @@ class Vocabulary:
     campaign_id: pl.Series
 
     @classmethod
-    def build(cls, event_ids: np.ndarray, person_ids: np.ndarray, person_id_type: np.ndarray,
+    def build(cls, event_id_salt: int, person_ids: np.ndarray, person_id_type: np.ndarray,
               person_region: np.ndarray, content_ids: list[str], year: int) -> Vocabulary:
         return cls(
-            event_id=_checked_vocabulary(event_ids),
+            event_id_salt=event_id_salt,
             person_id=_checked_vocabulary(person_ids),
             person_id_type=pl.Series(np.array(ID_TYPES)[person_id_type], dtype=pl.String),
             person_region=pl.Series(np.array(REGIONS)[person_region], dtype=pl.String),
@@ -84,7 +86,7 @@ def typed_rows(events: dict[str, np.ndarray], rows: np.ndarray, vocabulary: Voca
     watch = events["watch"][rows]
     region_names = vocabulary.person_region.gather(pl.Series(person.astype(np.int64)))
     return pl.DataFrame({
-        "event_id": vocabulary.event_id.gather(pl.Series(rows.astype(np.int64))),
+        "event_id": event_id_series(rows, vocabulary.event_id_salt),
         "occurred_ms": events["second"][rows] * 1000,
         "person_id": vocabulary.person_id.gather(pl.Series(person.astype(np.int64))),
         "id_type": vocabulary.person_id_type.gather(pl.Series(person.astype(np.int64))),
@@ -161,10 +163,16 @@ def csv_text_columns(frame: pl.DataFrame, ones_and_zeros: bool) -> pl.DataFrame:
     )
 
 
-def csv_lines(text_columns: pl.DataFrame, column_order: list[str]) -> pl.Series:
-    """Header-less CSV lines in `column_order`; values are known not to need quoting."""
+def csv_lines(text_columns: pl.DataFrame, column_order: list[str],
+              quote_values: bool = False) -> pl.Series:
+    """Header-less CSV lines in `column_order`. Values are known not to need quoting; some
+    producers quote every non-empty value anyway, which `quote_values` imitates."""
+    def field(name: str) -> pl.Expr:
+        value = pl.lit('"') + pl.col(name) + pl.lit('"') if quote_values else pl.col(name)
+        return value.fill_null("")
+
     return text_columns.select(
-        line=pl.concat_str([pl.col(name).fill_null("") for name in column_order], separator=",")
+        line=pl.concat_str([field(name) for name in column_order], separator=",")
     ).to_series()
 
 
@@ -179,6 +187,30 @@ def parquet_frame(frame: pl.DataFrame, epoch_ms: bool,
     )
 
 
+class DeterministicWriter:
+    """A binary file, gzipped with zero mtime and no name when asked; a context manager."""
+
+    def __init__(self, path: Path, compress: bool) -> None:
+        self._raw = open(path, "wb")  # noqa: SIM115 - closed in __exit__
+        self._out = (gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0,
+                                   compresslevel=3) if compress else self._raw)
+
+    def write_lines(self, lines: pl.Series) -> None:
+        pl.DataFrame({"line": lines}).write_csv(self._out, include_header=False,
+                                                quote_style="never")
+
+    def write_text(self, text: str) -> None:
+        self._out.write(text.encode())
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._out is not self._raw:
+            self._out.close()
+        self._raw.close()
+
+
 def gzip_bytes(data: bytes) -> bytes:
     """Gzip with a zero mtime and no file name, so the bytes depend on the content only."""
     buffer = io.BytesIO()
@@ -187,22 +219,3 @@ def gzip_bytes(data: bytes) -> bytes:
     return buffer.getvalue()
 
 
-def lines_bytes(header: str | None, lines: pl.Series) -> bytes:
-    buffer = io.BytesIO()
-    if header is not None:
-        buffer.write((header + "\n").encode())
-    pl.DataFrame({"line": lines}).write_csv(buffer, include_header=False, quote_style="never")
-    return buffer.getvalue()
-
-
-def write_file(path: Path, data: bytes, compress: bool) -> bytes:
-    """Write `data` (gzipped when asked); returns the bytes written."""
-    content = gzip_bytes(data) if compress else data
-    path.write_bytes(content)
-    return content
-
-
-def parquet_bytes(frame: pl.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd", statistics=True)
-    return buffer.getvalue()

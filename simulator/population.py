@@ -9,7 +9,7 @@ probability of intent in a window is known exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -206,7 +206,7 @@ def make_catalog(rng: np.random.Generator, first_day: date, films: int = 100,
                                           300), 0).astype(np.int32)
     place = rng.choice(len(MUNICIPALITIES), size=items,
                        p=MUNICIPALITY_WEIGHTS / MUNICIPALITY_WEIGHTS.sum())
-    epoch_day = datetime(first_day.year, first_day.month, first_day.day, tzinfo=timezone.utc)
+    epoch_day = datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC)
     published = [epoch_day - timedelta(days=int(back), seconds=int(second))
                  for back, second in zip(rng.integers(1, 400, items),
                                          rng.integers(0, 86400, items))]

@@ -6,23 +6,43 @@ import json
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from norrut.contract import EVENT_FIELDS, EVENT_TYPES, ID_TYPES, INTENT_EVENT_TYPES, THEMES
+from norrut.contract import (
+    DEVICES,
+    EVENT_FIELDS,
+    EVENT_TYPES,
+    ID_TYPES,
+    INTENT_EVENT_TYPES,
+    THEMES,
+)
 from simulator import faults as fault_rules
 from simulator.behaviour import SECONDS_PER_DAY, SimulatedHistory, simulate_history
 from simulator.files import (
-    TIMESTAMP_STYLE_WEIGHTS, TIMESTAMP_STYLES, UNKNOWN_COLUMN_VALUES, Vocabulary, csv_lines,
-    csv_text_columns, gzip_bytes, json_lines, lines_bytes, parquet_bytes, parquet_frame,
+    TIMESTAMP_STYLE_WEIGHTS,
+    TIMESTAMP_STYLES,
+    UNKNOWN_COLUMN_VALUES,
+    DeterministicWriter,
+    Vocabulary,
+    csv_lines,
+    csv_text_columns,
+    gzip_bytes,
+    json_lines,
+    parquet_frame,
     typed_rows,
 )
 from simulator.ids import event_ids
 from simulator.population import (
-    DEVICES, INTENT_TYPE_SHARES, REGIONS, Catalog, Population, make_catalog, make_population,
+    INTENT_TYPE_SHARES,
+    REGIONS,
+    Catalog,
+    Population,
+    make_catalog,
+    make_population,
 )
 
 FUTURE_DAYS = 30
@@ -32,6 +52,7 @@ _JSON_SUFFIXES = ("jsonl.gz", "ndjson", "ndjson.gz", "jsonl")
 _CSV_SUFFIXES = ("csv", "csv.gz")
 _WITHIN_FILE_DUPLICATE_SHARE = 0.002
 _CROSS_FILE_DUPLICATE_SHARE = 0.001
+_WRITE_CHUNK_ROWS = 100_000
 
 Progress = Callable[[str, int, int], None]
 
@@ -83,11 +104,11 @@ def _rng(seed: int, stream: int) -> np.random.Generator:
 
 
 def _epoch_second(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp())
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
 
 
 def _iso_z(epoch_second: int) -> str:
-    return datetime.fromtimestamp(epoch_second, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(epoch_second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _plan_files(settings: WorldSettings, history: SimulatedHistory,
@@ -133,7 +154,8 @@ def _plant_row_duplicates(planned: list[PlannedFile], rng: np.random.Generator) 
                 [file.positions, within + rng.uniform(0.5, 40.0, len(within))])
             file.within_file_duplicates = len(within)
         if previous_rows is not None and len(previous_rows):
-            count = max(2, round(_CROSS_FILE_DUPLICATE_SHARE * len(previous_rows)))
+            count = min(len(previous_rows),
+                        max(2, round(_CROSS_FILE_DUPLICATE_SHARE * len(previous_rows))))
             again = previous_rows[rng.choice(len(previous_rows), size=count, replace=False)]
             file.rows = np.concatenate([file.rows, again])
             file.positions = np.concatenate(
@@ -196,9 +218,11 @@ def _unknown_column_values(file: PlannedFile, rng: np.random.Generator) -> dict[
         for name in file.unknown_columns}
 
 
-def _event_file_bytes(file: PlannedFile, nth_in_family: int, history: SimulatedHistory,
-                      vocabulary: Vocabulary, rng: np.random.Generator) -> bytes:
-    """The file's uncompressed content: rows in position order, fault rows among them."""
+def _write_event_file(path: Path, file: PlannedFile, nth_in_family: int,
+                      history: SimulatedHistory, vocabulary: Vocabulary,
+                      rng: np.random.Generator) -> None:
+    """Write the file's rows in position order with its fault rows among them, in chunks so
+    memory stays flat whatever the file size."""
     if file.family == "parquet":
         # A Parquet column has one type: alternate files between epoch ms and ISO text.
         epoch_ms = nth_in_family % 2 == 1
@@ -206,32 +230,60 @@ def _event_file_bytes(file: PlannedFile, nth_in_family: int, history: SimulatedH
     else:
         epoch_ms = False
         styles = rng.choice(len(TIMESTAMP_STYLES), size=len(file.rows), p=TIMESTAMP_STYLE_WEIGHTS)
-    frame = typed_rows(history.events, file.rows, vocabulary, styles)
-    frame = frame.with_columns(**_unknown_column_values(file, rng))
+    unknown_values = _unknown_column_values(file, rng)
     order = np.argsort(file.positions, kind="stable")
-    if file.family == "parquet":
-        return parquet_bytes(parquet_frame(frame[order], epoch_ms, file.unknown_columns))
 
-    header = None
+    def chunk_frame(chosen: np.ndarray) -> pl.DataFrame:
+        frame = typed_rows(history.events, file.rows[chosen], vocabulary, styles[chosen])
+        index = pl.Series(chosen.astype(np.int64))
+        return frame.with_columns(**{name: values.gather(index)
+                                     for name, values in unknown_values.items()})
+
+    if file.family == "parquet":
+        parquet_frame(chunk_frame(order), epoch_ms, file.unknown_columns).write_parquet(
+            path, compression="zstd", statistics=True)
+        return
+
     if file.family == "json":
-        lines = json_lines(frame, file.unknown_columns)
         fields = (*EVENT_FIELDS, *file.unknown_columns)
+        header = None
         fault_lines = [fault_rules.fault_json_line(row, fields) for row in file.faults]
+        to_lines = lambda frame: json_lines(frame, file.unknown_columns)
     else:
         ones_and_zeros = nth_in_family % 2 == 1
         column_order = [str(name) for name in
                         rng.permutation(list(EVENT_FIELDS) + list(file.unknown_columns))]
-        header = ",".join(column_order)
-        lines = csv_lines(csv_text_columns(frame, ones_and_zeros), column_order)
+        header = ",".join(column_order) + "\n"
         fault_lines = [fault_rules.fault_csv_line(row, column_order, ones_and_zeros)
                        for row in file.faults]
-    all_lines = pl.concat([lines[order], pl.Series("line", fault_lines, dtype=pl.String)])
-    all_positions = np.concatenate([file.positions[order],
-                                    np.array([row.position for row in file.faults])])
-    return lines_bytes(header, all_lines[np.argsort(all_positions, kind="stable")])
+        to_lines = lambda frame: csv_lines(
+            csv_text_columns(frame, ones_and_zeros), column_order, quote_values=ones_and_zeros)
+
+    # One sequence of honest rows (by position) and fault rows (index -1 - k), then in chunks.
+    positions = np.concatenate([file.positions[order],
+                                np.array([row.position for row in file.faults])])
+    items = np.concatenate([order, -1 - np.arange(len(file.faults))])
+    items = items[np.argsort(positions, kind="stable")]
+    with DeterministicWriter(path, compress=file.suffix.endswith(".gz")) as out:
+        if header is not None:
+            out.write_text(header)
+        for start in range(0, len(items), _WRITE_CHUNK_ROWS):
+            chunk = items[start:start + _WRITE_CHUNK_ROWS]
+            honest = chunk >= 0
+            lines = to_lines(chunk_frame(chunk[honest]))
+            if honest.all():
+                out.write_lines(lines)
+                continue
+            faulty = pl.Series("line", [fault_lines[-1 - k] for k in chunk[~honest]],
+                               dtype=pl.String)
+            merged = pl.concat([
+                pl.DataFrame({"at": np.flatnonzero(honest), "line": lines}),
+                pl.DataFrame({"at": np.flatnonzero(~honest), "line": faulty}),
+            ]).sort("at")
+            out.write_lines(merged["line"])
 
 
-def _expected_ingest(settings: WorldSettings, planned: list[PlannedFile],
+def _expected_ingest(planned: list[PlannedFile],
                      history: SimulatedHistory, quarantined_files: list[dict[str, str]],
                      skipped_files: list[dict[str, str]], fault_counts: dict[str, int]) -> dict:
     """What a correct ingestion of the inbox reports (files taken in name order for per-file
@@ -251,7 +303,7 @@ def _expected_ingest(settings: WorldSettings, planned: list[PlannedFile],
         per_file.append({
             "file": file.name, "format": file.suffix,
             "rows": int(len(file.rows) + len(file.faults)),
-            "rows_loaded": int(len(new)),
+            "rows_loaded": len(new),
             "duplicates_skipped": int(len(file.rows) - len(new)),
             "rows_quarantined": dict(sorted(reasons.items())),
             "unknown_columns": list(file.unknown_columns),
@@ -266,7 +318,7 @@ def _expected_ingest(settings: WorldSettings, planned: list[PlannedFile],
         "expected_ingest_version": EXPECTED_INGEST_VERSION,
         "events": int(honest_total),
         "intent_events": int(intent.sum()),
-        "persons": int(len(np.unique(history.events["person"]))),
+        "persons": len(np.unique(history.events["person"])),
         "duplicates_skipped": int(duplicates),
         "duplicates_within_file": int(within_total),
         "duplicates_across_files": int(duplicates - within_total),
@@ -299,8 +351,7 @@ def _write_optouts(path: Path, settings: WorldSettings, population: Population,
         "kind": np.where(rng.random(count) < 0.7, "erasure", "objection"),
     }).sort("requested_at", "person_id")
     frame.write_csv(path)
-    return frame.with_columns(person_index=pl.Series(chosen)[
-        pl.Series(np.argsort(np.argsort(requested, kind="stable"), kind="stable"))])
+    return frame
 
 
 def _write_truth(truth_dir: Path, settings: WorldSettings, population: Population,
@@ -417,9 +468,8 @@ def _build(root: Path, settings: WorldSettings, report: Progress) -> dict:
         on_day=lambda day: report("simulating days", day + 1, total_days))
 
     id_salt = settings.seed * 0x2545F4914F6CDD1D + 0x5EED
-    honest_total = len(history.events["person"])
     vocabulary = Vocabulary.build(
-        event_ids(np.arange(honest_total), id_salt), population.person_id, population.id_type,
+        id_salt, population.person_id, population.id_type,
         population.region, catalog.frame["content_id"].to_list(), settings.end.year)
     files_rng = _rng(settings.seed, 4)
     planned = _plan_files(settings, history, files_rng)
@@ -435,10 +485,7 @@ def _build(root: Path, settings: WorldSettings, report: Progress) -> dict:
     for step, file in enumerate(planned):
         nth = family_counts[file.family]
         family_counts[file.family] += 1
-        raw = _event_file_bytes(file, nth, history, vocabulary, files_rng)
-        content = gzip_bytes(raw) if file.suffix.endswith(".gz") else raw
-        (inbox / file.name).write_bytes(content)
-        del raw, content
+        _write_event_file(inbox / file.name, file, nth, history, vocabulary, files_rng)
         report("writing files", step + 1, steps)
 
     quarantined_files: list[dict[str, str]] = []
@@ -451,7 +498,7 @@ def _build(root: Path, settings: WorldSettings, report: Progress) -> dict:
                              _rng(settings.seed, 6))
     report("writing files", steps - 1, steps)
     _write_truth(root / "truth", settings, population, history, optouts)
-    expected = _expected_ingest(settings, planned, history, quarantined_files, skipped_files,
+    expected = _expected_ingest(planned, history, quarantined_files, skipped_files,
                                 fault_counts)
     (root / "truth" / "expected_ingest.json").write_text(
         json.dumps(expected, indent=2, ensure_ascii=False) + "\n")
@@ -479,16 +526,18 @@ def _plant_bad_files(inbox: Path, planned: list[PlannedFile], rng: np.random.Gen
                      ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """A file delivered twice, a gzip cut off mid-stream, and a file nobody can read."""
     parquet_files = [file.name for file in planned if file.family == "parquet"]
-    json_files = [file.name for file in planned if file.family == "json"]
+    largest_json = max((file for file in planned if file.family == "json"),
+                       key=lambda file: len(file.rows))
     original = parquet_files[-1]
     copy_name = f"redelivered-{original}"
     shutil.copyfile(inbox / original, inbox / copy_name)
 
-    source = json_files[0]
+    source = largest_json.name
     content = (inbox / source).read_bytes()
     compressed = content if source.endswith(".gz") else gzip_bytes(content)
     truncated_name = f"upload-interrupted-{source.split('.')[0]}.jsonl.gz"
-    (inbox / truncated_name).write_bytes(compressed[: max(20, int(len(compressed) * 0.55))])
+    # Cut inside the deflate stream: well before the end-of-stream marker and the trailer.
+    (inbox / truncated_name).write_bytes(compressed[: len(compressed) // 2])
 
     junk_name = "events-export.xlsx"
     junk = b"PK\x03\x04" + rng.integers(0, 256, size=4096, dtype=np.uint8).tobytes()

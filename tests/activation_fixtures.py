@@ -131,7 +131,8 @@ def register_champion(tracking_uri: str, artifacts_dir: Path, model_name: str = 
         mlflow.log_metrics({"test_roc_auc": 0.8, "test_lift_at_10pct": 3.1,
                             "baseline_test_roc_auc": 0.5})
         info = mlflow.sklearn.log_model(
-            model, name="model", signature=infer_signature(frame.head(5), label[:5]),
+            model, name="model",
+            signature=infer_signature(frame.head(5), label[:5].astype(np.float64)),
             registered_model_name=model_name,
             # Naming the requirements skips MLflow's slow environment inference.
             pip_requirements=["lightgbm", "scikit-learn"],

@@ -14,8 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from activation_fixtures import (
     AS_OF,
     ChampionStore,
@@ -23,6 +21,8 @@ from activation_fixtures import (
     scored_warehouse,
     shared_champion_store,
 )
+from typer.testing import CliRunner
+
 from norrut.cli import build_app
 from segments.definitions import parse_segments
 from segments.export_run import ExportSettings, NoScoresError, export_segments
@@ -259,7 +259,6 @@ def test_exporting_a_date_without_scores_says_what_to_run(tmp_path, champion_sto
     assert not any((tmp_path / "exports").iterdir())
 
 
-@pytest.mark.slow
 def test_cli_scores_and_exports_with_a_summary_table(home, champion_store, tmp_path):
     # given a Norrut home with events, features and the champion
     from activation_fixtures import build_warehouse, make_population

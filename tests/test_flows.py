@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 import threading
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -206,55 +206,112 @@ def test_pipeline_runs_the_chain_and_publishes_its_summary(first_pipeline_run, p
 
 
 @pytest.mark.slow
-def test_a_rerun_loads_nothing_twice_and_keeps_the_fresh_champion(
-        first_pipeline_run, pipeline_home, tiny_world):
-    # given a pipeline that has already run on this inbox
+def test_a_rerun_keeps_a_fresh_champion_and_says_why(first_pipeline_run, pipeline_home):
+    # given the champion trained by the first run, minutes ago
     assert first_pipeline_run.is_completed()
-    events_before = _events_in(pipeline_home)
-    # when it runs again for the same date
-    state = pipeline(home=str(pipeline_home.root), inbox=str(tiny_world / "inbox"),
-                     catalog=str(tiny_world / "catalog.csv"), as_of=date(2026, 11, 2),
-                     return_state=True)
-    # then nothing is loaded twice, the fresh champion is kept, and a new export version is made
-    assert state.is_completed(), state.message
-    result = state.result()
-    assert result.ingest.rows_loaded == 0 and _events_in(pipeline_home) == events_before
-    assert result.training is None, "a champion trained minutes ago must not be retrained"
-    assert "within 7 days" in result.training_reason
-    assert result.export.version == 2
-    summary = _artifacts_of(state.state_details.flow_run_id)["pipeline-summary"]
-    assert "No training: the champion was trained" in summary, summary
+    # when a later pipeline run asks whether training is due, then it is not
+    from flows.pipeline import champion_trained_at_task
+    from flows.settings import training_due
+
+    trained_at = champion_trained_at_task.fn(pipeline_home.mlflow_tracking_uri)
+    due, why = training_due(trained_at, datetime.now(UTC), retrain_after_days=7)
+    assert not due and "within 7 days" in why, why
 
 
 @pytest.mark.slow
-def test_norrut_pipeline_command_runs_the_flow_and_says_where_to_look(
+def test_norrut_pipeline_rerun_loads_nothing_twice_and_says_where_to_look(
         first_pipeline_run, pipeline_home, tiny_world, tmp_path):
     # given a home where the pipeline has run, and no Prefect server configured
     assert first_pipeline_run.is_completed()
+    events_before = _events_in(pipeline_home)
     env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
     env.update(NORRUT_HOME=str(pipeline_home.root), PREFECT_HOME=str(tmp_path / "prefect"))
-    # when the CLI runs the pipeline (on Prefect's temporary server)
+    # when the CLI runs the pipeline again for the same date (on Prefect's temporary server)
     done = subprocess.run(
-        [NORRUT, "pipeline", "--inbox", str(tiny_world / "inbox"), "--as-of", "2026-11-02"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    # then it succeeded without trying to send telemetry, and printed the segment folder
-    # and the commands that open the three UIs
+        [NORRUT, "pipeline", "--inbox", str(tiny_world / "inbox"),
+         "--catalog", str(tiny_world / "catalog.csv"), "--as-of", "2026-11-02"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400)
+    # then it succeeded without trying to send telemetry
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     assert "telemetry" not in output.lower(), output
-    assert f"Segment files:   {pipeline_home.exports_dir / '2026-11-02'}" in done.stdout, output
-    assert "prefect server start" in done.stdout
+    # and loaded nothing twice, kept the fresh champion and wrote a second export version
+    assert _events_in(pipeline_home) == events_before
+    from models.registry import list_versions
+
+    versions = list_versions(pipeline_home.mlflow_tracking_uri, "curious-about-working-here")
+    assert len(versions) == 1, "a champion trained minutes ago must not be retrained"
+    second_export = pipeline_home.exports_dir / "2026-11-02" / "v2"
+    assert sorted(second_export.glob("*/manifest.json")), f"no segment in {second_export}"
+    # and it printed that folder and the commands that open the three UIs
+    assert f"Segment files:   {second_export}" in done.stdout, output
+    assert "PREFECT_SERVER_ANALYTICS_ENABLED=false uv run --locked prefect server start" \
+        in done.stdout
     assert f"mlflow ui --backend-store-uri {pipeline_home.mlflow_tracking_uri}" in done.stdout
-    assert "norrut" in done.stdout and " serve" in done.stdout
+    assert f"norrut --home {pipeline_home.root} serve" in done.stdout
 
 
-def test_norrut_pipeline_fails_cleanly_on_a_missing_inbox(home, tmp_path):
-    # given an inbox folder that does not exist
+@pytest.mark.slow
+def test_norrut_pipeline_on_a_busy_warehouse_fails_with_one_clear_line(home, inbox, tmp_path):
+    # given another run holding the warehouse
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from norrut.locking import warehouse_writer_lock
+        with warehouse_writer_lock({str(home.warehouse_path)!r}, {str(home.locks_dir)!r},
+                                   run_name="score-and-export-2026-11-02", run_id="def-456"):
+            print("holding", flush=True)
+            time.sleep(120)
+    """)], stdout=subprocess.PIPE, text=True)
     env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
     env.update(NORRUT_HOME=str(home.root), PREFECT_HOME=str(tmp_path / "prefect"))
-    # when the CLI runs the pipeline
-    done = subprocess.run([NORRUT, "pipeline", "--inbox", str(tmp_path / "nowhere")],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    # then it fails with one clear line, not a traceback from our code
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        # when the CLI runs the pipeline, willing to wait one second
+        done = subprocess.run(
+            [NORRUT, "pipeline", "--inbox", str(inbox), "--lock-wait-seconds", "1"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        holder.kill()
+        holder.wait()
+    # then it fails with a line naming the run holding the warehouse, and no DuckDB lock error
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "The pipeline run failed:" in done.stdout and "nowhere" in done.stdout, done.stdout
+    assert "The pipeline run failed: WarehouseBusyError" in done.stdout, done.stdout
+    assert "score-and-export-2026-11-02" in done.stdout, done.stdout
+    assert "could not set lock" not in (done.stdout + done.stderr).lower()
+    # and nothing was written
+    assert not home.warehouse_path.exists()
+
+
+@pytest.mark.slow
+def test_the_scheduled_flows_each_publish_their_summary(
+        first_pipeline_run, pipeline_home, tiny_world):
+    # given a home where the pipeline has run (placed last: it adds a model version)
+    assert first_pipeline_run.is_completed()
+    from flows.build_features import build_features
+    from flows.optout import optout
+    from flows.score_and_export import score_and_export
+    from flows.train import train
+
+    common = {"home": str(pipeline_home.root), "as_of": date(2026, 11, 2)}
+    # when each flow the deployments schedule runs on its own
+    states = {
+        "features-summary": build_features(**common, return_state=True),
+        "training-summary": train(**common, return_state=True),
+        "segments-summary": score_and_export(**common, return_state=True),
+        "optout-summary": optout(home=str(pipeline_home.root),
+                                 optouts_csv=str(tiny_world / "optouts.csv"), return_state=True),
+    }
+    # then each completed, is named after its date, and published what it did
+    expected_text = {
+        "features-summary": "## Features as of 2026-11-02",
+        "training-summary": "| test metric | this version | champion v1 | baseline |",
+        "segments-summary": "## Segments as of 2026-11-02",
+        "optout-summary": "person(s) asked to opt out",
+    }
+    for key, state in states.items():
+        assert state.is_completed(), f"{key}: {state.message}"
+        run_id = state.state_details.flow_run_id
+        summary = _artifacts_of(run_id)[key]
+        assert expected_text[key] in summary, f"{key}:\n{summary}"
+        name = _flow_run(run_id).name
+        assert name.endswith("2026-11-02") or key == "optout-summary", name

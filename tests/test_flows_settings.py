@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,20 @@ def test_paths_left_empty_resolve_under_the_norrut_home(home):
     # then the home comes from $NORRUT_HOME and the inbox lies inside it
     assert settings.norrut_home() == home
     assert settings.inbox_path() == home.root / "inbox"
+
+
+def test_training_is_due_without_a_champion_or_with_an_old_one():
+    # given "now" and the retraining age of a week
+    now = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
+    # then a missing champion, or one older than a week, is retrained; a newer one is kept
+    assert flow_settings.training_due(None, now, 7) == (True, "there is no champion model yet")
+    due, why = flow_settings.training_due(now - timedelta(days=8), now, 7)
+    assert due and "8.0 days ago" in why, why
+    due, why = flow_settings.training_due(now - timedelta(days=2), now, 7)
+    assert not due and "within 7 days" in why, why
+
+
+def test_the_default_as_of_is_the_day_after_the_last_event():
+    assert flow_settings.day_after(date(2026, 11, 1), today=date(2026, 11, 22)) == date(2026, 11, 2)
+    # an empty warehouse has no last event: today is used
+    assert flow_settings.day_after(None, today=date(2026, 11, 22)) == date(2026, 11, 22)

@@ -10,7 +10,7 @@ import re
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from portal_fixtures import add_user, write_export_run, write_lift_result
+from portal_fixtures import FAST_TEST_HASHER, add_user, write_export_run, write_lift_result
 
 from portal.app import create_app
 
@@ -42,7 +42,7 @@ def clock():
 
 @pytest.fixture
 def client(home, built, clock):
-    with TestClient(create_app(home, clock=clock)) as test_client:
+    with TestClient(create_app(home, clock=clock, password_hasher=FAST_TEST_HASHER)) as test_client:
         yield test_client
 
 
@@ -220,6 +220,7 @@ def test_a_file_changed_since_export_is_refused_and_the_refusal_logged(client, h
     f"{SEGMENT_URL}/download/meta/0",
     f"{SEGMENT_URL}/download/meta/-1",
     f"{SEGMENT_URL}/download/meta/x",
+    f"{SEGMENT_URL}/download/meta/%C2%B9",
     f"{SEGMENT_URL}/download/manifest.json/1",
     f"{SEGMENT_URL}/download/meta.csv/1",
     "/runs/2026-11-01/v1/%2E%2E/download/meta/1",

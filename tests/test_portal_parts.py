@@ -108,3 +108,17 @@ def test_malformed_optional_parts_of_a_manifest_are_left_out(tmp_path):
     assert [row["decile"] for row in segment.gains_by_decile] == [2]
     assert segment.profile("themes", "theme") == [("forest", 0.2)]
     assert segment.profile("regions", "region") == []
+
+
+def test_a_file_symlinked_out_of_its_segment_folder_is_not_resolved(tmp_path):
+    # Given a segment whose meta.csv was replaced by a link to a file elsewhere
+    segment_folder = write_export_run(tmp_path / "exports")["top-decile"].folder
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not an audience")
+    (segment_folder / "meta.csv").unlink()
+    (segment_folder / "meta.csv").symlink_to(secret)
+
+    segment = exports.find_run(tmp_path / "exports", "2026-11-01", 1).find_segment("top-decile")
+
+    assert exports.resolve_file(segment, segment.find_file("meta", 1)) is None
+    assert exports.resolve_file(segment, segment.find_file("generic", 1)) is not None

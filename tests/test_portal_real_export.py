@@ -6,17 +6,23 @@ import hashlib
 import re
 
 import pytest
+from activation_fixtures import AS_OF, ChampionStore, scored_warehouse, shared_champion_store
 from fastapi.testclient import TestClient
-
-from activation_fixtures import AS_OF, champion_store, scored_warehouse  # noqa: F401 - fixture
-from portal.app import create_app
 from portal_fixtures import add_user
+
+from portal.app import create_app
 
 PASSWORD = "luleå river in spring"
 
 
+@pytest.fixture(scope="session")
+def champion_store(tmp_path_factory) -> ChampionStore:
+    """The activation tests' registered champion, shared for the whole test session."""
+    return shared_champion_store(tmp_path_factory)
+
+
 @pytest.mark.slow
-def test_portal_lists_shows_and_serves_a_real_export_run(home, tmp_path, champion_store):  # noqa: F811
+def test_portal_lists_shows_and_serves_a_real_export_run(home, tmp_path, champion_store):
     # Given a real export run: a scored warehouse exported with two segments, one too small
     from segments.definitions import parse_segments
     from segments.export_run import ExportSettings, export_segments

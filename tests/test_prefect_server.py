@@ -126,7 +126,8 @@ def test_every_deployment_is_deployed_with_its_schedule_and_the_checkout(deploye
 
 
 def _simulate_tiny_world(out: Path, env: dict) -> None:
-    done = subprocess.run([NORRUT, "simulate", str(out), "--persons", "3000", "--days", "120"],
+    done = subprocess.run([NORRUT, "simulate", str(out), "--persons", "3000", "--days", "90",
+                           "--files", "1", "--faults"],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
 

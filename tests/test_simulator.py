@@ -10,7 +10,7 @@ import io
 import json
 import re
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -21,8 +21,17 @@ from typer.testing import CliRunner
 
 from norrut.cli import build_app
 from norrut.contract import (
-    DEVICES, ENGAGEMENT_EVENT_TYPES, EVENT_FIELDS, EVENT_ID_MAX_LENGTH, EVENT_TYPES, ID_TYPES,
-    INTENT_EVENT_TYPES, MAX_WATCH_SECONDS, OPTOUT_KINDS, PERSON_ID_PATTERN, THEMES,
+    DEVICES,
+    ENGAGEMENT_EVENT_TYPES,
+    EVENT_FIELDS,
+    EVENT_ID_MAX_LENGTH,
+    EVENT_TYPES,
+    ID_TYPES,
+    INTENT_EVENT_TYPES,
+    MAX_WATCH_SECONDS,
+    OPTOUT_KINDS,
+    PERSON_ID_PATTERN,
+    THEMES,
     looks_like_pii,
 )
 from simulator.faults import FAULT_REASONS
@@ -31,7 +40,7 @@ from simulator.population import JOB_THEMES, MUNICIPALITIES
 from simulator.truth import realised_intent, true_intent_probability
 from simulator.world import WorldSettings, simulate_world
 
-SMALL = dict(persons=300, days=30, seed=11, files_per_format=2)
+SMALL = {"persons": 300, "days": 30, "seed": 11, "files_per_format": 2}
 TEXT_SUFFIXES = (".jsonl", ".ndjson", ".csv", ".jsonl.gz", ".ndjson.gz", ".csv.gz")
 
 
@@ -72,7 +81,7 @@ def _parse_occurred_at(value: object) -> datetime | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-        return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
     if isinstance(value, str) and re.fullmatch(
             r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})", value):
         try:
@@ -85,8 +94,8 @@ def _parse_occurred_at(value: object) -> datetime | None:
 def _broken_rules(row: dict) -> set[str]:
     """Every contract rule a parsed row breaks (the simulator plants exactly one per bad row)."""
     broken = set()
-    missing = lambda name: row.get(name) is None or row.get(name) == ""  # noqa: E731
-    for name, value in row.items():
+    missing = lambda name: row.get(name) is None or row.get(name) == ""
+    for value in row.values():
         if isinstance(value, str) and (reason := looks_like_pii(value)):
             broken.add(reason)
     if missing("event_id"):
@@ -99,7 +108,7 @@ def _broken_rules(row: dict) -> set[str]:
         moment = _parse_occurred_at(row["occurred_at"])
         if moment is None:
             broken.add("bad_occurred_at")
-        elif moment > datetime.now(timezone.utc) + timedelta(days=1):
+        elif moment > datetime.now(UTC) + timedelta(days=1):
             broken.add("future_occurred_at")
     if missing("person_id"):
         broken.add("missing_person_id")

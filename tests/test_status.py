@@ -38,7 +38,8 @@ def test_status_counts_a_small_inbox(home, tmp_path):
     assert (status["files_loaded"], status["files_quarantined"]) == (2, 1)
     assert status["rows_quarantined"] == {"bad_device": 1}
     assert status["duplicates_skipped"] == 2
-    assert status["unknown_columns"] == 1
+    assert status["unknown_columns"] == {"a.jsonl": ["extra"]}
+    assert status["unknown_column_count"] == 1
     assert status["first_event_at"] == "2026-03-01T07:00:00Z"
     assert status["persons_suppressed"] == 0
 

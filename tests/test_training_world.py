@@ -7,7 +7,7 @@ is vectorised and deterministic by seed.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import numpy as np
 import polars as pl
@@ -77,28 +77,28 @@ def events_frame(n_persons: int = 3000, n_days: int = 70, seed: int = 7,
             "municipality": np.asarray(MUNICIPALITIES)[rng.integers(0, len(MUNICIPALITIES), n)],
         }))
     events = pl.concat(frames).sort("day", "second", "person_index")
-    n = events.height
-    person_index = events["person_index"].to_numpy()
     start = datetime.combine(WORLD_START, datetime.min.time())
-    is_intent = events["event_type"].is_in(INTENT_EVENT_TYPES).to_numpy()
-    return pl.DataFrame({
-        "event_id": [f"ev_{seed}_{i:08d}" for i in range(n)],
-        "occurred_at": [start + timedelta(days=int(d), seconds=int(s)) for d, s in
-                        zip(events["day"].to_numpy(), events["second"].to_numpy())],
-        "person_id": [f"person_{p:06d}" for p in person_index],
-        "id_type": np.asarray(ID_TYPES)[person_index % len(ID_TYPES)],
-        "event_type": events["event_type"],
-        "content_id": events["content_id"].zip_with(pl.Series(~is_intent), pl.Series([None] * n, dtype=pl.String)),
-        "campaign_id": [f"campaign_{p % 3}" for p in person_index],
-        "channel": np.asarray(CHANNELS)[(person_index + events["day"].to_numpy()) % len(CHANNELS)],
-        "watch_seconds": events["watch_seconds"],
-        "region": np.asarray(REGIONS)[person_index % len(REGIONS)],
-        "device": np.asarray(DEVICES)[person_index % 3],
-        "consent": np.ones(n, dtype=bool),
-        "municipality": events["municipality"].zip_with(pl.Series(is_intent), pl.Series([None] * n, dtype=pl.String)),
-        "file_sha256": ["test-world"] * n,
-        "source_row_number": np.arange(n),
-    })
+    person = pl.col("person_index")
+    is_intent = pl.col("event_type").is_in(INTENT_EVENT_TYPES)
+    return events.with_row_index("row").select(
+        pl.format("ev_{}_{}", pl.lit(seed), pl.col("row")).alias("event_id"),
+        (pl.lit(start) + pl.duration(days=pl.col("day"), seconds=pl.col("second")))
+        .alias("occurred_at"),
+        pl.format("person_{}", person.cast(pl.String).str.zfill(6)).alias("person_id"),
+        pl.lit(pl.Series(ID_TYPES)).gather(person % len(ID_TYPES)).alias("id_type"),
+        pl.col("event_type"),
+        pl.when(is_intent).then(None).otherwise(pl.col("content_id")).alias("content_id"),
+        pl.format("campaign_{}", person % 3).alias("campaign_id"),
+        pl.lit(pl.Series(CHANNELS)).gather((person + pl.col("day")) % len(CHANNELS))
+        .alias("channel"),
+        pl.col("watch_seconds"),
+        pl.lit(pl.Series(REGIONS)).gather(person % len(REGIONS)).alias("region"),
+        pl.lit(pl.Series(DEVICES)).gather(person % 3).alias("device"),
+        pl.lit(True).alias("consent"),
+        pl.when(is_intent).then(pl.col("municipality")).otherwise(None).alias("municipality"),
+        pl.lit("test-world").alias("file_sha256"),
+        pl.col("row").cast(pl.Int64).alias("source_row_number"),
+    )
 
 
 def insert_events(warehouse_path, events: pl.DataFrame) -> None:

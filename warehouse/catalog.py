@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from norrut.contract import CONTENT_KINDS
-from warehouse.sql_files import read_sql
+from warehouse.sql_files import compose_query, read_sql
 
 
 class CatalogError(ValueError):
@@ -35,25 +35,15 @@ class CatalogReport:
         return dict(sorted(Counter(reason for _, reason in self.rejected).items()))
 
 
-def _source_relation(con: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyRelation:
-    """One JSON object per catalog row, whatever the file format."""
+def _source_query(path: Path) -> str:
+    """SQL giving one JSON object per catalog row, whatever the file format ($path bound)."""
     name = path.name.lower()
     if name.endswith((".csv", ".csv.gz")):
-        return con.sql(
-            "select source.ordinality as source_row_number, to_json(source) as item from ("
-            "select * from read_csv($path, all_varchar = true, header = true) with ordinality"
-            ") as source",
-            params={"path": str(path)})
+        return read_sql("queries/read_table_csv.sql")
     if name.endswith((".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz")):
-        return con.sql(
-            "select ordinality as source_row_number, json as item "
-            "from read_json_objects($path, format = 'auto') with ordinality",
-            params={"path": str(path)})
+        return read_sql("queries/read_table_json.sql")
     if name.endswith(".parquet"):
-        return con.sql(
-            "select file_row_number + 1 as source_row_number, to_json(source) as item "
-            "from read_parquet($path, file_row_number = true) as source",
-            params={"path": str(path)})
+        return read_sql("queries/read_table_parquet.sql")
     raise CatalogError(f"catalog {path.name}: unknown format (use .csv, .json, .jsonl or .parquet)")
 
 
@@ -62,9 +52,9 @@ def load_catalog(con: duckdb.DuckDBPyConnection, path: Path) -> CatalogReport:
     if not path.is_file():
         raise CatalogError(f"catalog {path} does not exist")
     try:
-        _source_relation(con, path).create_view("catalog_source", replace=True)
-        con.execute("create or replace temp table catalog_checked as "
-                    + read_sql("queries/validate_catalog.sql"), {"kinds": list(CONTENT_KINDS)})
+        con.execute(compose_query("catalog_source", _source_query(path),
+                                  read_sql("queries/validate_catalog.sql"), "catalog_checked"),
+                    {"path": str(path), "kinds": list(CONTENT_KINDS)})
     except duckdb.Error as error:
         # Only the kind of failure: the reader's message may quote the file's content.
         raise CatalogError(f"catalog {path.name} cannot be parsed "
@@ -84,5 +74,4 @@ def load_catalog(con: duckdb.DuckDBPyConnection, path: Path) -> CatalogReport:
             raise
     finally:
         con.execute("drop table if exists temp.main.catalog_checked")
-        con.execute("drop view if exists temp.main.catalog_source")
     return CatalogReport(path.name, rows_read, upserted, [(int(n), r) for n, r in rejected])

@@ -37,7 +37,7 @@ from norrut.contract import (
 )
 from warehouse.catalog import CatalogReport, load_catalog
 from warehouse.db import open_warehouse
-from warehouse.sql_files import read_sql
+from warehouse.sql_files import compose_query, read_sql
 
 # Longest suffix first, so "x.csv.gz" is CSV and not an unknown ".gz".
 FORMAT_BY_SUFFIX = {
@@ -208,6 +208,8 @@ def ingest_inbox(
     results: list[FileResult] = []
     catalog_report = None
     with open_warehouse(warehouse_path) as con:
+        # DuckDB's own bar would interleave with the caller's progress display.
+        con.execute("set enable_progress_bar = false")
         con.execute(read_sql("queries/contract_macros.sql"))
         if catalog is not None:
             catalog_report = load_catalog(con, Path(catalog))
@@ -293,30 +295,31 @@ def _stage_checked_rows(con: duckdb.DuckDBPyConnection, path: Path,
     """Read and check the file into temp table ingest_checked; returns its unknown columns."""
     _drop_staging(con)
     if file_format == "jsonl":
-        source = con.sql(read_sql("queries/read_jsonl.sql"),
-                         params={"path": str(path), "delimiter": JSONL_DELIMITER})
+        read_params: dict[str, object] = {"path": str(path), "delimiter": JSONL_DELIMITER}
     elif file_format == "csv":
         names = _csv_header(path)
-        source = con.sql(read_sql("queries/read_csv.sql"), params={
+        read_params = {
             "path": str(path),
             "columns": {f"c{position}": "VARCHAR" for position in range(1, len(names) + 1)},
             "field_names": names,
-        })
+        }
     else:
         names = [row[0] for row in con.execute(
             "describe select * from read_parquet(?)", [str(path)]).fetchall()]
-        source = con.sql(read_sql("queries/read_parquet.sql"),
-                         params={"path": str(path), "field_names": names})
-    source.create_view("ingest_source", replace=True)
+        read_params = {"path": str(path), "field_names": names}
+    # One statement, so the file streams from reader through validation into the temp table.
     con.execute(
-        "create or replace temp table ingest_checked as " + read_sql("queries/validate_events.sql"),
-        {"loaded_at": datetime.now(UTC).replace(tzinfo=None),
-         "max_future_hours": MAX_FUTURE_SKEW_HOURS,
-         "max_event_id_length": EVENT_ID_MAX_LENGTH,
-         "max_watch_seconds": float(MAX_WATCH_SECONDS),
-         "id_types": list(ID_TYPES), "event_types": list(EVENT_TYPES),
-         "engagement_types": list(ENGAGEMENT_EVENT_TYPES), "devices": list(DEVICES),
-         "contract_fields": list(EVENT_FIELDS)},
+        compose_query("ingest_source", read_sql(f"queries/read_{file_format}.sql"),
+                 read_sql("queries/validate_events.sql"), "ingest_checked"),
+        read_params | {
+            "loaded_at": datetime.now(UTC).replace(tzinfo=None),
+            "max_future_hours": MAX_FUTURE_SKEW_HOURS,
+            "max_event_id_length": EVENT_ID_MAX_LENGTH,
+            "max_watch_seconds": float(MAX_WATCH_SECONDS),
+            "id_types": list(ID_TYPES), "event_types": list(EVENT_TYPES),
+            "engagement_types": list(ENGAGEMENT_EVENT_TYPES), "devices": list(DEVICES),
+            "contract_fields": list(EVENT_FIELDS),
+        },
     )
     rejects_exist = con.execute(
         "select count(*) from duckdb_tables() where table_name = 'ingest_reject_errors'"
@@ -326,10 +329,15 @@ def _stage_checked_rows(con: duckdb.DuckDBPyConnection, path: Path,
                     "select distinct line from ingest_reject_errors")
     else:
         con.execute("create or replace temp table ingest_rejected_lines (line bigint)")
-    con.execute(read_sql("queries/line_offsets.sql"),
-                {"header_lines": HEADER_LINES[file_format]})
+    if con.execute("select count(*) from ingest_rejected_lines").fetchone()[0]:
+        con.execute(read_sql("queries/line_offsets.sql"),
+                    {"header_lines": HEADER_LINES[file_format]})
+        con.execute(read_sql("queries/renumber_after_rejects.sql"))
+    # In order of first appearance, as the file itself lists them.
     unknown = con.execute(
-        "select distinct unnest(unknown_fields) from ingest_checked order by 1").fetchall()
+        "select name from (select unnest(unknown_fields) as name, "
+        "generate_subscripts(unknown_fields, 1) as position, source_ordinal from ingest_checked) "
+        "group by name order by min([source_ordinal, position])").fetchall()
     return [name for (name,) in unknown]
 
 
@@ -381,4 +389,3 @@ def _drop_staging(con: duckdb.DuckDBPyConnection) -> None:
     for table in ("ingest_checked", "ingest_rejected_lines", "ingest_line_offsets",
                   "ingest_reject_errors", "ingest_reject_scans"):
         con.execute(f"drop table if exists temp.main.{table}")
-    con.execute("drop view if exists temp.main.ingest_source")

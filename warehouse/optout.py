@@ -21,7 +21,7 @@ import duckdb
 
 from norrut.contract import OPTOUT_KINDS
 from warehouse.db import open_warehouse
-from warehouse.sql_files import read_sql
+from warehouse.sql_files import compose_query, read_sql
 
 _TABLE_NAME = re.compile(r"^([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)$")
 _COLUMN_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -87,13 +87,10 @@ def apply_optouts(warehouse_path: str | os.PathLike[str],
     with open_warehouse(warehouse_path) as con:
         con.execute(read_sql("queries/contract_macros.sql"))
         try:
-            con.sql(
-                "select source.ordinality as source_row_number, to_json(source) as item from ("
-                "select * from read_csv($path, all_varchar = true, header = true) with ordinality"
-                ") as source", params={"path": str(optouts_csv)},
-            ).create_view("optout_source", replace=True)
-            con.execute("create or replace temp table optout_checked as "
-                        + read_sql("queries/validate_optouts.sql"), {"kinds": list(OPTOUT_KINDS)})
+            con.execute(
+                compose_query("optout_source", read_sql("queries/read_table_csv.sql"),
+                              read_sql("queries/validate_optouts.sql"), "optout_checked"),
+                {"path": str(optouts_csv), "kinds": list(OPTOUT_KINDS)})
         except duckdb.Error as error:
             # Only the kind of failure: the reader's message may quote the file's content.
             raise OptoutError(f"opt-out file {optouts_csv.name} cannot be parsed "
@@ -102,7 +99,6 @@ def apply_optouts(warehouse_path: str | os.PathLike[str],
             return _apply_checked(con, run_id, applied_at, optouts_csv.name)
         finally:
             con.execute("drop table if exists temp.main.optout_checked")
-            con.execute("drop view if exists temp.main.optout_source")
 
 
 def _apply_checked(con: duckdb.DuckDBPyConnection, run_id: str, applied_at: datetime,

@@ -51,3 +51,16 @@ def all_specs() -> list[TableSpec]:
     """Every table/view file except migrations (which alter rather than create) and queries."""
     files = sorted(p for p in SQL_ROOT.rglob("*.sql") if p.parent.name not in NOT_RELATIONS)
     return [table_spec(str(p.relative_to(SQL_ROOT))) for p in files]
+
+
+def compose_query(source_name: str, source_query: str, query: str, target_table: str) -> str:
+    """`create temp table <target_table> as <query>`, where `query` reads `source_name` and
+    `source_query` defines it as a CTE.
+
+    Joining the texts of two .sql files keeps each readable and testable alone while DuckDB
+    streams the whole chain in one statement (a relation with bound parameters would be
+    materialised first). Names are our own identifiers, never input.
+    """
+    return (f"create or replace temp table {target_table} as\n"
+            f"with {source_name} as (\n{source_query}\n)\n"
+            f"select * from (\n{query}\n)")

@@ -22,6 +22,9 @@ def warehouse_status(warehouse_path: str | os.PathLike[str]) -> dict[str, Any]:
         status["files_quarantined_by_reason"] = dict(con.execute(
             "select failure_reason, count(*) from raw.ingest_files where status = 'quarantined' "
             "group by failure_reason order by failure_reason").fetchall())
+        status["unknown_columns"] = dict(con.execute(
+            "select file_name, unknown_columns from raw.ingest_files "
+            "where unknown_column_count > 0 order by file_name").fetchall())
         status["schema_version"] = current_version(con)
     for key in ("first_event_at", "last_event_at"):
         if status[key] is not None:

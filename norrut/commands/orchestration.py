@@ -22,18 +22,19 @@ def pipeline_command(
     as_of: Annotated[
         datetime | None,
         typer.Option("--as-of", formats=["%Y-%m-%d"],
-                     help="Run the chain for this date (YYYY-MM-DD) [default: the day after "
-                     "the last event in the warehouse].", show_default=False),
+                     help="Run the chain for this date, YYYY-MM-DD (default: the day after "
+                     "the last event in the warehouse).", show_default=False),
     ] = None,
     inbox: Annotated[
         Path | None,
-        typer.Option("--inbox", help="Folder of event files to load [default: <home>/inbox].",
+        typer.Option("--inbox", exists=True, file_okay=False,
+                     help="Folder of event files to load (default: <home>/inbox).",
                      show_default=False),
     ] = None,
     catalog: Annotated[
         Path | None,
-        typer.Option("--catalog", help="Content catalog file (CSV, JSON or Parquet).",
-                     show_default=False),
+        typer.Option("--catalog", exists=True, dir_okay=False,
+                     help="Content catalog file (CSV, JSON or Parquet).", show_default=False),
     ] = None,
     retrain_after_days: Annotated[
         int,
@@ -67,7 +68,8 @@ def pipeline_command(
     except FlowRunFailed as failed:
         console.print(f"[red]The pipeline run failed:[/red] {failed}")
         raise typer.Exit(1) from None
-    console.print(where_to_look(home, result.export_folder))
+    # Plain echo, not Rich: paths and commands must stay on one line to be copied.
+    typer.echo(where_to_look(home, result.export_folder))
 
 
 def where_to_look(home, export_folder: Path | None) -> str:

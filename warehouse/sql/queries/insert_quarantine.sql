@@ -1,21 +1,15 @@
 -- One file's rejected rows into raw.quarantine_rows: where each came from and why, never its
--- values. Rows the reader could not split come from ingest_rejected_lines.
+-- values. Rows the reader could not split come from ingest_rejected_lines (already line numbers).
 -- Bound: $file_sha256, $file_name, $header_lines, $quarantined_at.
 insert into raw.quarantine_rows
 with rejected as (
-    select * from ingest_checked where reason is not null
-),
-
-numbered as (
     select
-        rejected.source_ordinal + $header_lines + coalesce(offsets.rejected_before, 0)
-            as source_row_number,
-        rejected.reason,
-        rejected.reason_field,
-        rejected.event_id
-    from rejected
-    asof left join ingest_line_offsets as offsets
-        on rejected.source_ordinal > offsets.good_rows_before
+        source_ordinal + $header_lines as source_row_number,
+        reason,
+        reason_field,
+        event_id
+    from ingest_checked
+    where reason is not null
 ),
 
 unsplittable as (
@@ -36,7 +30,7 @@ final as (
         reason_field as field,
         event_id,
         $quarantined_at as quarantined_at
-    from (select * from numbered union all select * from unsplittable)
+    from (select * from rejected union all select * from unsplittable)
 )
 
 select * from final

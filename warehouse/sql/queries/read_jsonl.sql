@@ -1,6 +1,7 @@
 -- Newline-delimited JSON read as one text column per line, so a malformed line is quarantined
 -- instead of failing its file. The delimiter is a control character that valid JSON never
 -- holds raw; a line containing one is rejected by the reader and quarantined as malformed.
+-- Each line is parsed twice (keys, values as text); try() turns a parse error into null.
 -- Bound: $path, $delimiter.
 with lines as (
     select
@@ -20,11 +21,13 @@ with lines as (
     ) with ordinality
 ),
 
-parsed as (
+objects as (
     select
         source_ordinal,
-        line,
-        case when json_valid(line) then json_type(line) = 'OBJECT' else false end as is_object
+        starts_with(ltrim(line), '{') as is_object_text,
+        case when starts_with(ltrim(line), '{') then try(json_keys(line)) end as field_names,
+        case when starts_with(ltrim(line), '{') then try(json_extract_string(line, '$.*')) end
+            as field_values
     from lines
     -- blank lines are not rows, but they still count in the line numbers
     where trim(coalesce(line, '')) <> ''
@@ -33,10 +36,10 @@ parsed as (
 final as (
     select
         source_ordinal,
-        not is_object as is_malformed,
-        case when is_object then json_keys(line) else [] end as field_names,
-        case when is_object then json_extract_string(line, '$.*') else [] end as field_values
-    from parsed
+        field_names is null or field_values is null as is_malformed,
+        coalesce(field_names, []) as field_names,
+        coalesce(field_values, []) as field_values
+    from objects
 )
 
 select * from final

@@ -16,7 +16,7 @@ files as (
         coalesce(sum(rows_loaded), 0) as rows_loaded,
         coalesce(sum(duplicates_skipped), 0) as duplicates_skipped,
         coalesce(sum(suppressed_dropped), 0) as suppressed_dropped,
-        coalesce(sum(unknown_column_count), 0) as unknown_columns,
+        coalesce(sum(unknown_column_count), 0) as unknown_column_count,
         max(ingested_at) as last_ingest_at
     from raw.ingest_files
 ),
@@ -44,7 +44,7 @@ final as (
         quarantine.rows_quarantined_total,
         files.duplicates_skipped,
         files.suppressed_dropped,
-        files.unknown_columns,
+        files.unknown_column_count,
         suppressed.persons_suppressed,
         catalog.catalog_items,
         events.first_event_at,

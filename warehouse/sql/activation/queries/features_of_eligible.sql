@@ -15,4 +15,4 @@ final as (
     inner join eligible on eligible.person_id = features.person_id
 )
 
-select * from final order by person_id;
+select * from final;

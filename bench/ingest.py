@@ -1,0 +1,130 @@
+"""Ingestion benchmark: rows/s per format and the cost over a bare DuckDB load of the same files.
+
+    python bench/ingest.py --persons 20000 --days 30
+
+Simulates a world (`norrut simulate`, no faults, so the bare load can read every file), then for
+each format loads its files twice, each in a fresh process and a fresh warehouse file:
+- `norrut` : warehouse.ingest.ingest_inbox (hashing, validation, dedup, quarantine, manifest);
+- `bare`   : CREATE TABLE AS SELECT * FROM read_csv/read_json/read_parquet(<same files>).
+It prints seconds, rows/s, the ratio norrut/bare and each process's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+FORMATS = {"csv": (".csv", ".csv.gz"), "jsonl": (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz"),
+           "parquet": (".parquet",)}
+BARE_READERS = {
+    "csv": "read_csv(?, union_by_name = true, all_varchar = true)",
+    "jsonl": "read_json(?, format = 'newline_delimited', union_by_name = true)",
+    "parquet": "read_parquet(?, union_by_name = true)",
+}
+
+
+def _measure_norrut(inbox: Path, warehouse: Path) -> dict:
+    from warehouse.ingest import ingest_inbox
+
+    started = time.perf_counter()
+    report = ingest_inbox(warehouse, inbox)
+    return {"seconds": time.perf_counter() - started, "rows": report.rows_read,
+            "loaded": report.rows_loaded, "quarantined": report.rows_quarantined}
+
+
+def _measure_bare(inbox: Path, warehouse: Path, file_format: str) -> dict:
+    import duckdb
+
+    files = sorted(str(p) for p in inbox.iterdir())
+    started = time.perf_counter()
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("set enable_progress_bar = false")
+        con.execute(f"create table bare as select * from {BARE_READERS[file_format]}", [files])
+        rows = con.execute("select count(*) from bare").fetchone()[0]
+    return {"seconds": time.perf_counter() - started, "rows": rows}
+
+
+def _child(kind: str, inbox: Path, file_format: str) -> dict:
+    """Run one measurement in a fresh process, so its peak RSS is its own."""
+    with tempfile.TemporaryDirectory(prefix="norrut-bench-") as folder:
+        output = subprocess.run(
+            [sys.executable, __file__, "--measure", kind, "--inbox", str(inbox),
+             "--format", file_format, "--warehouse", str(Path(folder) / "w.duckdb")],
+            cwd=REPO, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def _split_by_format(inbox: Path, target: Path) -> dict[str, Path]:
+    folders = {}
+    for file_format, suffixes in FORMATS.items():
+        folder = target / file_format
+        folder.mkdir(parents=True)
+        for path in sorted(inbox.iterdir()):
+            if path.name.lower().endswith(suffixes):
+                os.link(path, folder / path.name)
+        folders[file_format] = folder
+    return folders
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=20_000, help="simulated persons")
+    parser.add_argument("--days", type=int, default=30, help="simulated days")
+    parser.add_argument("--seed", type=int, default=7, help="simulation seed")
+    parser.add_argument("--measure", choices=("norrut", "bare"), help=argparse.SUPPRESS)
+    parser.add_argument("--inbox", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--format", help=argparse.SUPPRESS)
+    parser.add_argument("--warehouse", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.measure:
+        if args.measure == "norrut":
+            result = _measure_norrut(args.inbox, args.warehouse)
+        else:
+            result = _measure_bare(args.inbox, args.warehouse, args.format)
+        result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
+        return
+
+    work = Path(tempfile.mkdtemp(prefix="norrut-bench-world-"))
+    try:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "from norrut.cli import main; main()", "simulate",
+                        str(work / "world"), "--persons", str(args.persons), "--days",
+                        str(args.days), "--seed", str(args.seed), "--no-faults"],
+                       cwd=REPO, check=True, capture_output=True)
+        print(f"world: {args.persons} persons, {args.days} days, simulated in "
+              f"{time.perf_counter() - started:.1f} s")
+        folders = _split_by_format(work / "world" / "inbox", work / "by_format")
+        print(f"load average before: {os.getloadavg()}")
+        print(f"{'format':8} {'files':>5} {'MiB':>7} {'rows':>10} {'norrut s':>9} {'bare s':>7} "
+              f"{'norrut rows/s':>14} {'bare rows/s':>12} {'ratio':>6} {'RSS norrut':>11} "
+              f"{'RSS bare':>9}")
+        for file_format, folder in folders.items():
+            files = list(folder.iterdir())
+            size = sum(p.stat().st_size for p in files) / 2**20
+            bare = _child("bare", folder, file_format)
+            ours = _child("norrut", folder, file_format)
+            print(f"{file_format:8} {len(files):5d} {size:7.1f} {ours['rows']:10,d} "
+                  f"{ours['seconds']:9.2f} {bare['seconds']:7.2f} "
+                  f"{ours['rows'] / ours['seconds']:14,.0f} {bare['rows'] / bare['seconds']:12,.0f} "
+                  f"{ours['seconds'] / bare['seconds']:6.2f} {ours['peak_rss_mib']:9.0f}Mi "
+                  f"{bare['peak_rss_mib']:7.0f}Mi")
+            if ours["rows"] != bare["rows"]:
+                print(f"  note: rows differ (norrut read {ours['rows']}, bare {bare['rows']})")
+        print(f"load average after: {os.getloadavg()}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
