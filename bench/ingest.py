@@ -53,6 +53,35 @@ def _measure_bare(inbox: Path, warehouse: Path, file_format: str) -> dict:
     return {"seconds": time.perf_counter() - started, "rows": rows}
 
 
+def _measure_primary_key(variant: str, warehouse: Path, batches: int, batch_rows: int) -> dict:
+    """Load overlapping batches of event ids into an events-like table, deduplicating either
+    with a PRIMARY KEY index (insert or ignore) or with an anti-join on a plain table."""
+    import duckdb
+
+    key = "primary key" if variant == "primary_key" else "not null"
+    started = time.perf_counter()
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("set enable_progress_bar = false")
+        con.execute(f"create table events (event_id varchar {key}, person_id varchar, "
+                    "occurred_at timestamp)")
+        for batch in range(batches):
+            # each batch repeats a tenth of the previous one, like re-delivered events
+            first = batch * batch_rows * 9 // 10
+            batch_sql = ("select 'ev_' || lpad(cast(n as varchar), 16, '0') as event_id, "
+                         "'ck_' || cast(n % 100000 as varchar) as person_id, "
+                         "timestamp '2026-01-01' + to_seconds(n) as occurred_at "
+                         "from range(?, ? + ?) as r(n)")
+            if variant == "primary_key":
+                con.execute(f"insert or ignore into events {batch_sql}",
+                            [first, first, batch_rows])
+            else:
+                con.execute(f"insert into events select batch.* from ({batch_sql}) as batch "
+                            "anti join events using (event_id)", [first, first, batch_rows])
+        rows = con.execute("select count(*) from events").fetchone()[0]
+    return {"seconds": time.perf_counter() - started, "rows": rows,
+            "file_mib": warehouse.stat().st_size / 2**20}
+
+
 def _child(kind: str, inbox: Path, file_format: str) -> dict:
     """Run one measurement in a fresh process, so its peak RSS is its own."""
     with tempfile.TemporaryDirectory(prefix="norrut-bench-") as folder:
@@ -80,7 +109,13 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=20_000, help="simulated persons")
     parser.add_argument("--days", type=int, default=30, help="simulated days")
     parser.add_argument("--seed", type=int, default=7, help="simulation seed")
-    parser.add_argument("--measure", choices=("norrut", "bare"), help=argparse.SUPPRESS)
+    parser.add_argument("--compare-primary-key", action="store_true",
+                        help="instead: compare dedup by PRIMARY KEY index vs anti-join")
+    parser.add_argument("--batches", type=int, default=10, help="batches for --compare-primary-key")
+    parser.add_argument("--batch-rows", type=int, default=300_000,
+                        help="rows per batch for --compare-primary-key")
+    parser.add_argument("--measure", choices=("norrut", "bare", "primary_key", "anti_join"),
+                        help=argparse.SUPPRESS)
     parser.add_argument("--inbox", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--format", help=argparse.SUPPRESS)
     parser.add_argument("--warehouse", type=Path, help=argparse.SUPPRESS)
@@ -89,10 +124,29 @@ def main() -> None:
     if args.measure:
         if args.measure == "norrut":
             result = _measure_norrut(args.inbox, args.warehouse)
+        elif args.measure in ("primary_key", "anti_join"):
+            result = _measure_primary_key(args.measure, args.warehouse, args.batches,
+                                          args.batch_rows)
         else:
             result = _measure_bare(args.inbox, args.warehouse, args.format)
         result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result))
+        return
+
+    if args.compare_primary_key:
+        print(f"load average before: {os.getloadavg()}")
+        for variant in ("primary_key", "anti_join"):
+            with tempfile.TemporaryDirectory(prefix="norrut-bench-") as folder:
+                output = subprocess.run(
+                    [sys.executable, __file__, "--measure", variant, "--warehouse",
+                     str(Path(folder) / "w.duckdb"), "--batches", str(args.batches),
+                     "--batch-rows", str(args.batch_rows)],
+                    cwd=REPO, check=True, capture_output=True, text=True).stdout
+            result = json.loads(output.strip().splitlines()[-1])
+            print(f"{variant:12} {args.batches} batches x {args.batch_rows:,} rows: "
+                  f"{result['rows']:,} stored, {result['seconds']:.2f} s, "
+                  f"peak RSS {result['peak_rss_mib']:.0f} MiB, file {result['file_mib']:.0f} MiB")
+        print(f"load average after: {os.getloadavg()}")
         return
 
     work = Path(tempfile.mkdtemp(prefix="norrut-bench-world-"))

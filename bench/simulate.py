@@ -72,6 +72,27 @@ def _run_child(code: str, *args: str) -> tuple[dict, float, float, float]:
             max(peak_kib, before) / 1024, cpu)
 
 
+def _oracle_quality(world: Path) -> dict[str, float]:
+    """How well the true probabilities rank the realised 14-day outcomes after the data ends:
+    the ceiling any model trained on this world can reach."""
+    from datetime import date, timedelta
+
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from simulator.truth import realised_intent, true_intent_probability
+
+    end = date.fromisoformat(json.loads((world / "world.json").read_text())["arguments"]["end"])
+    as_of = end + timedelta(days=1)
+    truth = true_intent_probability(world, as_of)["true_probability"].to_numpy()
+    realised = realised_intent(world, as_of)["had_intent"].to_numpy()
+    top_decile = np.argsort(-truth)[: len(truth) // 10]
+    return {"as_of": as_of.isoformat(), "base_rate": float(realised.mean()),
+            "mean_true_probability": float(truth.mean()),
+            "roc_auc": float(roc_auc_score(realised, truth)),
+            "lift_top_decile": float(realised[top_decile].mean() / realised.mean())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=50_000, help="persons in the world")
@@ -87,6 +108,7 @@ def main() -> None:
         result, wall, peak, cpu = _run_child(SIMULATE, str(workdir / "world"), str(options.persons),
                                         str(options.days), "0" if options.no_faults else "1")
         inbox_bytes = sum(p.stat().st_size for p in (workdir / "world" / "inbox").iterdir())
+        oracle = _oracle_quality(workdir / "world")
         baseline, _, _, baseline_cpu = _run_child(BASELINE, str(workdir),
                                                 str(result["counts"]["events"]))
         load_after = os.getloadavg()
@@ -121,6 +143,11 @@ def main() -> None:
         f"| ratio simulate / bare baseline (CPU seconds) | {cpu / baseline_cpu:.1f}x |",
         "",
         "Goal: the default world in under a minute on 2 cores.",
+        "",
+        (f"Truth as a model (the ceiling for any model), 14-day window from {oracle['as_of']}: "
+        f"realised positive rate {oracle['base_rate']:.2%}, mean true probability "
+        f"{oracle['mean_true_probability']:.2%}, ROC AUC {oracle['roc_auc']:.3f}, "
+        f"top-decile lift {oracle['lift_top_decile']:.2f}."),
     ]
     text = "\n".join(lines) + "\n"
     print(text)

@@ -46,6 +46,7 @@ class FeatureBuildResult(BaseModel):
     features: int
     feature_set_version: str
     seconds: float
+    table_recreated: bool = False
 
 
 class NoEventsBeforeError(ValueError):
@@ -76,6 +77,7 @@ def build_features_on(con: duckdb.DuckDBPyConnection, as_of: date) -> FeatureBui
             con.execute(read_sql(step), {"as_of": as_of} if binds_as_of else {})
         for table in INTERMEDIATE_TABLES:
             register_person_table(con, table, "person_id", "feature build intermediate, latest as_of")
+        recreated = _match_feature_table_to_sql(con)
         con.execute("delete from features.person_features where as_of_date = ?", [as_of])
         con.execute("insert into features.person_features by name "
                     "select * from features.person_snapshot")
@@ -90,7 +92,22 @@ def build_features_on(con: duckdb.DuckDBPyConnection, as_of: date) -> FeatureBui
         con.execute("rollback")
         raise
     return FeatureBuildResult(as_of=as_of, persons=persons, features=len(FEATURE_NAMES),
-                              feature_set_version=FEATURE_SET_VERSION, seconds=seconds)
+                              feature_set_version=FEATURE_SET_VERSION, seconds=seconds,
+                              table_recreated=recreated)
+
+
+def _match_feature_table_to_sql(con: duckdb.DuckDBPyConnection) -> bool:
+    """Recreate features.person_features when its columns differ from the current feature set
+    (a warehouse built by an earlier feature-set version). Features are derived data: the dates
+    it held are rebuilt on demand from the events, so nothing is lost."""
+    def columns(table: str) -> list[str]:
+        return [row[0] for row in con.execute(f"describe {table}").fetchall()]
+
+    if columns("features.person_features") == columns("features.person_snapshot"):
+        return False
+    con.execute("drop table features.person_features")
+    con.execute(read_sql("features/person_features.sql"))
+    return True
 
 
 def load_feature_frame(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:

@@ -78,6 +78,8 @@ def _engagement() -> list[Feature]:
                     f"engagements per impression in the {days} days before (empty without impressions)"),
             Feature(f"click_rate_{days}d",
                     f"clicks per impression or view in the {days} days before"),
+            Feature(f"view_rate_{days}d",
+                    f"views per impression in the {days} days before (empty without impressions)"),
         ]
     features += [
         Feature("trend_engagements_7d_vs_prior_21d",
@@ -117,7 +119,21 @@ def _themes() -> list[Feature]:
         Feature("n_films_completed_90d", "films watched to at least 90 % in the 90 days before"),
         Feature("n_municipalities_shown_90d",
                 "distinct municipalities shown by the content engaged with in the 90 days before"),
+        Feature("job_share_90d", "share of the 90-day engagements on job content (any *_jobs theme)"),
+        Feature("job_share_30d", "share of the 30-day engagements on job content"),
     ]
+    features += [Feature(f"job_engagements_{days}d",
+                         f"engagements on job content in the {days} days before as_of")
+                 for days in (7, 14, 30, 90)]
+    features += [Feature(f"job_view_rate_{days}d",
+                         f"views per impression of job content in the {days} days before")
+                 for days in (14, 30, 90)]
+    features += [Feature(f"job_click_rate_{days}d",
+                         f"clicks per impression of job content in the {days} days before")
+                 for days in (30, 90)]
+    features += [Feature(f"job_completion_{days}d",
+                         f"mean completion ratio of job films watched in the {days} days before")
+                 for days in (30, 90)]
     return features
 
 

@@ -17,6 +17,18 @@ from norrut.home import NorrutHome
 from norrut.locking import warehouse_writer_lock
 
 
+def retry_only_io_errors(task, task_run, state) -> bool:
+    """Retry a failed task only when the file system or network failed; bad input or
+    deterministic SQL would fail the same way again."""
+    try:
+        state.result()
+    except OSError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
 @contextmanager
 def holding_the_warehouse(home: NorrutHome, wait_seconds: float) -> Iterator[None]:
     """Take the warehouse writer lock in this run's name, so a waiting run can say who holds it."""
@@ -63,7 +75,8 @@ def last_event_date(warehouse_path) -> date | None:
     return datetime.fromisoformat(last_event_at).date()
 
 
-@task(name="resolve-as-of", retries=2, retry_delay_seconds=2)
+@task(name="resolve-as-of", retries=2, retry_delay_seconds=2,
+      retry_condition_fn=retry_only_io_errors)
 def resolve_as_of(as_of: date | None, warehouse_path: str) -> date:
     """The as-of date given, else the day after the last event in the warehouse."""
     if as_of is not None:
@@ -74,15 +87,3 @@ def resolve_as_of(as_of: date | None, warehouse_path: str) -> date:
 def publish(markdown: str, key: str, description: str) -> None:
     """Publish a run summary where the marketing team reads it: the run's Artifacts tab."""
     create_markdown_artifact(markdown=markdown, key=key, description=description)
-
-
-def retry_only_io_errors(task, task_run, state) -> bool:
-    """Retry a failed task only when the file system or network failed; bad input or
-    deterministic SQL would fail the same way again."""
-    try:
-        state.result()
-    except OSError:
-        return True
-    except Exception:
-        return False
-    return False

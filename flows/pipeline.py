@@ -11,7 +11,7 @@ from prefect import flow, task
 
 from flows.build_features import build_features_task
 from flows.common import (holding_the_warehouse, publish, rename_run, resolve_as_of,
-                          run_name_with_date)
+                          retry_only_io_errors, run_name_with_date)
 from flows.ingest import ingest_inbox_task
 from flows.reports import pipeline_markdown
 from flows.score_and_export import score_and_export_steps
@@ -36,10 +36,11 @@ class PipelineResult:
         return self.export.folder
 
 
-@task(name="champion-trained-at", retries=2, retry_delay_seconds=5)
+@task(name="champion-trained-at", retries=2, retry_delay_seconds=5,
+      retry_condition_fn=retry_only_io_errors)
 def champion_trained_at_task(tracking_uri: str) -> datetime | None:
     """When the current champion was registered; None when there is none. Reads the MLflow
-    store, which can be briefly busy, hence the retries."""
+    store from disk, hence the retries on I/O errors."""
     from models.registry import list_versions
     from models.tracking import DEFAULT_MODEL_NAME
 

@@ -93,7 +93,7 @@ def score_persons(
     champion = load_champion_model(tracking_uri, model_name)
     with open_warehouse(warehouse_path) as con:
         step("reading features of eligible persons")
-        frame = _features_of_eligible(con, as_of, champion.feature_names)
+        frame = con.execute(_query("features_of_eligible"), {"as_of": as_of}).pl()
         if frame.is_empty():
             raise NoFeaturesError(
                 f"no eligible person has features for {as_of.isoformat()}; "
@@ -115,23 +115,6 @@ def score_persons(
             out_path = write_generic_csv(ranked, Path(out))
     return ScoreResult(as_of, champion.name, champion.version, champion.run_id, frame.height,
                        scoring_seconds, time.perf_counter() - started, out_path)
-
-
-def _features_of_eligible(con, as_of: date, feature_names: list[str]) -> pl.DataFrame:
-    """Ids and only the model's feature columns (DuckDB pushes the projection down)."""
-    import duckdb
-
-    available = {row[0] for row in con.execute(
-        "select column_name from information_schema.columns "
-        "where table_schema = 'features' and table_name = 'person_features'").fetchall()}
-    missing = [name for name in feature_names if name not in available]
-    if missing:
-        raise ValueError(
-            f"the champion model needs features missing from features.person_features: {missing}"
-        )
-    relation = con.sql(_query("features_of_eligible"), params={"as_of": as_of})
-    columns = ["person_id", "id_type", *feature_names]
-    return relation.select(*(duckdb.ColumnExpression(name) for name in columns)).pl()
 
 
 def _store_scores(con, frame: pl.DataFrame, scores: np.ndarray, as_of: date,

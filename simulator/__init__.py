@@ -43,6 +43,8 @@ whole inbox in one go reports:
   file under another name; skipped as already loaded (same SHA-256), counted neither as a
   loaded file nor as duplicates (whichever name comes first is the one loaded).
 - `unknown_columns` {file: [columns]} and `unknown_column_count` (sum over loaded files).
+- `optouts`: persons in optouts.csv, and per kind (`erasure`, `objection`) the persons and
+  their loaded events (`events_of_erasure_persons`, ...), for checking `norrut optout`.
 - `first_event_at`, `last_event_at` (UTC, `Z`), and `files`: per event file, in name order,
   `rows` (data rows incl. bad ones, excluding a CSV header), `rows_loaded` and
   `duplicates_skipped` when files are loaded in name order, `rows_quarantined`,

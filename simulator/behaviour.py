@@ -25,6 +25,8 @@ from simulator.population import (
 )
 
 SECONDS_PER_DAY = 86_400
+READINESS_ON_ACTIVITY = 0.4
+READINESS_ON_JOB_CONTENT = 1.0
 CAMPAIGNS_PER_CHANNEL = 3
 EVENT_TYPE_INDEX = {name: index for index, name in enumerate(EVENT_TYPES)}
 INTENT_TYPE_INDICES = np.array([EVENT_TYPE_INDEX[name] for name in INTENT_EVENT_TYPES])
@@ -70,7 +72,7 @@ def _pick_content(rng: np.random.Generator, population: Population, catalog: Cat
 
 def _engagement_for_day(rng: np.random.Generator, population: Population, catalog: Catalog,
                         readiness: np.ndarray, day_start: int) -> list[dict[str, np.ndarray]]:
-    rate = population.activity * np.exp(0.25 * readiness)
+    rate = population.activity * np.exp(READINESS_ON_ACTIVITY * readiness)
     person = np.repeat(np.arange(population.size, dtype=np.int32), rng.poisson(rate))
     shown = len(person)
     content = _pick_content(rng, population, catalog, person)
@@ -98,17 +100,23 @@ def _engagement_for_day(rng: np.random.Generator, population: Population, catalo
         }
 
     everyone = np.ones(shown, dtype=bool)
-    viewed = rng.random(shown) < _sigmoid(-1.3 + 4.0 * match + 0.3 * ready + 0.6 * ready * job)
+    # Readiness shows in engagement mostly through job content: the signal a model can learn.
+    job_readiness = READINESS_ON_JOB_CONTENT * ready * job
+    viewed = rng.random(shown) < _sigmoid(-1.3 + 4.0 * match + 0.3 * ready + job_readiness)
     view_second = start + rng.integers(1, 6, shown)
-    mean_completion = _sigmoid(-0.8 + 4.0 * match + 0.4 * ready * job)
+    mean_completion = _sigmoid(-0.8 + 4.0 * match + 0.5 * job_readiness)
     completion = rng.beta(mean_completion * 4 + 0.05, (1 - mean_completion) * 4 + 0.05)
     watch = np.round(catalog.duration_seconds[content] * completion, 1).astype(np.float32)
     progressed = viewed & catalog.is_film[content]
     act_second = view_second + rng.integers(5, 300, shown)
-    click = viewed & (rng.random(shown) < _sigmoid(-3.2 + 3 * match + 0.3 * ready + 0.9 * ready * job))
-    share = viewed & (rng.random(shown) < _sigmoid(-4.8 + 3 * match + 0.3 * ready * job))
-    reaction = viewed & (rng.random(shown) < _sigmoid(-3.6 + 3 * match))
-    comment = viewed & (rng.random(shown) < _sigmoid(-5.5 + 3 * match + 0.4 * ready * job))
+
+    def reacts(logit: np.ndarray) -> np.ndarray:
+        return viewed & (rng.random(shown) < _sigmoid(logit))
+
+    click = reacts(-3.2 + 3 * match + 0.3 * ready + 1.3 * job_readiness)
+    share = reacts(-4.8 + 3 * match + 0.3 * job_readiness)
+    reaction = reacts(-3.6 + 3 * match)
+    comment = reacts(-5.5 + 3 * match + 0.4 * job_readiness)
     return [
         rows(everyone, "impression", start),
         rows(viewed, "view", view_second),

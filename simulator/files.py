@@ -1,6 +1,6 @@
 """Turning simulated events into inbox files: JSON lines, CSV and Parquet, optionally gzipped.
 
-Lines are built with Polars string expressions and written in one go, never row by row. Honest
+Lines are built with Polars string expressions and written in chunks, never row by row. Honest
 values come from fixed vocabularies that contain no comma, quote, backslash or line break, so
 they need no quoting in CSV nor escaping in JSON (checked once per vocabulary).
 """

@@ -354,6 +354,19 @@ def _write_optouts(path: Path, settings: WorldSettings, population: Population,
     return frame
 
 
+def _optout_figures(population: Population, history: SimulatedHistory,
+                    optouts: pl.DataFrame) -> dict[str, int]:
+    """Persons and loaded events behind optouts.csv, by kind (for checking `norrut optout`)."""
+    index_of = {person_id: index for index, person_id in enumerate(population.person_id)}
+    events_per_person = np.bincount(history.events["person"], minlength=population.size)
+    figures = {"persons": optouts.height}
+    for kind in ("erasure", "objection"):
+        chosen = [index_of[p] for p in optouts.filter(pl.col("kind") == kind)["person_id"]]
+        figures[f"{kind}_persons"] = len(chosen)
+        figures[f"events_of_{kind}_persons"] = int(events_per_person[chosen].sum())
+    return figures
+
+
 def _write_truth(truth_dir: Path, settings: WorldSettings, population: Population,
                  history: SimulatedHistory, optouts: pl.DataFrame) -> None:
     truth_dir.mkdir(parents=True)
@@ -500,6 +513,7 @@ def _build(root: Path, settings: WorldSettings, report: Progress) -> dict:
     _write_truth(root / "truth", settings, population, history, optouts)
     expected = _expected_ingest(planned, history, quarantined_files, skipped_files,
                                 fault_counts)
+    expected["optouts"] = _optout_figures(population, history, optouts)
     (root / "truth" / "expected_ingest.json").write_text(
         json.dumps(expected, indent=2, ensure_ascii=False) + "\n")
     summary = {

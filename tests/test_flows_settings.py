@@ -95,3 +95,15 @@ def test_the_default_as_of_is_the_day_after_the_last_event():
     assert flow_settings.day_after(date(2026, 11, 1), today=date(2026, 11, 22)) == date(2026, 11, 2)
     # an empty warehouse has no last event: today is used
     assert flow_settings.day_after(None, today=date(2026, 11, 22)) == date(2026, 11, 22)
+
+
+def test_only_file_system_and_network_failures_are_retried():
+    from prefect.states import Failed
+
+    from flows.common import retry_only_io_errors
+
+    # given failed task states from a disk error, a network error and bad input
+    # then only the first two are retried
+    assert retry_only_io_errors(None, None, Failed(data=OSError("disk full")))
+    assert retry_only_io_errors(None, None, Failed(data=ConnectionResetError("reset")))
+    assert not retry_only_io_errors(None, None, Failed(data=ValueError("bad event_type")))

@@ -245,3 +245,21 @@ def test_catalog_is_upserted_and_bad_rows_reported(home, tmp_path):
                     "from raw.content_catalog order by 1")
     assert stored[0] == ("film-000", 100.0, ["coast", "mountains"])
     assert len(stored) == 3
+
+
+def test_content_refused_for_its_extension_loads_when_renamed(home, tmp_path):
+    # given a CSV delivered as .txt, quarantined for its extension
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "events.csv", [good_event(1), good_event(2)])
+    (inbox / "events.csv").rename(inbox / "events.txt")
+    first = ingest_inbox(home.warehouse_path, inbox)
+
+    # when the producer re-delivers the same bytes as .csv
+    (inbox / "events.txt").rename(inbox / "events.csv")
+    second = ingest_inbox(home.warehouse_path, inbox)
+
+    # then it loads, and the manifest holds one row for that content
+    assert first.files[0].failure_reason == "unknown_extension"
+    assert (second.files_loaded, second.rows_loaded) == (1, 2)
+    assert _query(home.warehouse_path, "select file_name, status from raw.ingest_files") == [
+        ("events.csv", "loaded")]

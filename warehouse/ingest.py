@@ -237,12 +237,15 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> F
     """Load one file in one transaction; the contract macros must already be on `con`."""
     started = time.perf_counter()
     file_sha256, gzip_intact = digest_file(path)
-    already = con.execute(
-        "select 1 from raw.ingest_files where file_sha256 = ?", [file_sha256]).fetchone()
-    if already:
-        return FileResult(file_name, file_sha256, "already_loaded", format_of(path),
-                          seconds=time.perf_counter() - started)
     file_format = format_of(path)
+    seen = con.execute("select status, failure_reason from raw.ingest_files where file_sha256 = ?",
+                       [file_sha256]).fetchone()
+    # Content refused only for its name (unknown extension) is tried again under a known one;
+    # its manifest row is then replaced in the same transaction as the load.
+    renamed_after_refusal = seen == ("quarantined", "unknown_extension") and file_format is not None
+    if seen and not renamed_after_refusal:
+        return FileResult(file_name, file_sha256, "already_loaded", file_format,
+                          seconds=time.perf_counter() - started)
     if file_format is None:
         return _quarantine_file(con, file_name, file_sha256, "unknown", "unknown_extension", started)
     if not gzip_intact:

@@ -97,10 +97,13 @@ final as (
         coalesce(engagement.watch_seconds_90d, 0)::double as watch_seconds_90d,
         engagement.engagement_rate_7d::double as engagement_rate_7d,
         engagement.click_rate_7d::double as click_rate_7d,
+        engagement.view_rate_7d::double as view_rate_7d,
         engagement.engagement_rate_30d::double as engagement_rate_30d,
         engagement.click_rate_30d::double as click_rate_30d,
+        engagement.view_rate_30d::double as view_rate_30d,
         engagement.engagement_rate_90d::double as engagement_rate_90d,
         engagement.click_rate_90d::double as click_rate_90d,
+        engagement.view_rate_90d::double as view_rate_90d,
         coalesce(engagement.trend_engagements_7d_vs_prior_21d, 1)::double as trend_engagements_7d_vs_prior_21d,
         coalesce(engagement.trend_active_days_7d_vs_prior_21d, 1)::double as trend_active_days_7d_vs_prior_21d,
         coalesce(engagement.n_campaigns_90d, 0)::double as n_campaigns_90d,
@@ -215,7 +218,20 @@ final as (
         coalesce(themes.n_themes_30d, 0)::double as n_themes_30d,
         themes.completion_ratio_90d::double as completion_ratio_90d,
         coalesce(themes.n_films_completed_90d, 0)::double as n_films_completed_90d,
-        coalesce(themes.n_municipalities_shown_90d, 0)::double as n_municipalities_shown_90d
+        coalesce(themes.n_municipalities_shown_90d, 0)::double as n_municipalities_shown_90d,
+        themes.job_share_90d::double as job_share_90d,
+        themes.job_share_30d::double as job_share_30d,
+        coalesce(themes.job_engagements_7d, 0)::double as job_engagements_7d,
+        coalesce(themes.job_engagements_14d, 0)::double as job_engagements_14d,
+        coalesce(themes.job_engagements_30d, 0)::double as job_engagements_30d,
+        coalesce(themes.job_engagements_90d, 0)::double as job_engagements_90d,
+        themes.job_view_rate_14d::double as job_view_rate_14d,
+        themes.job_view_rate_30d::double as job_view_rate_30d,
+        themes.job_view_rate_90d::double as job_view_rate_90d,
+        themes.job_click_rate_30d::double as job_click_rate_30d,
+        themes.job_click_rate_90d::double as job_click_rate_90d,
+        themes.job_completion_30d::double as job_completion_30d,
+        themes.job_completion_90d::double as job_completion_90d
     from history
     left join engagement on engagement.person_id = history.person_id
     left join themes on themes.person_id = history.person_id

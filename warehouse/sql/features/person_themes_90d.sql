@@ -1,9 +1,12 @@
--- grain: one row per eligible person who engaged with catalogued content in the 90 days before as_of
+-- grain: one row per eligible person shown or engaging with catalogued content in the 90 days before as_of
 -- key: (person_id, as_of_date)
 -- Interest by theme. Events are first reduced to person x content, then joined to the
 -- catalog's themes, so a film tagged with three themes counts once for each of them and once
--- in the denominator. Impressions are excluded: being shown a film says nothing about interest.
--- The top municipality shown has the most engagements; ties go to the alphabetically first.
+-- in the denominator. Shares, breadth and completion count engagements only: being shown a
+-- film says nothing about interest. Impressions do count as the denominator of view and click
+-- rates on job content (content tagged with any *_jobs theme), the clearest sign of interest in
+-- working here. The top municipality shown has the most engagements; ties go to the
+-- alphabetically first.
 create or replace table features.person_themes_90d as
 with eligible as (
     select person_id from features.person_eligible
@@ -14,7 +17,7 @@ events as (
     from staging.stg_events
     where occurred_at < $as_of
       and occurred_at >= $as_of - interval 90 day
-      and event_type in ('view', 'video_progress', 'click', 'share', 'reaction', 'comment')
+      and not is_intent
       and content_id is not null
       and person_id in (select person_id from eligible)
 ),
@@ -27,28 +30,51 @@ themes as (
     select distinct content_id, theme from staging.stg_content_themes
 ),
 
+job_contents as (
+    select distinct content_id from themes where theme in ('engineering_jobs', 'tech_jobs', 'healthcare_jobs', 'education_jobs', 'public_sector_jobs')
+),
+
 per_content as (
     select
-        events.person_id,
-        events.content_id,
-        count(*) as n_engagements_90d,
-        count(*) filter (where events.occurred_at >= $as_of - interval 30 day) as n_engagements_30d,
-        coalesce(sum(events.watch_seconds), 0) as watch_seconds_90d,
-        count(*) filter (where events.occurred_at >= $as_of - interval 30 day) > 0 as is_in_30d
+        person_id,
+        content_id,
+        count(*) filter (where event_type <> 'impression' and occurred_at >= $as_of - interval 7 day) as n_engagements_7d,
+        count(*) filter (where event_type <> 'impression' and occurred_at >= $as_of - interval 14 day) as n_engagements_14d,
+        count(*) filter (where event_type <> 'impression' and occurred_at >= $as_of - interval 30 day) as n_engagements_30d,
+        count(*) filter (where event_type <> 'impression') as n_engagements_90d,
+        count(*) filter (where event_type = 'impression' and occurred_at >= $as_of - interval 14 day) as n_impressions_14d,
+        count(*) filter (where event_type = 'view' and occurred_at >= $as_of - interval 14 day) as n_views_14d,
+        count(*) filter (where event_type = 'impression' and occurred_at >= $as_of - interval 30 day) as n_impressions_30d,
+        count(*) filter (where event_type = 'view' and occurred_at >= $as_of - interval 30 day) as n_views_30d,
+        count(*) filter (where event_type = 'impression') as n_impressions_90d,
+        count(*) filter (where event_type = 'view') as n_views_90d,
+        count(*) filter (where event_type = 'click' and occurred_at >= $as_of - interval 30 day) as n_clicks_30d,
+        count(*) filter (where event_type = 'click') as n_clicks_90d,
+        coalesce(sum(watch_seconds), 0) as watch_seconds_90d,
+        coalesce(sum(watch_seconds) filter (where occurred_at >= $as_of - interval 30 day), 0) as watch_seconds_30d
     from events
-    group by events.person_id, events.content_id
+    group by person_id, content_id
 ),
 
 per_content_with_catalog as (
     select
         per_content.*,
-        catalog.municipality,
+        per_content.n_engagements_30d > 0 as is_in_30d,
+        job_contents.content_id is not null as is_job_content,
+        case when per_content.n_engagements_90d > 0 then catalog.municipality end as municipality,
         case
             when catalog.kind = 'film' and catalog.duration_seconds > 0
+                 and per_content.n_engagements_90d > 0
                 then least(per_content.watch_seconds_90d / catalog.duration_seconds, 1.0)
-        end as completion_ratio
+        end as completion_ratio,
+        case
+            when catalog.kind = 'film' and catalog.duration_seconds > 0
+                 and per_content.n_engagements_30d > 0
+                then least(per_content.watch_seconds_30d / catalog.duration_seconds, 1.0)
+        end as completion_ratio_30d
     from per_content
     left join catalog on catalog.content_id = per_content.content_id
+    left join job_contents on job_contents.content_id = per_content.content_id
 ),
 
 municipality_counts as (
@@ -68,10 +94,25 @@ per_person as (
     select
         per_content_with_catalog.person_id,
         sum(n_engagements_90d) as n_engagements_90d,
+        sum(n_engagements_30d) as n_engagements_30d,
         avg(completion_ratio) as completion_ratio_90d,
         count(*) filter (where completion_ratio >= 0.9) as n_films_completed_90d,
         count(distinct municipality) as n_municipalities_shown_90d,
-        any_value(top_municipality.top_municipality_shown_90d) as top_municipality_shown_90d
+        any_value(top_municipality.top_municipality_shown_90d) as top_municipality_shown_90d,
+        coalesce(sum(n_engagements_7d) filter (where is_job_content), 0) as job_engagements_7d,
+        coalesce(sum(n_engagements_14d) filter (where is_job_content), 0) as job_engagements_14d,
+        coalesce(sum(n_engagements_30d) filter (where is_job_content), 0) as job_engagements_30d,
+        coalesce(sum(n_engagements_90d) filter (where is_job_content), 0) as job_engagements_90d,
+        coalesce(sum(n_impressions_14d) filter (where is_job_content), 0) as job_impressions_14d,
+        coalesce(sum(n_views_14d) filter (where is_job_content), 0) as job_views_14d,
+        coalesce(sum(n_impressions_30d) filter (where is_job_content), 0) as job_impressions_30d,
+        coalesce(sum(n_views_30d) filter (where is_job_content), 0) as job_views_30d,
+        coalesce(sum(n_impressions_90d) filter (where is_job_content), 0) as job_impressions_90d,
+        coalesce(sum(n_views_90d) filter (where is_job_content), 0) as job_views_90d,
+        coalesce(sum(n_clicks_30d) filter (where is_job_content), 0) as job_clicks_30d,
+        coalesce(sum(n_clicks_90d) filter (where is_job_content), 0) as job_clicks_90d,
+        avg(completion_ratio) filter (where is_job_content) as job_completion_90d,
+        avg(completion_ratio_30d) filter (where is_job_content) as job_completion_30d
     from per_content_with_catalog
     left join top_municipality using (person_id)
     group by per_content_with_catalog.person_id
@@ -80,7 +121,7 @@ per_person as (
 per_theme as (
     select
         per_content_with_catalog.person_id,
-        count(distinct themes.theme) as n_themes_90d,
+        count(distinct themes.theme) filter (where n_engagements_90d > 0) as n_themes_90d,
         count(distinct themes.theme) filter (where is_in_30d) as n_themes_30d,
         sum(n_engagements_90d) filter (where theme = 'mountains') as n_engagements_90d__mountains,
         sum(n_engagements_30d) filter (where theme = 'mountains') as n_engagements_30d__mountains,
@@ -272,7 +313,20 @@ final as (
         per_person.completion_ratio_90d,
         per_person.n_films_completed_90d,
         per_person.n_municipalities_shown_90d,
-        per_person.top_municipality_shown_90d
+        per_person.top_municipality_shown_90d,
+        per_person.job_engagements_90d / per_person.n_engagements_90d as job_share_90d,
+        per_person.job_engagements_30d / nullif(per_person.n_engagements_30d, 0) as job_share_30d,
+        per_person.job_engagements_7d,
+        per_person.job_engagements_14d,
+        per_person.job_engagements_30d,
+        per_person.job_engagements_90d,
+        per_person.job_views_14d / nullif(per_person.job_impressions_14d, 0) as job_view_rate_14d,
+        per_person.job_views_30d / nullif(per_person.job_impressions_30d, 0) as job_view_rate_30d,
+        per_person.job_views_90d / nullif(per_person.job_impressions_90d, 0) as job_view_rate_90d,
+        per_person.job_clicks_30d / nullif(per_person.job_impressions_30d, 0) as job_click_rate_30d,
+        per_person.job_clicks_90d / nullif(per_person.job_impressions_90d, 0) as job_click_rate_90d,
+        per_person.job_completion_30d,
+        per_person.job_completion_90d
     from per_person
     left join per_theme on per_theme.person_id = per_person.person_id
 )

@@ -1,5 +1,6 @@
--- One file's record in the manifest; runs inside the file's transaction.
-insert into raw.ingest_files (
+-- One file's record in the manifest; runs inside the file's transaction. Replaces only a
+-- record of the same content refused for its extension (see ingest.ingest_file).
+insert or replace into raw.ingest_files (
     file_sha256, file_name, file_format, status, rows_read, rows_loaded, rows_quarantined,
     duplicates_skipped, suppressed_dropped, unknown_columns, unknown_column_count,
     failure_reason, seconds, ingested_at

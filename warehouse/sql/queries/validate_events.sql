@@ -105,8 +105,10 @@ final as (
     select
         source_ordinal,
         reason,
-        list_filter(field_names, lambda name: not list_contains($contract_fields, name))
-            as unknown_fields,
+        -- null unless the row has columns the contract does not name (the usual case is cheap)
+        case when not list_has_all($contract_fields, field_names) then
+            list_filter(field_names, lambda name: not list_contains($contract_fields, name))
+        end as unknown_fields,
         case
             when reason is null or reason = 'malformed_row' then null
             when reason = 'pii_email' then field_names[email_field_position]
