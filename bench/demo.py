@@ -34,9 +34,9 @@ def run_direct(world: Path, home_root: Path) -> dict[str, float]:
     """The chain as plain function calls; seconds per step."""
     from datetime import UTC, datetime
 
+    from features.build import build_features
     from flows.common import last_event_date
     from flows.settings import day_after
-    from features.build import build_features
     from models.training import TrainSettings, train_model
     from norrut.home import NorrutHome
     from segments.definitions import load_segments

@@ -45,6 +45,43 @@ def _prepare_world(workdir: Path, persons: int, days: int, seed: int) -> tuple[P
     return world, home
 
 
+FIT_CHILD = """
+import sys, time
+sys.path.insert(0, {root!r})
+import polars as pl
+from models.datasets import feature_matrix
+from models.estimators import LightGBMParams, fit_lightgbm
+train, valid = pl.read_parquet({train!r}), pl.read_parquet({valid!r})
+X_train, y_train = feature_matrix(train), train["label"].cast(pl.Int8).to_numpy()
+X_valid, y_valid = feature_matrix(valid), valid["label"].cast(pl.Int8).to_numpy()
+started = time.perf_counter()
+model = fit_lightgbm(X_train, y_train, X_valid, y_valid,
+                     LightGBMParams(n_estimators=200, early_stopping_rounds=1000))
+fit = time.perf_counter() - started
+started = time.perf_counter()
+model.predict_proba(X_valid)
+print(f"{{fit:.2f}} {{time.perf_counter() - started:.3f}}")
+"""
+
+
+def compare_omp_wait_policy(workdir: Path, sets) -> None:
+    """200 boosting rounds with OpenMP's default wait policy and with PASSIVE, each in a
+    fresh process (the runtime reads the variable once, at start)."""
+    train, valid = workdir / "omp-train.parquet", workdir / "omp-valid.parquet"
+    sets.training.write_parquet(train)
+    sets.validation.write_parquet(valid)
+    code = FIT_CHILD.format(root=str(ROOT), train=str(train), valid=str(valid))
+    print("\nOMP_WAIT_POLICY, 200 rounds on the training snapshots (fit s, predict s):")
+    for policy in ("default", "PASSIVE", "default", "PASSIVE"):
+        env = {key: value for key, value in os.environ.items() if key != "OMP_WAIT_POLICY"}
+        if policy != "default":
+            env["OMP_WAIT_POLICY"] = policy
+        output = subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                                capture_output=True, text=True).stdout.split()
+        print(f"  {policy:8} fit {output[0]} s, predict validation {output[1]} s, "
+              f"load average {os.getloadavg()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=20_000)
@@ -53,6 +90,8 @@ def main() -> None:
     parser.add_argument("--horizon", type=int, default=14)
     parser.add_argument("--trials", type=int, default=0, help="Optuna trials (0 = defaults)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/norrut-bench-model"))
+    parser.add_argument("--omp", action="store_true",
+                        help="Also time LightGBM with OMP_WAIT_POLICY default vs PASSIVE")
     args = parser.parse_args()
 
     from models.threads import configure_threads
@@ -91,6 +130,8 @@ def main() -> None:
         sets = build_training_sets(con, plan, settings.intent_types)
     baseline = fit_baseline(feature_matrix(sets.training),
                             sets.training["label"].cast(pl.Int8).to_numpy())
+    if args.omp:
+        compare_omp_wait_policy(args.workdir, sets)
 
     build = build_features(home.warehouse_path, scoring_date)
     with open_warehouse(home.warehouse_path, read_only=True) as con:

@@ -86,6 +86,15 @@ def _engagement() -> list[Feature]:
                 "engagements in the last 7 days against the weekly mean of the 21 days before (+1 smoothed)"),
         Feature("trend_active_days_7d_vs_prior_21d",
                 "active days in the last 7 days against the weekly mean of the 21 days before"),
+    ]
+    for days in (7, 14):
+        features += [
+            Feature(f"trend_engagements_{days}d_vs_90d",
+                    f"engagements in the last {days} days against the 90-day pace (+1 smoothed)"),
+            Feature(f"trend_impressions_{days}d_vs_90d",
+                    f"impressions in the last {days} days against the 90-day pace (+1 smoothed)"),
+        ]
+    features += [
         Feature("n_campaigns_90d", "distinct campaigns seen in the 90 days before as_of"),
         Feature("n_contents_90d", "distinct films and images in the 90 days before as_of"),
         Feature("n_channels_90d", "distinct channels in the 90 days before as_of"),
@@ -134,6 +143,9 @@ def _themes() -> list[Feature]:
     features += [Feature(f"job_completion_{days}d",
                          f"mean completion ratio of job films watched in the {days} days before")
                  for days in (30, 90)]
+    features += [Feature(f"job_view_rate_lift_{days}d",
+                         f"view rate of job content minus that of other content, {days} days before")
+                 for days in (14, 30)]
     return features
 
 

@@ -20,13 +20,7 @@ from norrut.locking import warehouse_writer_lock
 def retry_only_io_errors(task, task_run, state) -> bool:
     """Retry a failed task only when the file system or network failed; bad input or
     deterministic SQL would fail the same way again."""
-    try:
-        state.result()
-    except OSError:
-        return True
-    except Exception:
-        return False
-    return False
+    return isinstance(state.result(raise_on_failure=False), OSError)
 
 
 @contextmanager

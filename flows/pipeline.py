@@ -10,8 +10,14 @@ from typing import Any
 from prefect import flow, task
 
 from flows.build_features import build_features_task
-from flows.common import (holding_the_warehouse, publish, rename_run, resolve_as_of,
-                          retry_only_io_errors, run_name_with_date)
+from flows.common import (
+    holding_the_warehouse,
+    publish,
+    rename_run,
+    resolve_as_of,
+    retry_only_io_errors,
+    run_name_with_date,
+)
 from flows.ingest import ingest_inbox_task
 from flows.reports import pipeline_markdown
 from flows.score_and_export import score_and_export_steps

@@ -22,8 +22,8 @@ def features_markdown(result, as_of: date) -> str:
     return "\n".join([
         f"## Features as of {as_of.isoformat()}",
         "",
-        f"Built {result.features} features for **{result.persons:,}** persons who may be "
-        f"profiled (feature set {result.feature_set_version}) in {result.seconds:.1f} s.",
+        (f"Built {result.features} features for **{result.persons:,}** persons who may be "
+        f"profiled (feature set {result.feature_set_version}) in {result.seconds:.1f} s."),
     ])
 
 
@@ -32,9 +32,9 @@ def scoring_markdown(result) -> str:
     return "\n".join([
         f"## Scores as of {result.as_of.isoformat()}",
         "",
-        f"Scored **{result.persons_scored:,}** persons with model {result.model_name} "
+        (f"Scored **{result.persons_scored:,}** persons with model {result.model_name} "
         f"version {result.model_version} (MLflow run `{result.model_run_id}`) "
-        f"in {result.total_seconds:.1f} s.",
+        f"in {result.total_seconds:.1f} s."),
     ])
 
 
@@ -43,12 +43,12 @@ def ingest_markdown(report) -> str:
     lines = [
         "## Events loaded",
         "",
-        f"**{report.rows_loaded:,}** new events loaded from {report.files_loaded} file(s); "
-        f"{report.files_already_loaded} file(s) were already loaded and were skipped.",
-        f"**{report.rows_quarantined:,}** row(s) and {report.files_quarantined} whole file(s) "
+        (f"**{report.rows_loaded:,}** new events loaded from {report.files_loaded} file(s); "
+        f"{report.files_already_loaded} file(s) were already loaded and were skipped."),
+        (f"**{report.rows_quarantined:,}** row(s) and {report.files_quarantined} whole file(s) "
         "were quarantined; "
         f"{report.duplicates_skipped:,} duplicate event(s) were stored once; "
-        f"{report.suppressed_dropped:,} event(s) of opted-out persons were dropped.",
+        f"{report.suppressed_dropped:,} event(s) of opted-out persons were dropped."),
     ]
     if report.files:
         lines += ["", "### Files", "", markdown_table(
@@ -80,8 +80,8 @@ def export_markdown(report) -> str:
     lines = [
         f"## Segments as of {report.as_of.isoformat()} (export v{report.version})",
         "",
-        f"**{len(written)}** segment(s) written, **{len(skipped)}** skipped, "
-        f"scored by model {model['name']} version {model['version']}.",
+        (f"**{len(written)}** segment(s) written, **{len(skipped)}** skipped, "
+        f"scored by model {model['name']} version {model['version']}."),
         "",
         f"Files: `{report.folder}` (download them from the segment portal, `norrut serve`).",
     ]
@@ -118,8 +118,8 @@ def training_markdown(result) -> str:
     lines = [
         f"## Model {result.model_name} version {result.version}",
         "",
-        f"Trained on {result.rows.get('training', 0):,} rows in {result.seconds:.0f} s "
-        f"(MLflow run `{result.run_id}`).",
+        (f"Trained on {result.rows.get('training', 0):,} rows in {result.seconds:.0f} s "
+        f"(MLflow run `{result.run_id}`)."),
         "",
     ]
     if promotion is None:
@@ -163,9 +163,9 @@ def optout_markdown(report) -> str:
     lines = [
         "## Opt-outs applied",
         "",
-        f"**{report.persons_requested:,}** person(s) asked to opt out: {report.erasures:,} "
+        (f"**{report.persons_requested:,}** person(s) asked to opt out: {report.erasures:,} "
         f"erasure(s) and {report.objections:,} objection(s). They appear in no segment file "
-        "made from now on, and their later events are dropped at load.",
+        "made from now on, and their later events are dropped at load."),
         f"{report.rows_rejected:,} row(s) of the file were rejected.",
     ]
     removed = {table: rows for table, rows in report.rows_removed.items() if rows}

@@ -6,8 +6,14 @@ from datetime import date
 
 from prefect import flow, task
 
-from flows.common import (holding_the_warehouse, publish, rename_run, resolve_as_of,
-                          retry_only_io_errors, run_name_with_date)
+from flows.common import (
+    holding_the_warehouse,
+    publish,
+    rename_run,
+    resolve_as_of,
+    retry_only_io_errors,
+    run_name_with_date,
+)
 from flows.reports import export_markdown, scoring_markdown
 from flows.settings import DEFAULT_LOCK_WAIT_SECONDS, ScoreAndExportSettings
 

@@ -6,8 +6,13 @@ from datetime import date
 
 from prefect import flow, task
 
-from flows.common import (holding_the_warehouse, publish, rename_run, resolve_as_of,
-                          run_name_with_date)
+from flows.common import (
+    holding_the_warehouse,
+    publish,
+    rename_run,
+    resolve_as_of,
+    run_name_with_date,
+)
 from flows.reports import training_markdown
 from flows.settings import DEFAULT_LOCK_WAIT_SECONDS, TrainSettings
 

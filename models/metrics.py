@@ -28,7 +28,7 @@ def _top_share_order(p: np.ndarray) -> np.ndarray:
 
 def lift_at(y_true: np.ndarray, p: np.ndarray, share: float) -> float:
     """Positive rate among the top `share` by score, divided by the overall positive rate."""
-    n_top = max(1, int(round(len(p) * share)))
+    n_top = max(1, round(len(p) * share))
     top = y_true[_top_share_order(p)[:n_top]]
     base_rate = y_true.mean()
     return float(top.mean() / base_rate) if base_rate > 0 else float("nan")
@@ -38,7 +38,7 @@ def cumulative_gains(y_true: np.ndarray, p: np.ndarray) -> list[float]:
     """Share of all positives captured by the top 1..10 deciles by score."""
     ordered = y_true[_top_share_order(p)]
     positives = ordered.sum()
-    cuts = [int(round(len(p) * d / 10)) for d in range(1, 11)]
+    cuts = [round(len(p) * d / 10) for d in range(1, 11)]
     return [float(ordered[:cut].sum() / positives) if positives else float("nan") for cut in cuts]
 
 

@@ -19,18 +19,30 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from features.catalog import FEATURE_NAMES, FEATURE_SET_VERSION, feature_list_text
 from models.datasets import (
-    SnapshotPlan, build_training_sets, check_positives, feature_matrix, labelled_snapshot,
+    SnapshotPlan,
+    build_training_sets,
+    check_positives,
+    feature_matrix,
+    labelled_snapshot,
     plan_snapshots,
 )
 from models.estimators import (
-    LightGBMParams, calibrate, fit_baseline, fit_lightgbm, search_lightgbm_params,
+    LightGBMParams,
+    calibrate,
+    fit_baseline,
+    fit_lightgbm,
+    search_lightgbm_params,
 )
 from models.leakage import MAX_SINGLE_FEATURE_AUC, check_no_leaking_feature
 from models.metrics import evaluate
 from models.promotion import PromotionResult, promote_version
 from models.threads import configure_threads
 from models.tracking import (
-    DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME, ensure_experiment, resolve_tracking, use_tracking,
+    DEFAULT_EXPERIMENT,
+    DEFAULT_MODEL_NAME,
+    ensure_experiment,
+    resolve_tracking,
+    use_tracking,
 )
 from norrut.contract import INTENT_EVENT_TYPES
 from norrut.home import NorrutHome

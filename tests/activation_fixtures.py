@@ -109,7 +109,6 @@ def register_champion(tracking_uri: str, artifacts_dir: Path, model_name: str = 
     import lightgbm
     import mlflow
     import pandas as pd
-    from mlflow.models import infer_signature
 
     rng = np.random.default_rng(seed)
     n = 2000
@@ -125,8 +124,23 @@ def register_champion(tracking_uri: str, artifacts_dir: Path, model_name: str = 
     experiment = client.get_experiment_by_name("activation-tests")
     experiment_id = (experiment.experiment_id if experiment else client.create_experiment(
         "activation-tests", artifact_location=Path(artifacts_dir).resolve().as_uri()))
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
+    try:
+        model_version, run_id = _log_and_register(model, frame, label, experiment_id, model_name)
+    finally:
+        # Leave no process-wide URI behind: code under test must find the store on its own.
+        mlflow.set_tracking_uri(previous[0])
+        mlflow.set_registry_uri(previous[1])
+    client.set_registered_model_alias(model_name, "champion", model_version)
+    return model, model_version, run_id
+
+
+def _log_and_register(model, frame, label, experiment_id: str, model_name: str):
+    import mlflow
+    from mlflow.models import infer_signature
+
     with mlflow.start_run(experiment_id=experiment_id) as run:
         mlflow.log_metrics({"test_roc_auc": 0.8, "test_lift_at_10pct": 3.1,
                             "baseline_test_roc_auc": 0.5})
@@ -139,9 +153,7 @@ def register_champion(tracking_uri: str, artifacts_dir: Path, model_name: str = 
             skops_trusted_types=["collections.OrderedDict", "lightgbm.basic.Booster",
                                  "lightgbm.sklearn.LGBMClassifier"],
         )
-    version = info.registered_model_version
-    client.set_registered_model_alias(model_name, "champion", str(version))
-    return model, str(version), run.info.run_id
+    return str(info.registered_model_version), run.info.run_id
 
 
 @dataclass(frozen=True)

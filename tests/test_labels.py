@@ -9,7 +9,10 @@ from test_features_build import _event, _warehouse_with
 from test_training_world import write_world
 
 from models.datasets import (
-    TrainingDataError, build_training_sets, check_plan_against_data, labelled_snapshot,
+    TrainingDataError,
+    build_training_sets,
+    check_plan_against_data,
+    labelled_snapshot,
     plan_snapshots,
 )
 from warehouse.db import open_warehouse

@@ -33,10 +33,10 @@ def test_second_writer_gives_up_naming_the_holder(home):
     try:
         # when a second writer waits half a second
         started = time.monotonic()
-        with pytest.raises(WarehouseBusyError) as busy:
-            with warehouse_writer_lock(home.warehouse_path, home.locks_dir,
-                                       run_name="pipeline-2026-11-01", wait_seconds=0.5):
-                pytest.fail("the second writer must not get the lock")
+        with pytest.raises(WarehouseBusyError) as busy, warehouse_writer_lock(
+                home.warehouse_path, home.locks_dir, run_name="pipeline-2026-11-01",
+                wait_seconds=0.5):
+            pytest.fail("the second writer must not get the lock")
         waited = time.monotonic() - started
     finally:
         holder.kill()
@@ -79,9 +79,9 @@ def test_a_crashed_holder_does_not_leave_the_warehouse_locked(home):
 
 def test_the_lock_is_released_when_the_run_fails(home):
     # given a run that fails while holding the lock
-    with pytest.raises(ValueError):
-        with warehouse_writer_lock(home.warehouse_path, home.locks_dir, run_name="failing"):
-            raise ValueError("bad input")
+    with pytest.raises(ValueError), warehouse_writer_lock(
+            home.warehouse_path, home.locks_dir, run_name="failing"):
+        raise ValueError("bad input")
     # when the next run asks without waiting, then it gets the lock
     with warehouse_writer_lock(home.warehouse_path, home.locks_dir,
                                run_name="next", wait_seconds=0):

@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 from models.leakage import LeakageError, check_no_leaking_feature
-from models.metrics import METRIC_KEYS, cumulative_gains, evaluate, expected_calibration_error, lift_at
+from models.metrics import (
+    METRIC_KEYS,
+    cumulative_gains,
+    evaluate,
+    expected_calibration_error,
+    lift_at,
+)
 from models.promotion import decide
 
 

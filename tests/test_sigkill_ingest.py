@@ -18,13 +18,16 @@ from warehouse.ingest import ingest_inbox
 from warehouse.status import warehouse_status
 
 REPO = Path(__file__).resolve().parents[1]
-INGEST = "import sys; from warehouse.ingest import ingest_inbox; ingest_inbox(sys.argv[1], sys.argv[2])"
+# Prints the number of files committed so far, so the test can kill at known points.
+INGEST = ("import sys; from warehouse.ingest import ingest_inbox; "
+          "ingest_inbox(sys.argv[1], sys.argv[2], "
+          "progress=lambda result, done, total: print(done, flush=True))")
 TIMING_KEYS = {"last_ingest_at"}
 
 
 def _start_ingest(warehouse: Path, inbox: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", INGEST, str(warehouse), str(inbox)], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
 
 def _fingerprint(warehouse: Path) -> tuple:
@@ -52,31 +55,36 @@ def inbox(tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 def test_sigkill_at_any_point_then_rerun_gives_identical_counts(tmp_path, inbox):
-    # given the result and duration of an uninterrupted run in a real process
+    # given the result of an uninterrupted run in a real process
     reference = tmp_path / "reference" / "warehouse.duckdb"
-    started = time.perf_counter()
-    assert _start_ingest(reference, inbox).wait(timeout=300) == 0
-    duration = time.perf_counter() - started
+    process = _start_ingest(reference, inbox)
+    process.communicate(timeout=300)
+    assert process.returncode == 0
     expected = _fingerprint(reference)
     assert expected[0]["events"] > 40_000 and expected[0]["duplicates_skipped"] > 0
+    total_files = len(list(inbox.iterdir()))
 
-    partial_runs = 0
-    for attempt, fraction in enumerate((0.3, 0.55, 0.8)):
-        # when a run is killed with SIGKILL part-way, then the inbox is ingested again
+    # kill points: during start-up, and after 1, 3 and 5 files plus a delay that lands inside
+    # the next file's load (or its commit)
+    kill_points = [(0, 0.4), (1, 0.0), (3, 0.15), (5, 0.05)]
+    for attempt, (files_done, delay) in enumerate(kill_points):
+        # when a run is killed with SIGKILL at that point, then the inbox is ingested again
         warehouse = tmp_path / f"killed-{attempt}" / "warehouse.duckdb"
         process = _start_ingest(warehouse, inbox)
-        time.sleep(duration * fraction)
+        reported = 0
+        while reported < files_done:
+            line = process.stdout.readline()
+            assert line, "the run ended before the kill point"
+            reported = int(line)
+        time.sleep(delay)
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=60)
-        if warehouse.exists():
+        process.stdout.close()
+        if files_done:
             with duckdb.connect(str(warehouse), read_only=True) as con:
-                tables = con.execute("select count(*) from duckdb_tables() "
-                                     "where table_name = 'ingest_files'").fetchone()[0]
-                done = con.execute("select count(*) from raw.ingest_files").fetchone()[0] \
-                    if tables else 0
-            partial_runs += 0 < done < 8
+                committed = con.execute("select count(*) from raw.ingest_files").fetchone()[0]
+            assert files_done <= committed < total_files, "the kill did not land mid-run"
         ingest_inbox(warehouse, inbox)
 
         # then everything matches the uninterrupted run exactly
-        assert _fingerprint(warehouse) == expected, f"differs after a kill at {fraction:.0%}"
-    assert partial_runs >= 1, "no kill landed between files; the test proved nothing"
+        assert _fingerprint(warehouse) == expected, f"differs after kill point {attempt}"

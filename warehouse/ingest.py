@@ -337,10 +337,8 @@ def _stage_checked_rows(con: duckdb.DuckDBPyConnection, path: Path,
                     {"header_lines": HEADER_LINES[file_format]})
         con.execute(read_sql("queries/renumber_after_rejects.sql"))
     # In order of first appearance, as the file itself lists them.
-    unknown = con.execute(
-        "select name from (select unnest(unknown_fields) as name, "
-        "generate_subscripts(unknown_fields, 1) as position, source_ordinal from ingest_checked) "
-        "group by name order by min([source_ordinal, position])").fetchall()
+    unknown = con.execute(read_sql("queries/unknown_columns.sql"),
+                          {"contract_fields": list(EVENT_FIELDS)}).fetchall()
     return [name for (name,) in unknown]
 
 

@@ -47,6 +47,7 @@ def score(
         help="How long to wait for another run to release the warehouse.")] = 600.0,
 ) -> None:
     """Score every person who may be targeted with the champion model and store the scores."""
+    from mlflow.exceptions import MlflowException
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
@@ -67,20 +68,23 @@ def score(
             result = score_persons(home.warehouse_path, day, home.mlflow_tracking_uri,
                                    model_name, out,
                                    on_step=lambda step: progress.update(task, description=step))
-    except (NoChampionError, NoFeaturesError, WarehouseBusyError, ValueError) as problem:
+    except (NoChampionError, NoFeaturesError, WarehouseBusyError, MlflowException,
+            ValueError) as problem:
         raise _fail(str(problem)) from problem
 
-    table = Table(title=f"Scores as of {day.isoformat()}")
-    table.add_column("persons scored", justify="right")
-    table.add_column("model")
-    table.add_column("MLflow run")
-    table.add_column("scoring", justify="right")
-    table.add_column("persons/s", justify="right")
-    table.add_column("ranked list")
     rate = result.persons_scored / result.scoring_seconds if result.scoring_seconds else 0
-    table.add_row(f"{result.persons_scored:,}", f"{result.model_name} v{result.model_version}",
-                  result.model_run_id, f"{result.scoring_seconds:.2f} s", f"{rate:,.0f}",
-                  str(result.out_path) if result.out_path else "-")
+    table = Table(title=f"Scores as of {day.isoformat()}", show_header=False)
+    table.add_column("figure", style="bold")
+    table.add_column("value", overflow="fold")
+    for figure, value in (
+        ("persons scored", f"{result.persons_scored:,}"),
+        ("model", f"{result.model_name} version {result.model_version}"),
+        ("MLflow run", result.model_run_id),
+        ("scoring step", f"{result.scoring_seconds:.2f} s ({rate:,.0f} persons/s)"),
+        ("total", f"{result.total_seconds:.1f} s"),
+        ("ranked list", str(result.out_path) if result.out_path else "- (use --out FILE)"),
+    ):
+        table.add_row(figure, value)
     console.print(table)
 
 
@@ -139,21 +143,26 @@ def export(
         raise _fail(str(problem)) from problem
 
     model = report.model
-    table = Table(title=f"Export v{report.version} as of {day.isoformat()} - model "
-                        f"{model['name']} v{model['version']}")
+    table = Table(title=f"Export v{report.version} as of {day.isoformat()}, model "
+                        f"{model['name']} version {model['version']}")
     for column, justify in (("segment", "left"), ("selected", "right"), ("holdout", "right"),
-                            ("exported", "right"), ("files", "left"), ("skipped", "left")):
+                            ("exported", "right"), ("files (rows)", "left")):
         table.add_column(column, justify=justify, overflow="fold")
+    skipped = Table(title="Not written", show_lines=False)
+    skipped.add_column("segment", overflow="fold")
+    skipped.add_column("destination")
+    skipped.add_column("why", overflow="fold")
     for outcome in report.segments:
-        if outcome.written:
-            files = "\n".join(f"{f.file} ({f.rows:,})" for f in outcome.files)
-            skipped = "\n".join(f"{d['destination']}: {d['reason']}"
-                                for d in outcome.destinations_skipped)
-        else:
-            files, skipped = "-", f"whole segment: {outcome.skipped_reason}"
+        files = "\n".join(f"{f.file} ({f.rows:,})" for f in outcome.files) or "-"
         table.add_row(outcome.name, f"{outcome.selected:,}", f"{outcome.holdout:,}",
-                      f"{outcome.exported:,}", files, skipped)
+                      f"{outcome.exported:,}", files)
+        if not outcome.written:
+            skipped.add_row(outcome.name, "all", outcome.skipped_reason)
+        for destination in outcome.destinations_skipped:
+            skipped.add_row(outcome.name, destination["destination"], destination["reason"])
     console.print(table)
+    if skipped.row_count:
+        console.print(skipped)
     totals = ", ".join(f"{destination} {rows:,}"
                        for destination, rows in report.rows_per_destination().items())
     console.print(f"{len(report.segments_written)} segment(s) written, "

@@ -11,6 +11,9 @@ import typer
 from norrut.cli import home_of
 
 
+BUSY = "the warehouse is in use by another norrut process (one writer at a time); try again"
+
+
 def _fail(message: str) -> typer.Exit:
     """Print a one-line error (no traceback) and give the exit to raise."""
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
@@ -32,6 +35,8 @@ def ingest(
     """Load every event file of INBOX not loaded before; bad rows go to quarantine."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    import duckdb
 
     from warehouse.catalog import CatalogError
     from warehouse.ingest import InboxError, StrictIngestError, ingest_inbox, list_event_files
@@ -58,6 +63,8 @@ def ingest(
             report, failed_strict = error.report, True
         except (InboxError, CatalogError) as error:
             raise _fail(str(error)) from None
+        except duckdb.IOException:
+            raise _fail(BUSY) from None
     _print_ingest_summary(console, report)
     if failed_strict:
         typer.secho("--strict: something was quarantined", fg=typer.colors.YELLOW, err=True)
@@ -105,6 +112,8 @@ def optout(
     from rich.console import Console
     from rich.table import Table
 
+    import duckdb
+
     from warehouse.optout import OptoutError, apply_optouts
 
     home = home_of(ctx).ensure()
@@ -113,6 +122,8 @@ def optout(
             report = apply_optouts(home.warehouse_path, file)
     except OptoutError as error:
         raise _fail(str(error)) from None
+    except duckdb.IOException:
+        raise _fail(BUSY) from None
     table = Table(title="Opt-outs applied")
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -132,6 +143,8 @@ def status(
                                                           "(keys in docs/status.md).")] = False,
 ) -> None:
     """Show what the warehouse holds: events, persons, files, quarantine, opt-outs."""
+    import duckdb
+
     from warehouse.db import WarehouseMissingError
     from warehouse.status import warehouse_status
 
@@ -140,6 +153,8 @@ def status(
         state = warehouse_status(home.warehouse_path)
     except WarehouseMissingError as error:
         raise _fail(str(error)) from None
+    except duckdb.IOException:
+        raise _fail(BUSY) from None
     if as_json:
         typer.echo(json.dumps(state, indent=2, sort_keys=True))
         return

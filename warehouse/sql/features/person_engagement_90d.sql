@@ -1,7 +1,8 @@
 -- grain: one row per eligible person with an engagement or intent event in the 90 days before as_of
 -- key: (person_id, as_of_date)
--- Rolling windows of 3/7/14/30/90 days before $as_of, all from one scan with conditional
--- aggregation. Only events strictly before $as_of count (point in time).
+-- Rolling windows of 3/7/14/30/90 days before $as_of. Events are first reduced to person x day x
+-- event type, so the many windowed sums below run over a fraction of the rows. Only events
+-- strictly before $as_of count (point in time).
 create or replace table features.person_engagement_90d as
 with eligible as (
     select person_id from features.person_eligible
@@ -15,66 +16,85 @@ events as (
       and person_id in (select person_id from eligible)
 ),
 
+per_person_day as (
+    select
+        person_id,
+        occurred_on,
+        event_type,
+        is_intent,
+        count(*) as n_events,
+        sum(watch_seconds) as watch_seconds
+    from events
+    group by person_id, occurred_on, event_type, is_intent
+),
+
 per_person as (
     select
         person_id,
-        count(*) filter (where event_type = 'impression' and occurred_at >= $as_of - interval 3 day) as n_impression_3d,
-        count(*) filter (where event_type = 'view' and occurred_at >= $as_of - interval 3 day) as n_view_3d,
-        count(*) filter (where event_type = 'video_progress' and occurred_at >= $as_of - interval 3 day) as n_video_progress_3d,
-        count(*) filter (where event_type = 'click' and occurred_at >= $as_of - interval 3 day) as n_click_3d,
-        count(*) filter (where event_type = 'share' and occurred_at >= $as_of - interval 3 day) as n_share_3d,
-        count(*) filter (where event_type = 'reaction' and occurred_at >= $as_of - interval 3 day) as n_reaction_3d,
-        count(*) filter (where event_type = 'comment' and occurred_at >= $as_of - interval 3 day) as n_comment_3d,
-        count(*) filter (where not is_intent and event_type <> 'impression' and occurred_at >= $as_of - interval 3 day) as n_engagements_3d,
-        count(*) filter (where is_intent and occurred_at >= $as_of - interval 3 day) as n_intent_3d,
-        count(distinct occurred_on) filter (where occurred_at >= $as_of - interval 3 day) as active_days_3d,
-        coalesce(sum(watch_seconds) filter (where occurred_at >= $as_of - interval 3 day), 0) as watch_seconds_3d,
-        count(*) filter (where event_type = 'impression' and occurred_at >= $as_of - interval 7 day) as n_impression_7d,
-        count(*) filter (where event_type = 'view' and occurred_at >= $as_of - interval 7 day) as n_view_7d,
-        count(*) filter (where event_type = 'video_progress' and occurred_at >= $as_of - interval 7 day) as n_video_progress_7d,
-        count(*) filter (where event_type = 'click' and occurred_at >= $as_of - interval 7 day) as n_click_7d,
-        count(*) filter (where event_type = 'share' and occurred_at >= $as_of - interval 7 day) as n_share_7d,
-        count(*) filter (where event_type = 'reaction' and occurred_at >= $as_of - interval 7 day) as n_reaction_7d,
-        count(*) filter (where event_type = 'comment' and occurred_at >= $as_of - interval 7 day) as n_comment_7d,
-        count(*) filter (where not is_intent and event_type <> 'impression' and occurred_at >= $as_of - interval 7 day) as n_engagements_7d,
-        count(*) filter (where is_intent and occurred_at >= $as_of - interval 7 day) as n_intent_7d,
-        count(distinct occurred_on) filter (where occurred_at >= $as_of - interval 7 day) as active_days_7d,
-        coalesce(sum(watch_seconds) filter (where occurred_at >= $as_of - interval 7 day), 0) as watch_seconds_7d,
-        count(*) filter (where event_type = 'impression' and occurred_at >= $as_of - interval 14 day) as n_impression_14d,
-        count(*) filter (where event_type = 'view' and occurred_at >= $as_of - interval 14 day) as n_view_14d,
-        count(*) filter (where event_type = 'video_progress' and occurred_at >= $as_of - interval 14 day) as n_video_progress_14d,
-        count(*) filter (where event_type = 'click' and occurred_at >= $as_of - interval 14 day) as n_click_14d,
-        count(*) filter (where event_type = 'share' and occurred_at >= $as_of - interval 14 day) as n_share_14d,
-        count(*) filter (where event_type = 'reaction' and occurred_at >= $as_of - interval 14 day) as n_reaction_14d,
-        count(*) filter (where event_type = 'comment' and occurred_at >= $as_of - interval 14 day) as n_comment_14d,
-        count(*) filter (where not is_intent and event_type <> 'impression' and occurred_at >= $as_of - interval 14 day) as n_engagements_14d,
-        count(*) filter (where is_intent and occurred_at >= $as_of - interval 14 day) as n_intent_14d,
-        count(distinct occurred_on) filter (where occurred_at >= $as_of - interval 14 day) as active_days_14d,
-        coalesce(sum(watch_seconds) filter (where occurred_at >= $as_of - interval 14 day), 0) as watch_seconds_14d,
-        count(*) filter (where event_type = 'impression' and occurred_at >= $as_of - interval 30 day) as n_impression_30d,
-        count(*) filter (where event_type = 'view' and occurred_at >= $as_of - interval 30 day) as n_view_30d,
-        count(*) filter (where event_type = 'video_progress' and occurred_at >= $as_of - interval 30 day) as n_video_progress_30d,
-        count(*) filter (where event_type = 'click' and occurred_at >= $as_of - interval 30 day) as n_click_30d,
-        count(*) filter (where event_type = 'share' and occurred_at >= $as_of - interval 30 day) as n_share_30d,
-        count(*) filter (where event_type = 'reaction' and occurred_at >= $as_of - interval 30 day) as n_reaction_30d,
-        count(*) filter (where event_type = 'comment' and occurred_at >= $as_of - interval 30 day) as n_comment_30d,
-        count(*) filter (where not is_intent and event_type <> 'impression' and occurred_at >= $as_of - interval 30 day) as n_engagements_30d,
-        count(*) filter (where is_intent and occurred_at >= $as_of - interval 30 day) as n_intent_30d,
-        count(distinct occurred_on) filter (where occurred_at >= $as_of - interval 30 day) as active_days_30d,
-        coalesce(sum(watch_seconds) filter (where occurred_at >= $as_of - interval 30 day), 0) as watch_seconds_30d,
-        count(*) filter (where event_type = 'impression') as n_impression_90d,
-        count(*) filter (where event_type = 'view') as n_view_90d,
-        count(*) filter (where event_type = 'video_progress') as n_video_progress_90d,
-        count(*) filter (where event_type = 'click') as n_click_90d,
-        count(*) filter (where event_type = 'share') as n_share_90d,
-        count(*) filter (where event_type = 'reaction') as n_reaction_90d,
-        count(*) filter (where event_type = 'comment') as n_comment_90d,
-        count(*) filter (where not is_intent and event_type <> 'impression') as n_engagements_90d,
-        count(*) filter (where is_intent) as n_intent_90d,
+        coalesce(sum(n_events) filter (where event_type = 'impression' and occurred_on >= $as_of::date - 3), 0) as n_impression_3d,
+        coalesce(sum(n_events) filter (where event_type = 'view' and occurred_on >= $as_of::date - 3), 0) as n_view_3d,
+        coalesce(sum(n_events) filter (where event_type = 'video_progress' and occurred_on >= $as_of::date - 3), 0) as n_video_progress_3d,
+        coalesce(sum(n_events) filter (where event_type = 'click' and occurred_on >= $as_of::date - 3), 0) as n_click_3d,
+        coalesce(sum(n_events) filter (where event_type = 'share' and occurred_on >= $as_of::date - 3), 0) as n_share_3d,
+        coalesce(sum(n_events) filter (where event_type = 'reaction' and occurred_on >= $as_of::date - 3), 0) as n_reaction_3d,
+        coalesce(sum(n_events) filter (where event_type = 'comment' and occurred_on >= $as_of::date - 3), 0) as n_comment_3d,
+        coalesce(sum(n_events) filter (where not is_intent and event_type <> 'impression' and occurred_on >= $as_of::date - 3), 0) as n_engagements_3d,
+        coalesce(sum(n_events) filter (where is_intent and occurred_on >= $as_of::date - 3), 0) as n_intent_3d,
+        count(distinct occurred_on) filter (where occurred_on >= $as_of::date - 3) as active_days_3d,
+        coalesce(sum(watch_seconds) filter (where occurred_on >= $as_of::date - 3), 0) as watch_seconds_3d,
+        coalesce(sum(n_events) filter (where event_type = 'impression' and occurred_on >= $as_of::date - 7), 0) as n_impression_7d,
+        coalesce(sum(n_events) filter (where event_type = 'view' and occurred_on >= $as_of::date - 7), 0) as n_view_7d,
+        coalesce(sum(n_events) filter (where event_type = 'video_progress' and occurred_on >= $as_of::date - 7), 0) as n_video_progress_7d,
+        coalesce(sum(n_events) filter (where event_type = 'click' and occurred_on >= $as_of::date - 7), 0) as n_click_7d,
+        coalesce(sum(n_events) filter (where event_type = 'share' and occurred_on >= $as_of::date - 7), 0) as n_share_7d,
+        coalesce(sum(n_events) filter (where event_type = 'reaction' and occurred_on >= $as_of::date - 7), 0) as n_reaction_7d,
+        coalesce(sum(n_events) filter (where event_type = 'comment' and occurred_on >= $as_of::date - 7), 0) as n_comment_7d,
+        coalesce(sum(n_events) filter (where not is_intent and event_type <> 'impression' and occurred_on >= $as_of::date - 7), 0) as n_engagements_7d,
+        coalesce(sum(n_events) filter (where is_intent and occurred_on >= $as_of::date - 7), 0) as n_intent_7d,
+        count(distinct occurred_on) filter (where occurred_on >= $as_of::date - 7) as active_days_7d,
+        coalesce(sum(watch_seconds) filter (where occurred_on >= $as_of::date - 7), 0) as watch_seconds_7d,
+        coalesce(sum(n_events) filter (where event_type = 'impression' and occurred_on >= $as_of::date - 14), 0) as n_impression_14d,
+        coalesce(sum(n_events) filter (where event_type = 'view' and occurred_on >= $as_of::date - 14), 0) as n_view_14d,
+        coalesce(sum(n_events) filter (where event_type = 'video_progress' and occurred_on >= $as_of::date - 14), 0) as n_video_progress_14d,
+        coalesce(sum(n_events) filter (where event_type = 'click' and occurred_on >= $as_of::date - 14), 0) as n_click_14d,
+        coalesce(sum(n_events) filter (where event_type = 'share' and occurred_on >= $as_of::date - 14), 0) as n_share_14d,
+        coalesce(sum(n_events) filter (where event_type = 'reaction' and occurred_on >= $as_of::date - 14), 0) as n_reaction_14d,
+        coalesce(sum(n_events) filter (where event_type = 'comment' and occurred_on >= $as_of::date - 14), 0) as n_comment_14d,
+        coalesce(sum(n_events) filter (where not is_intent and event_type <> 'impression' and occurred_on >= $as_of::date - 14), 0) as n_engagements_14d,
+        coalesce(sum(n_events) filter (where is_intent and occurred_on >= $as_of::date - 14), 0) as n_intent_14d,
+        count(distinct occurred_on) filter (where occurred_on >= $as_of::date - 14) as active_days_14d,
+        coalesce(sum(watch_seconds) filter (where occurred_on >= $as_of::date - 14), 0) as watch_seconds_14d,
+        coalesce(sum(n_events) filter (where event_type = 'impression' and occurred_on >= $as_of::date - 30), 0) as n_impression_30d,
+        coalesce(sum(n_events) filter (where event_type = 'view' and occurred_on >= $as_of::date - 30), 0) as n_view_30d,
+        coalesce(sum(n_events) filter (where event_type = 'video_progress' and occurred_on >= $as_of::date - 30), 0) as n_video_progress_30d,
+        coalesce(sum(n_events) filter (where event_type = 'click' and occurred_on >= $as_of::date - 30), 0) as n_click_30d,
+        coalesce(sum(n_events) filter (where event_type = 'share' and occurred_on >= $as_of::date - 30), 0) as n_share_30d,
+        coalesce(sum(n_events) filter (where event_type = 'reaction' and occurred_on >= $as_of::date - 30), 0) as n_reaction_30d,
+        coalesce(sum(n_events) filter (where event_type = 'comment' and occurred_on >= $as_of::date - 30), 0) as n_comment_30d,
+        coalesce(sum(n_events) filter (where not is_intent and event_type <> 'impression' and occurred_on >= $as_of::date - 30), 0) as n_engagements_30d,
+        coalesce(sum(n_events) filter (where is_intent and occurred_on >= $as_of::date - 30), 0) as n_intent_30d,
+        count(distinct occurred_on) filter (where occurred_on >= $as_of::date - 30) as active_days_30d,
+        coalesce(sum(watch_seconds) filter (where occurred_on >= $as_of::date - 30), 0) as watch_seconds_30d,
+        coalesce(sum(n_events) filter (where event_type = 'impression'), 0) as n_impression_90d,
+        coalesce(sum(n_events) filter (where event_type = 'view'), 0) as n_view_90d,
+        coalesce(sum(n_events) filter (where event_type = 'video_progress'), 0) as n_video_progress_90d,
+        coalesce(sum(n_events) filter (where event_type = 'click'), 0) as n_click_90d,
+        coalesce(sum(n_events) filter (where event_type = 'share'), 0) as n_share_90d,
+        coalesce(sum(n_events) filter (where event_type = 'reaction'), 0) as n_reaction_90d,
+        coalesce(sum(n_events) filter (where event_type = 'comment'), 0) as n_comment_90d,
+        coalesce(sum(n_events) filter (where not is_intent and event_type <> 'impression'), 0) as n_engagements_90d,
+        coalesce(sum(n_events) filter (where is_intent), 0) as n_intent_90d,
         count(distinct occurred_on) as active_days_90d,
         coalesce(sum(watch_seconds), 0) as watch_seconds_90d,
-        count(*) filter (where not is_intent and event_type <> 'impression' and occurred_at >= $as_of - interval 28 day and occurred_at < $as_of - interval 7 day) as n_engagements_prior_21d,
-        count(distinct occurred_on) filter (where occurred_at >= $as_of - interval 28 day and occurred_at < $as_of - interval 7 day) as active_days_prior_21d,
+        coalesce(sum(n_events) filter (where not is_intent and event_type <> 'impression' and occurred_on >= $as_of::date - 28 and occurred_on < $as_of::date - 7), 0) as n_engagements_prior_21d,
+        count(distinct occurred_on) filter (where occurred_on >= $as_of::date - 28 and occurred_on < $as_of::date - 7) as active_days_prior_21d
+    from per_person_day
+    group by person_id
+),
+
+mix as (
+    select
+        person_id,
         count(distinct campaign_id) as n_campaigns_90d,
         count(distinct content_id) as n_contents_90d,
         count(distinct channel) as n_channels_90d,
@@ -102,7 +122,7 @@ per_person as (
 
 final as (
     select
-        person_id,
+        per_person.person_id,
         $as_of::date as as_of_date,
         n_impression_3d,
         n_view_3d,
@@ -170,6 +190,10 @@ final as (
         n_view_90d / nullif(n_impression_90d, 0) as view_rate_90d,
         (n_engagements_7d + 1) / (n_engagements_prior_21d / 3 + 1) as trend_engagements_7d_vs_prior_21d,
         (active_days_7d + 1) / (active_days_prior_21d / 3 + 1) as trend_active_days_7d_vs_prior_21d,
+        (n_engagements_7d + 1) / (n_engagements_90d * 7 / 90 + 1) as trend_engagements_7d_vs_90d,
+        (n_impression_7d + 1) / (n_impression_90d * 7 / 90 + 1) as trend_impressions_7d_vs_90d,
+        (n_engagements_14d + 1) / (n_engagements_90d * 14 / 90 + 1) as trend_engagements_14d_vs_90d,
+        (n_impression_14d + 1) / (n_impression_90d * 14 / 90 + 1) as trend_impressions_14d_vs_90d,
         n_campaigns_90d,
         n_contents_90d,
         n_channels_90d,
@@ -191,6 +215,7 @@ final as (
         n_device_ctv_90d / n_events_90d as device_share_90d__ctv,
         n_device_unknown_90d / n_events_90d as device_share_90d__unknown
     from per_person
+    inner join mix on mix.person_id = per_person.person_id
 )
 
 select * from final;

@@ -91,6 +91,10 @@ create table features.person_features (
     view_rate_90d double,
     trend_engagements_7d_vs_prior_21d double,
     trend_active_days_7d_vs_prior_21d double,
+    trend_engagements_7d_vs_90d double,
+    trend_impressions_7d_vs_90d double,
+    trend_engagements_14d_vs_90d double,
+    trend_impressions_14d_vs_90d double,
     n_campaigns_90d double,
     n_contents_90d double,
     n_channels_90d double,
@@ -216,5 +220,7 @@ create table features.person_features (
     job_click_rate_30d double,
     job_click_rate_90d double,
     job_completion_30d double,
-    job_completion_90d double
+    job_completion_90d double,
+    job_view_rate_lift_14d double,
+    job_view_rate_lift_30d double
 );

@@ -106,6 +106,10 @@ final as (
         engagement.view_rate_90d::double as view_rate_90d,
         coalesce(engagement.trend_engagements_7d_vs_prior_21d, 1)::double as trend_engagements_7d_vs_prior_21d,
         coalesce(engagement.trend_active_days_7d_vs_prior_21d, 1)::double as trend_active_days_7d_vs_prior_21d,
+        coalesce(engagement.trend_engagements_7d_vs_90d, 1)::double as trend_engagements_7d_vs_90d,
+        coalesce(engagement.trend_impressions_7d_vs_90d, 1)::double as trend_impressions_7d_vs_90d,
+        coalesce(engagement.trend_engagements_14d_vs_90d, 1)::double as trend_engagements_14d_vs_90d,
+        coalesce(engagement.trend_impressions_14d_vs_90d, 1)::double as trend_impressions_14d_vs_90d,
         coalesce(engagement.n_campaigns_90d, 0)::double as n_campaigns_90d,
         coalesce(engagement.n_contents_90d, 0)::double as n_contents_90d,
         coalesce(engagement.n_channels_90d, 0)::double as n_channels_90d,
@@ -231,7 +235,9 @@ final as (
         themes.job_click_rate_30d::double as job_click_rate_30d,
         themes.job_click_rate_90d::double as job_click_rate_90d,
         themes.job_completion_30d::double as job_completion_30d,
-        themes.job_completion_90d::double as job_completion_90d
+        themes.job_completion_90d::double as job_completion_90d,
+        themes.job_view_rate_lift_14d::double as job_view_rate_lift_14d,
+        themes.job_view_rate_lift_30d::double as job_view_rate_lift_30d
     from history
     left join engagement on engagement.person_id = history.person_id
     left join themes on themes.person_id = history.person_id

@@ -111,6 +111,10 @@ per_person as (
         coalesce(sum(n_views_90d) filter (where is_job_content), 0) as job_views_90d,
         coalesce(sum(n_clicks_30d) filter (where is_job_content), 0) as job_clicks_30d,
         coalesce(sum(n_clicks_90d) filter (where is_job_content), 0) as job_clicks_90d,
+        sum(n_impressions_14d) filter (where not is_job_content) as other_impressions_14d,
+        sum(n_views_14d) filter (where not is_job_content) as other_views_14d,
+        sum(n_impressions_30d) filter (where not is_job_content) as other_impressions_30d,
+        sum(n_views_30d) filter (where not is_job_content) as other_views_30d,
         avg(completion_ratio) filter (where is_job_content) as job_completion_90d,
         avg(completion_ratio_30d) filter (where is_job_content) as job_completion_30d
     from per_content_with_catalog
@@ -118,102 +122,117 @@ per_person as (
     group by per_content_with_catalog.person_id
 ),
 
-per_theme as (
+-- One row per person and theme first, so the pivot into one column per theme below works on a
+-- few rows per person instead of every person x content x theme.
+per_person_theme as (
     select
         per_content_with_catalog.person_id,
-        count(distinct themes.theme) filter (where n_engagements_90d > 0) as n_themes_90d,
-        count(distinct themes.theme) filter (where is_in_30d) as n_themes_30d,
+        themes.theme,
+        sum(per_content_with_catalog.n_engagements_90d) as n_engagements_90d,
+        sum(per_content_with_catalog.n_engagements_30d) as n_engagements_30d,
+        sum(per_content_with_catalog.watch_seconds_90d) as watch_seconds_90d,
+        avg(per_content_with_catalog.completion_ratio) as completion_ratio
+    from per_content_with_catalog
+    inner join themes on themes.content_id = per_content_with_catalog.content_id
+    where per_content_with_catalog.n_engagements_90d > 0
+    group by per_content_with_catalog.person_id, themes.theme
+),
+
+per_theme as (
+    select
+        person_id,
+        count(*) as n_themes_90d,
+        count(*) filter (where n_engagements_30d > 0) as n_themes_30d,
         sum(n_engagements_90d) filter (where theme = 'mountains') as n_engagements_90d__mountains,
         sum(n_engagements_30d) filter (where theme = 'mountains') as n_engagements_30d__mountains,
         sum(watch_seconds_90d) filter (where theme = 'mountains') as watch_seconds_90d__mountains,
-        avg(completion_ratio) filter (where theme = 'mountains') as completion_90d__mountains,
+        any_value(completion_ratio) filter (where theme = 'mountains') as completion_90d__mountains,
         sum(n_engagements_90d) filter (where theme = 'coast') as n_engagements_90d__coast,
         sum(n_engagements_30d) filter (where theme = 'coast') as n_engagements_30d__coast,
         sum(watch_seconds_90d) filter (where theme = 'coast') as watch_seconds_90d__coast,
-        avg(completion_ratio) filter (where theme = 'coast') as completion_90d__coast,
+        any_value(completion_ratio) filter (where theme = 'coast') as completion_90d__coast,
         sum(n_engagements_90d) filter (where theme = 'forest') as n_engagements_90d__forest,
         sum(n_engagements_30d) filter (where theme = 'forest') as n_engagements_30d__forest,
         sum(watch_seconds_90d) filter (where theme = 'forest') as watch_seconds_90d__forest,
-        avg(completion_ratio) filter (where theme = 'forest') as completion_90d__forest,
+        any_value(completion_ratio) filter (where theme = 'forest') as completion_90d__forest,
         sum(n_engagements_90d) filter (where theme = 'northern_lights') as n_engagements_90d__northern_lights,
         sum(n_engagements_30d) filter (where theme = 'northern_lights') as n_engagements_30d__northern_lights,
         sum(watch_seconds_90d) filter (where theme = 'northern_lights') as watch_seconds_90d__northern_lights,
-        avg(completion_ratio) filter (where theme = 'northern_lights') as completion_90d__northern_lights,
+        any_value(completion_ratio) filter (where theme = 'northern_lights') as completion_90d__northern_lights,
         sum(n_engagements_90d) filter (where theme = 'winter_outdoor') as n_engagements_90d__winter_outdoor,
         sum(n_engagements_30d) filter (where theme = 'winter_outdoor') as n_engagements_30d__winter_outdoor,
         sum(watch_seconds_90d) filter (where theme = 'winter_outdoor') as watch_seconds_90d__winter_outdoor,
-        avg(completion_ratio) filter (where theme = 'winter_outdoor') as completion_90d__winter_outdoor,
+        any_value(completion_ratio) filter (where theme = 'winter_outdoor') as completion_90d__winter_outdoor,
         sum(n_engagements_90d) filter (where theme = 'summer_outdoor') as n_engagements_90d__summer_outdoor,
         sum(n_engagements_30d) filter (where theme = 'summer_outdoor') as n_engagements_30d__summer_outdoor,
         sum(watch_seconds_90d) filter (where theme = 'summer_outdoor') as watch_seconds_90d__summer_outdoor,
-        avg(completion_ratio) filter (where theme = 'summer_outdoor') as completion_90d__summer_outdoor,
+        any_value(completion_ratio) filter (where theme = 'summer_outdoor') as completion_90d__summer_outdoor,
         sum(n_engagements_90d) filter (where theme = 'safety') as n_engagements_90d__safety,
         sum(n_engagements_30d) filter (where theme = 'safety') as n_engagements_30d__safety,
         sum(watch_seconds_90d) filter (where theme = 'safety') as watch_seconds_90d__safety,
-        avg(completion_ratio) filter (where theme = 'safety') as completion_90d__safety,
+        any_value(completion_ratio) filter (where theme = 'safety') as completion_90d__safety,
         sum(n_engagements_90d) filter (where theme = 'family_life') as n_engagements_90d__family_life,
         sum(n_engagements_30d) filter (where theme = 'family_life') as n_engagements_30d__family_life,
         sum(watch_seconds_90d) filter (where theme = 'family_life') as watch_seconds_90d__family_life,
-        avg(completion_ratio) filter (where theme = 'family_life') as completion_90d__family_life,
+        any_value(completion_ratio) filter (where theme = 'family_life') as completion_90d__family_life,
         sum(n_engagements_90d) filter (where theme = 'schools') as n_engagements_90d__schools,
         sum(n_engagements_30d) filter (where theme = 'schools') as n_engagements_30d__schools,
         sum(watch_seconds_90d) filter (where theme = 'schools') as watch_seconds_90d__schools,
-        avg(completion_ratio) filter (where theme = 'schools') as completion_90d__schools,
+        any_value(completion_ratio) filter (where theme = 'schools') as completion_90d__schools,
         sum(n_engagements_90d) filter (where theme = 'housing') as n_engagements_90d__housing,
         sum(n_engagements_30d) filter (where theme = 'housing') as n_engagements_30d__housing,
         sum(watch_seconds_90d) filter (where theme = 'housing') as watch_seconds_90d__housing,
-        avg(completion_ratio) filter (where theme = 'housing') as completion_90d__housing,
+        any_value(completion_ratio) filter (where theme = 'housing') as completion_90d__housing,
         sum(n_engagements_90d) filter (where theme = 'short_commute') as n_engagements_90d__short_commute,
         sum(n_engagements_30d) filter (where theme = 'short_commute') as n_engagements_30d__short_commute,
         sum(watch_seconds_90d) filter (where theme = 'short_commute') as watch_seconds_90d__short_commute,
-        avg(completion_ratio) filter (where theme = 'short_commute') as completion_90d__short_commute,
+        any_value(completion_ratio) filter (where theme = 'short_commute') as completion_90d__short_commute,
         sum(n_engagements_90d) filter (where theme = 'culture') as n_engagements_90d__culture,
         sum(n_engagements_30d) filter (where theme = 'culture') as n_engagements_30d__culture,
         sum(watch_seconds_90d) filter (where theme = 'culture') as watch_seconds_90d__culture,
-        avg(completion_ratio) filter (where theme = 'culture') as completion_90d__culture,
+        any_value(completion_ratio) filter (where theme = 'culture') as completion_90d__culture,
         sum(n_engagements_90d) filter (where theme = 'food') as n_engagements_90d__food,
         sum(n_engagements_30d) filter (where theme = 'food') as n_engagements_30d__food,
         sum(watch_seconds_90d) filter (where theme = 'food') as watch_seconds_90d__food,
-        avg(completion_ratio) filter (where theme = 'food') as completion_90d__food,
+        any_value(completion_ratio) filter (where theme = 'food') as completion_90d__food,
         sum(n_engagements_90d) filter (where theme = 'sports_leisure') as n_engagements_90d__sports_leisure,
         sum(n_engagements_30d) filter (where theme = 'sports_leisure') as n_engagements_30d__sports_leisure,
         sum(watch_seconds_90d) filter (where theme = 'sports_leisure') as watch_seconds_90d__sports_leisure,
-        avg(completion_ratio) filter (where theme = 'sports_leisure') as completion_90d__sports_leisure,
+        any_value(completion_ratio) filter (where theme = 'sports_leisure') as completion_90d__sports_leisure,
         sum(n_engagements_90d) filter (where theme = 'city_life') as n_engagements_90d__city_life,
         sum(n_engagements_30d) filter (where theme = 'city_life') as n_engagements_30d__city_life,
         sum(watch_seconds_90d) filter (where theme = 'city_life') as watch_seconds_90d__city_life,
-        avg(completion_ratio) filter (where theme = 'city_life') as completion_90d__city_life,
+        any_value(completion_ratio) filter (where theme = 'city_life') as completion_90d__city_life,
         sum(n_engagements_90d) filter (where theme = 'green_industry') as n_engagements_90d__green_industry,
         sum(n_engagements_30d) filter (where theme = 'green_industry') as n_engagements_30d__green_industry,
         sum(watch_seconds_90d) filter (where theme = 'green_industry') as watch_seconds_90d__green_industry,
-        avg(completion_ratio) filter (where theme = 'green_industry') as completion_90d__green_industry,
+        any_value(completion_ratio) filter (where theme = 'green_industry') as completion_90d__green_industry,
         sum(n_engagements_90d) filter (where theme = 'engineering_jobs') as n_engagements_90d__engineering_jobs,
         sum(n_engagements_30d) filter (where theme = 'engineering_jobs') as n_engagements_30d__engineering_jobs,
         sum(watch_seconds_90d) filter (where theme = 'engineering_jobs') as watch_seconds_90d__engineering_jobs,
-        avg(completion_ratio) filter (where theme = 'engineering_jobs') as completion_90d__engineering_jobs,
+        any_value(completion_ratio) filter (where theme = 'engineering_jobs') as completion_90d__engineering_jobs,
         sum(n_engagements_90d) filter (where theme = 'tech_jobs') as n_engagements_90d__tech_jobs,
         sum(n_engagements_30d) filter (where theme = 'tech_jobs') as n_engagements_30d__tech_jobs,
         sum(watch_seconds_90d) filter (where theme = 'tech_jobs') as watch_seconds_90d__tech_jobs,
-        avg(completion_ratio) filter (where theme = 'tech_jobs') as completion_90d__tech_jobs,
+        any_value(completion_ratio) filter (where theme = 'tech_jobs') as completion_90d__tech_jobs,
         sum(n_engagements_90d) filter (where theme = 'healthcare_jobs') as n_engagements_90d__healthcare_jobs,
         sum(n_engagements_30d) filter (where theme = 'healthcare_jobs') as n_engagements_30d__healthcare_jobs,
         sum(watch_seconds_90d) filter (where theme = 'healthcare_jobs') as watch_seconds_90d__healthcare_jobs,
-        avg(completion_ratio) filter (where theme = 'healthcare_jobs') as completion_90d__healthcare_jobs,
+        any_value(completion_ratio) filter (where theme = 'healthcare_jobs') as completion_90d__healthcare_jobs,
         sum(n_engagements_90d) filter (where theme = 'education_jobs') as n_engagements_90d__education_jobs,
         sum(n_engagements_30d) filter (where theme = 'education_jobs') as n_engagements_30d__education_jobs,
         sum(watch_seconds_90d) filter (where theme = 'education_jobs') as watch_seconds_90d__education_jobs,
-        avg(completion_ratio) filter (where theme = 'education_jobs') as completion_90d__education_jobs,
+        any_value(completion_ratio) filter (where theme = 'education_jobs') as completion_90d__education_jobs,
         sum(n_engagements_90d) filter (where theme = 'public_sector_jobs') as n_engagements_90d__public_sector_jobs,
         sum(n_engagements_30d) filter (where theme = 'public_sector_jobs') as n_engagements_30d__public_sector_jobs,
         sum(watch_seconds_90d) filter (where theme = 'public_sector_jobs') as watch_seconds_90d__public_sector_jobs,
-        avg(completion_ratio) filter (where theme = 'public_sector_jobs') as completion_90d__public_sector_jobs,
+        any_value(completion_ratio) filter (where theme = 'public_sector_jobs') as completion_90d__public_sector_jobs,
         sum(n_engagements_90d) filter (where theme = 'entrepreneurship') as n_engagements_90d__entrepreneurship,
         sum(n_engagements_30d) filter (where theme = 'entrepreneurship') as n_engagements_30d__entrepreneurship,
         sum(watch_seconds_90d) filter (where theme = 'entrepreneurship') as watch_seconds_90d__entrepreneurship,
-        avg(completion_ratio) filter (where theme = 'entrepreneurship') as completion_90d__entrepreneurship
-    from per_content_with_catalog
-    inner join themes on themes.content_id = per_content_with_catalog.content_id
-    group by per_content_with_catalog.person_id
+        any_value(completion_ratio) filter (where theme = 'entrepreneurship') as completion_90d__entrepreneurship
+    from per_person_theme
+    group by person_id
 ),
 
 final as (
@@ -326,7 +345,9 @@ final as (
         per_person.job_clicks_30d / nullif(per_person.job_impressions_30d, 0) as job_click_rate_30d,
         per_person.job_clicks_90d / nullif(per_person.job_impressions_90d, 0) as job_click_rate_90d,
         per_person.job_completion_30d,
-        per_person.job_completion_90d
+        per_person.job_completion_90d,
+        per_person.job_views_14d / nullif(per_person.job_impressions_14d, 0) - per_person.other_views_14d / nullif(per_person.other_impressions_14d, 0) as job_view_rate_lift_14d,
+        per_person.job_views_30d / nullif(per_person.job_impressions_30d, 0) - per_person.other_views_30d / nullif(per_person.other_impressions_30d, 0) as job_view_rate_lift_30d
     from per_person
     left join per_theme on per_theme.person_id = per_person.person_id
 )

@@ -105,10 +105,11 @@ final as (
     select
         source_ordinal,
         reason,
-        -- null unless the row has columns the contract does not name (the usual case is cheap)
-        case when not list_has_all($contract_fields, field_names) then
-            list_filter(field_names, lambda name: not list_contains($contract_fields, name))
-        end as unknown_fields,
+        -- The row's column names joined by a unit separator, kept only when some column is not
+        -- in the contract; ingestion lists the unknown names from the few distinct sets.
+        case when not list_has_all($contract_fields, field_names)
+            then array_to_string(field_names, chr(31))
+        end as field_name_set,
         case
             when reason is null or reason = 'malformed_row' then null
             when reason = 'pii_email' then field_names[email_field_position]
