@@ -11,7 +11,7 @@ import duckdb
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
-from features.catalog import FEATURE_NAMES, FEATURE_SET_VERSION
+from features.catalog import DESCRIPTIVE_COLUMNS, FEATURE_NAMES, FEATURE_SET_VERSION, KEY_COLUMNS
 from warehouse.db import open_warehouse
 from warehouse.migrations import register_person_table
 from warehouse.sql_files import read_sql
@@ -23,12 +23,12 @@ BUILD_STEPS = (
     ("features/person_history.sql", True),
     ("features/person_engagement_90d.sql", True),
     ("features/person_themes_90d.sql", True),
-    ("features/person_snapshot.sql", False),
 )
 INTERMEDIATE_TABLES = (
     "features.person_eligible", "features.person_history", "features.person_engagement_90d",
-    "features.person_themes_90d", "features.person_snapshot",
+    "features.person_themes_90d",
 )
+FEATURE_TABLE_COLUMNS = (*KEY_COLUMNS, *DESCRIPTIVE_COLUMNS, *FEATURE_NAMES)
 
 
 class FeatureSettings(BaseModel):
@@ -79,9 +79,9 @@ def build_features_on(con: duckdb.DuckDBPyConnection, as_of: date) -> FeatureBui
             register_person_table(con, table, "person_id", "feature build intermediate, latest as_of")
         recreated = _match_feature_table_to_sql(con)
         con.execute("delete from features.person_features where as_of_date = ?", [as_of])
-        con.execute("insert into features.person_features by name "
-                    "select * from features.person_snapshot")
-        persons = con.execute("select count(*) from features.person_snapshot").fetchone()[0]
+        con.execute(read_sql("features/queries/insert_person_features.sql"))
+        persons = con.execute("select count(*) from features.person_features where as_of_date = ?",
+                              [as_of]).fetchone()[0]
         seconds = time.perf_counter() - started
         con.execute(
             "insert into features.feature_builds values (?, current_timestamp, ?, ?, ?)",
@@ -100,10 +100,8 @@ def _match_feature_table_to_sql(con: duckdb.DuckDBPyConnection) -> bool:
     """Recreate features.person_features when its columns differ from the current feature set
     (a warehouse built by an earlier feature-set version). Features are derived data: the dates
     it held are rebuilt on demand from the events, so nothing is lost."""
-    def columns(table: str) -> list[str]:
-        return [row[0] for row in con.execute(f"describe {table}").fetchall()]
-
-    if columns("features.person_features") == columns("features.person_snapshot"):
+    columns = [row[0] for row in con.execute("describe features.person_features").fetchall()]
+    if tuple(columns) == FEATURE_TABLE_COLUMNS:
         return False
     con.execute("drop table features.person_features")
     con.execute(read_sql("features/person_features.sql"))

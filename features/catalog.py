@@ -95,8 +95,6 @@ def _engagement() -> list[Feature]:
                     f"impressions in the last {days} days against the 90-day pace (+1 smoothed)"),
         ]
     features += [
-        Feature("n_campaigns_90d", "distinct campaigns seen in the 90 days before as_of"),
-        Feature("n_contents_90d", "distinct films and images in the 90 days before as_of"),
         Feature("n_channels_90d", "distinct channels in the 90 days before as_of"),
     ]
     features += [Feature(f"channel_share_90d__{channel}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from prefect import flow, task
 
@@ -24,18 +24,25 @@ from flows.score_and_export import score_and_export_steps
 from flows.settings import DEFAULT_LOCK_WAIT_SECONDS, PipelineSettings, training_due
 from flows.train import train_model_task
 
+if TYPE_CHECKING:
+    from features.build import FeatureBuildResult
+    from models.training import TrainResult
+    from segments.export_run import ExportRunReport
+    from segments.scoring import ScoreResult
+    from warehouse.ingest import IngestReport
+
 
 @dataclass(frozen=True)
 class PipelineResult:
     """What one pipeline run did; `export_folder` holds the segment files."""
 
     as_of: date
-    ingest: Any
-    features: Any
-    training: Any | None
+    ingest: IngestReport
+    features: FeatureBuildResult
+    training: TrainResult | None
     training_reason: str
-    scores: Any
-    export: Any
+    scores: ScoreResult
+    export: ExportRunReport
 
     @property
     def export_folder(self) -> Path:

@@ -9,15 +9,16 @@ from pydantic import BaseModel, ConfigDict
 
 
 class LightGBMParams(BaseModel):
-    """Defaults chosen on the simulator (bench/model.py). Trees x leaves stay small enough
-    for scoring at well over 0.5M persons/s on 2 cores."""
+    """Defaults chosen on a 20,000-person simulated world (bench/model.py, bench/results/model.md):
+    small trees with many samples per leaf, because the signal is weak and mostly additive.
+    Trees x leaves stay small (early stopping ends near 120 x 15) for fast scoring."""
 
     model_config = ConfigDict(frozen=True)
 
-    learning_rate: float = 0.05
-    n_estimators: int = 400
-    num_leaves: int = 31
-    min_child_samples: int = 100
+    learning_rate: float = 0.03
+    n_estimators: int = 600
+    num_leaves: int = 15
+    min_child_samples: int = 200
     subsample: float = 0.8
     subsample_freq: int = 1
     colsample_bytree: float = 0.7

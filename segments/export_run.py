@@ -250,18 +250,15 @@ def _replace_holdouts(con, segment_name: str, held_out: pl.DataFrame, as_of: dat
 
 
 def _rename_into_place(temp: Path, date_folder: Path, version: int) -> Path:
-    """Rename to v<version>, or the next free number if another run took it meanwhile."""
+    """Rename the finished folder to v<version>; an existing version is never replaced."""
     date_folder.mkdir(parents=True, exist_ok=True)
-    while True:
-        target = date_folder / f"v{version}"
-        if not target.exists():
-            try:
-                os.rename(temp, target)
-                return target
-            except OSError:
-                if not target.exists():
-                    raise
-        version += 1
+    target = date_folder / f"v{version}"
+    # Exports hold the warehouse's single writer connection, so two runs cannot race here;
+    # a folder that appeared anyway was made by hand, and is left alone.
+    if target.exists():
+        raise FileExistsError(f"{target} appeared while this export ran; run the export again")
+    os.rename(temp, target)
+    return target
 
 
 def next_version(exports_dir: Path, as_of: date) -> int:
@@ -281,8 +278,8 @@ def remove_abandoned_temp_folders(exports_dir: Path) -> list[Path]:
     removed = []
     for child in exports_dir.glob(f"{TEMP_PREFIX}*"):
         match = re.search(r"-(\d+)-[0-9a-f]{8}$", child.name)
-        if match and psutil.pid_exists(int(match.group(1))) and int(match.group(1)) != os.getpid():
-            continue
+        if match and psutil.pid_exists(int(match.group(1))):
+            continue  # a run still in progress
         shutil.rmtree(child, ignore_errors=True)
         removed.append(child)
     return removed

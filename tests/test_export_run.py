@@ -25,7 +25,12 @@ from typer.testing import CliRunner
 
 from norrut.cli import build_app
 from segments.definitions import parse_segments
-from segments.export_run import ExportSettings, NoScoresError, export_segments
+from segments.export_run import (
+    ExportSettings,
+    NoScoresError,
+    export_segments,
+    remove_abandoned_temp_folders,
+)
 from segments.exporters.generic import GenericExporter
 from warehouse.db import open_warehouse
 
@@ -287,3 +292,16 @@ def test_cli_scores_and_exports_with_a_summary_table(home, champion_store, tmp_p
                                          "--segments", str(segments_file)])
     assert failed.exit_code == 2 and "segments" in failed.output
     assert not (home.exports_dir / "2026-11-01" / "v2").exists()
+
+
+def test_only_temporary_folders_of_dead_runs_are_cleaned_up(tmp_path):
+    # given the temporary folder of a live run (this process) and of a finished process
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+    live = tmp_path / f".tmp-export-2026-11-01-{os.getpid()}-0123abcd"
+    dead = tmp_path / f".tmp-export-2026-11-01-{finished.stdout.strip()}-4567cdef"
+    for folder in (live, dead):
+        (folder / "top-half").mkdir(parents=True)
+    # when cleaning up, then only the dead run's folder goes
+    assert remove_abandoned_temp_folders(tmp_path) == [dead]
+    assert live.exists() and not dead.exists()

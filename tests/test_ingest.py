@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tests.event_files import (
@@ -263,3 +266,29 @@ def test_content_refused_for_its_extension_loads_when_renamed(home, tmp_path):
     assert (second.files_loaded, second.rows_loaded) == (1, 2)
     assert _query(home.warehouse_path, "select file_name, status from raw.ingest_files") == [
         ("events.csv", "loaded")]
+
+
+@pytest.mark.parametrize("suffix", ["json", "parquet"])
+def test_catalog_in_json_array_and_parquet_form(home, tmp_path, suffix):
+    # given a catalog with a themes list, as a JSON array file or as Parquet
+    items = [{"content_id": "film-100", "kind": "film", "duration_seconds": 60.0,
+              "themes": ["forest", "tech_jobs"], "municipality": "Boden",
+              "published_at": "2026-02-01T10:00:00+01:00"},
+             {"content_id": "img-101", "kind": "image", "duration_seconds": None,
+              "themes": ["coast"], "municipality": None, "published_at": None}]
+    path = tmp_path / f"catalog.{suffix}"
+    if suffix == "json":
+        path.write_text(json.dumps(items), encoding="utf-8")
+    else:
+        pq.write_table(pa.Table.from_pylist(items), path)
+    (tmp_path / "inbox").mkdir()
+
+    # when loaded with an empty inbox
+    report = ingest_inbox(home.warehouse_path, tmp_path / "inbox", path)
+
+    # then both items are stored with their themes and UTC publication time
+    assert report.catalog.rejected == []
+    stored = _query(home.warehouse_path, "select content_id, themes, published_at "
+                    "from raw.content_catalog order by 1")
+    assert stored == [("film-100", ["forest", "tech_jobs"], datetime(2026, 2, 1, 9, 0)),
+                      ("img-101", ["coast"], None)]

@@ -6,7 +6,7 @@ import re
 
 import duckdb
 
-from norrut.contract import PII_PATTERNS, PERSON_ID_PATTERN, looks_like_pii
+from norrut.contract import PERSON_ID_PATTERN, PII_PATTERNS, looks_like_pii
 from tests.event_files import (
     PII_EMAIL,
     PII_IP_ADDRESS,
@@ -20,7 +20,7 @@ from warehouse.ingest import ingest_inbox
 from warehouse.sql_files import read_sql
 
 PLANTED = (PII_EMAIL, PII_PHONE, PII_IP_ADDRESS, "0701234567", "2001:db8::8a2e:370:7334",
-           "kontakt@norrut.example")
+           "kontakt@norrut.example", "erik.berg@mail.example.com", "070-123 45 67")
 
 
 def _every_text_value(warehouse) -> list[str]:
@@ -50,6 +50,7 @@ def test_no_planted_personal_value_is_stored_anywhere(home, tmp_path):
         good_event(6, contact_note="kontakt@norrut.example"),  # an unknown column
         good_event(7, event_id=PII_EMAIL),
         good_event(8),
+        {**good_event(9), "erik.berg@mail.example.com": "070-123 45 67"},  # a personal header
     ]
     write_jsonl(tmp_path / "inbox" / "a.jsonl.gz", rows)
     write_csv(tmp_path / "inbox" / "b.csv", [dict(r, event_id=f"b{r['event_id']}") for r in rows])
@@ -61,7 +62,7 @@ def test_no_planted_personal_value_is_stored_anywhere(home, tmp_path):
 
     # then only the clean rows load, and no planted value is in any column of any table
     assert report.rows_loaded == 3
-    assert report.rows_quarantined == 21
+    assert report.rows_quarantined == 21 + 3
     leaks = [value for value in _every_text_value(home.warehouse_path)
              for planted in PLANTED if planted in value]
     assert leaks == [], "personal data was stored"

@@ -27,10 +27,13 @@ def test_status_counts_a_small_inbox(home, tmp_path):
     runner = CliRunner()
     ingested = runner.invoke(build_app(), ["ingest", str(tmp_path / "inbox")])
     shown = runner.invoke(build_app(), ["status", "--json"])
+    table = runner.invoke(build_app(), ["status"])
 
     # then the JSON has every documented key with the right counts
     assert ingested.exit_code == 0, ingested.output
     assert "rows/s" in ingested.output
+    assert table.exit_code == 0, table.output
+    assert "a.jsonl: extra" in table.output and "unknown_columns" in table.output
     status = json.loads(shown.stdout)
     assert REQUIRED_KEYS <= set(status)
     assert status == warehouse_status(home.warehouse_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC
 from typing import Any
 
 from warehouse.db import open_warehouse
@@ -29,4 +30,7 @@ def warehouse_status(warehouse_path: str | os.PathLike[str]) -> dict[str, Any]:
     for key in ("first_event_at", "last_event_at"):
         if status[key] is not None:
             status[key] = status[key].isoformat() + "Z"  # stored in UTC
+    if status["last_ingest_at"] is not None:
+        status["last_ingest_at"] = status["last_ingest_at"].astimezone(UTC).isoformat().replace(
+            "+00:00", "Z")
     return status

@@ -87,6 +87,7 @@ def where_to_look(home, export_folder: Path | None) -> str:
         "MLflow UI (models and their metrics):",
         f"  uv run --locked mlflow ui --backend-store-uri {home.mlflow_tracking_uri}",
         "  then open http://127.0.0.1:5000",
-        "Segment portal (download the files):",
+        "Segment portal (download the files; add an account first with `norrut users add`):",
         f"  uv run --locked norrut --home {home.root} serve",
+        "  then open http://127.0.0.1:8000",
     ])

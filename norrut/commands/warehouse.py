@@ -10,7 +10,6 @@ import typer
 
 from norrut.cli import home_of
 
-
 BUSY = "the warehouse is in use by another norrut process (one writer at a time); try again"
 
 
@@ -33,10 +32,9 @@ def ingest(
     )] = False,
 ) -> None:
     """Load every event file of INBOX not loaded before; bad rows go to quarantine."""
+    import duckdb
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    import duckdb
 
     from warehouse.catalog import CatalogError
     from warehouse.ingest import InboxError, StrictIngestError, ingest_inbox, list_event_files
@@ -109,10 +107,9 @@ def optout(
                                               "(erasure or objection).")],
 ) -> None:
     """Apply opt-outs: suppress the persons and delete everything held about them."""
+    import duckdb
     from rich.console import Console
     from rich.table import Table
-
-    import duckdb
 
     from warehouse.optout import OptoutError, apply_optouts
 
@@ -166,10 +163,18 @@ def status(
     table.add_column("value", justify="right")
     for key, value in state.items():
         if isinstance(value, dict):
-            table.add_row(key, ", ".join(f"{k}: {v:,}" for k, v in value.items()) or "none")
+            table.add_row(key, "\n".join(f"{k}: {_shown(v)}" for k, v in value.items()) or "none")
         else:
-            table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+            table.add_row(key, _shown(value))
     Console().print(table)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return str(value)
 
 
 def register(app: typer.Typer) -> None:

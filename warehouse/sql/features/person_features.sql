@@ -1,7 +1,7 @@
 -- grain: one row per eligible person per as-of date
 -- key: (person_id, as_of_date)
 -- Point-in-time interest features (schema v3). A build replaces the rows of its as_of_date with
--- features.person_snapshot; the columns match features/catalog.py, checked by a test.
+-- features/queries/insert_person_features.sql; the columns match features/catalog.py (a test checks).
 create table features.person_features (
     person_id varchar not null,
     id_type varchar not null,
@@ -95,8 +95,6 @@ create table features.person_features (
     trend_impressions_7d_vs_90d double,
     trend_engagements_14d_vs_90d double,
     trend_impressions_14d_vs_90d double,
-    n_campaigns_90d double,
-    n_contents_90d double,
     n_channels_90d double,
     channel_share_90d__meta double,
     channel_share_90d__instagram double,

@@ -12,16 +12,6 @@ with eligible as (
     select person_id from features.person_eligible
 ),
 
-events as (
-    select person_id, content_id, occurred_at, event_type, watch_seconds
-    from staging.stg_events
-    where occurred_at < $as_of
-      and occurred_at >= $as_of - interval 90 day
-      and not is_intent
-      and content_id is not null
-      and person_id in (select person_id from eligible)
-),
-
 catalog as (
     select content_id, kind, duration_seconds, municipality from raw.content_catalog
 ),
@@ -32,6 +22,18 @@ themes as (
 
 job_contents as (
     select distinct content_id from themes where theme in ('engineering_jobs', 'tech_jobs', 'healthcare_jobs', 'education_jobs', 'public_sector_jobs')
+),
+
+-- Impressions matter here only as the denominator of job-content rates.
+events as (
+    select person_id, content_id, occurred_at, event_type, watch_seconds
+    from staging.stg_events
+    where occurred_at < $as_of
+      and occurred_at >= $as_of - interval 90 day
+      and not is_intent
+      and content_id is not null
+      and (event_type <> 'impression' or content_id in (select content_id from job_contents))
+      and person_id in (select person_id from eligible)
 ),
 
 per_content as (

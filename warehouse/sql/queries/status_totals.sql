@@ -49,7 +49,7 @@ final as (
         catalog.catalog_items,
         events.first_event_at,
         events.last_event_at,
-        cast(files.last_ingest_at as varchar) as last_ingest_at
+        files.last_ingest_at
     from events, files, quarantine, suppressed, catalog
 )
 

@@ -112,6 +112,10 @@ final as (
         end as field_name_set,
         case
             when reason is null or reason = 'malformed_row' then null
+            -- a column whose very name looks personal is not named
+            when reason like 'pii_%' and norrut_may_hold_pii(field_names[coalesce(
+                email_field_position, phone_field_position, ip_field_position)])
+                then '(name withheld)'
             when reason = 'pii_email' then field_names[email_field_position]
             when reason = 'pii_phone' then field_names[phone_field_position]
             when reason = 'pii_ip_address' then field_names[ip_field_position]

@@ -1,9 +1,9 @@
--- grain: one row per eligible person with any event before as_of
--- key: (person_id, as_of_date)
--- The feature vector of every profiled person as of $as_of. A person without recent activity
--- has zero counts and shares (nothing happened), a trend of 1 (no change) and no rates or
--- completion ratios (undefined, left null). Every feature is a double, as the models see them.
-create or replace table features.person_snapshot as
+-- Adds the feature vector of every profiled person as of the build's date to
+-- features.person_features (the build deletes that date's rows first, in the same transaction).
+-- A person without recent activity has zero counts and shares (nothing happened), a trend of 1
+-- (no change) and no rates or completion ratios (undefined, left null). Every feature is a
+-- double, as the models see them. Joining straight into the insert spares one wide copy.
+insert into features.person_features by name
 with history as (
     select * from features.person_history
 ),
@@ -110,8 +110,6 @@ final as (
         coalesce(engagement.trend_impressions_7d_vs_90d, 1)::double as trend_impressions_7d_vs_90d,
         coalesce(engagement.trend_engagements_14d_vs_90d, 1)::double as trend_engagements_14d_vs_90d,
         coalesce(engagement.trend_impressions_14d_vs_90d, 1)::double as trend_impressions_14d_vs_90d,
-        coalesce(engagement.n_campaigns_90d, 0)::double as n_campaigns_90d,
-        coalesce(engagement.n_contents_90d, 0)::double as n_contents_90d,
         coalesce(engagement.n_channels_90d, 0)::double as n_channels_90d,
         coalesce(engagement.channel_share_90d__meta, 0)::double as channel_share_90d__meta,
         coalesce(engagement.channel_share_90d__instagram, 0)::double as channel_share_90d__instagram,
