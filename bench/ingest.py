@@ -2,11 +2,16 @@
 
     python bench/ingest.py --persons 20000 --days 30
 
-Simulates a world (`norrut simulate`, no faults, so the bare load can read every file), then for
-each format loads its files twice, each in a fresh process and a fresh warehouse file:
+Simulates a world (`norrut simulate`, no faults, so the bare load can read every file), reads
+every file once (so both sides start with the files in the page cache), then for each format
+loads its files `--repeats` times per side, alternating which side goes first, each load in a
+fresh process and a fresh warehouse file:
 - `norrut` : warehouse.ingest.ingest_inbox (hashing, validation, dedup, quarantine, manifest);
-- `bare`   : CREATE TABLE AS SELECT * FROM read_csv/read_json/read_parquet(<same files>).
-It prints seconds, rows/s, the ratio norrut/bare and each process's peak RSS.
+- `bare`   : CREATE TABLE AS SELECT * FROM read_csv/read_json/read_parquet(<same files>) with
+             DuckDB's default reader options but union_by_name (column order differs by file)
+             and, for CSV, all_varchar (see BARE_READERS).
+It prints each run (with the load average), then per format the median seconds, rows/s, the
+ratio of the medians norrut/bare and each side's largest peak RSS.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,11 +31,24 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 FORMATS = {"csv": (".csv", ".csv.gz"), "jsonl": (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz"),
            "parquet": (".parquet",)}
+# DuckDB's plain readers with default options (auto-detection included), plus what they need to
+# read these files together at all: column order differs by file, so columns are matched by name
+# (union_by_name); and CSV's consent is `true` in one file and `1` in another (both contract
+# values), which auto-detected types cannot unite, so CSV is read as text (all_varchar).
 BARE_READERS = {
     "csv": "read_csv(?, union_by_name = true, all_varchar = true)",
-    "jsonl": "read_json(?, format = 'newline_delimited', union_by_name = true)",
+    "jsonl": "read_json(?, union_by_name = true)",
     "parquet": "read_parquet(?, union_by_name = true)",
 }
+
+
+def _warm_up_client() -> None:
+    """DuckDB's Python client imports pandas, numpy and pyarrow on the first query that binds a
+    parameter (seconds on a loaded machine). Both sides bind parameters, so both pay that here,
+    before their clocks start, not inside one side's measurement."""
+    import duckdb
+
+    duckdb.connect().execute("select ?", ["warm-up"]).fetchall()
 
 
 def _measure_norrut(inbox: Path, warehouse: Path) -> dict:
@@ -96,6 +115,10 @@ def _child(kind: str, inbox: Path, file_format: str) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
+def _load() -> str:
+    return "/".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def _split_by_format(inbox: Path, target: Path) -> dict[str, Path]:
     folders = {}
     for file_format, suffixes in FORMATS.items():
@@ -113,6 +136,12 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=20_000, help="simulated persons")
     parser.add_argument("--days", type=int, default=30, help="simulated days")
     parser.add_argument("--seed", type=int, default=7, help="simulation seed")
+    parser.add_argument("--world", type=Path,
+                        help="reuse a world simulated before (`norrut simulate OUT --no-faults`)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="loads per side and format (medians are reported)")
+    parser.add_argument("--formats", default="csv,jsonl,parquet",
+                        help="comma-separated formats to measure")
     parser.add_argument("--memory-limit", help="DuckDB memory limit for norrut's load "
                         "(NORRUT_DUCKDB_MEMORY_LIMIT), e.g. 256MB, to show RSS stays bounded")
     parser.add_argument("--compare-primary-key", action="store_true",
@@ -128,6 +157,7 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.measure:
+        _warm_up_client()
         if args.measure == "norrut":
             result = _measure_norrut(args.inbox, args.warehouse)
         elif args.measure in ("primary_key", "anti_join"):
@@ -157,34 +187,57 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="norrut-bench-world-"))
     try:
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "from norrut.cli import main; main()", "simulate",
-                        str(work / "world"), "--persons", str(args.persons), "--days",
-                        str(args.days), "--seed", str(args.seed), "--no-faults"],
-                       cwd=REPO, check=True, capture_output=True)
-        print(f"world: {args.persons} persons, {args.days} days, simulated in "
-              f"{time.perf_counter() - started:.1f} s")
-        folders = _split_by_format(work / "world" / "inbox", work / "by_format")
+        world = args.world or work / "world"
+        if args.world is None:
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "from norrut.cli import main; main()",
+                            "simulate", str(world), "--persons", str(args.persons), "--days",
+                            str(args.days), "--seed", str(args.seed), "--no-faults"],
+                           cwd=REPO, check=True, capture_output=True)
+            print(f"world: {args.persons} persons, {args.days} days, simulated in "
+                  f"{time.perf_counter() - started:.1f} s")
+        else:
+            print(f"world: {world}")
+        folders = _split_by_format(world / "inbox", work / "by_format")
         if args.memory_limit:
             os.environ["NORRUT_DUCKDB_MEMORY_LIMIT"] = args.memory_limit
             print(f"norrut's DuckDB memory limit: {args.memory_limit}")
-        print(f"load average before: {os.getloadavg()}")
+        for path in (world / "inbox").iterdir():
+            path.read_bytes()  # warm the page cache for both sides alike
+        print(f"load average before: {_load()}")
+        summary = []
+        for file_format, folder in folders.items():
+            if file_format not in args.formats.split(","):
+                continue
+            files = list(folder.iterdir())
+            size = sum(p.stat().st_size for p in files) / 2**20
+            runs: dict[str, list[dict]] = {"bare": [], "norrut": []}
+            for repeat in range(args.repeats):
+                order = ("bare", "norrut") if repeat % 2 == 0 else ("norrut", "bare")
+                for kind in order:
+                    result = _child(kind, folder, file_format)
+                    runs[kind].append(result)
+                    print(f"  {file_format:8} run {repeat + 1} {kind:6} {result['seconds']:7.2f} s "
+                          f"{result['rows']:10,d} rows  RSS {result['peak_rss_mib']:5.0f} MiB  "
+                          f"load {_load()}", flush=True)
+            ours_s = statistics.median(r["seconds"] for r in runs["norrut"])
+            bare_s = statistics.median(r["seconds"] for r in runs["bare"])
+            ours_rows = runs["norrut"][0]["rows"]
+            bare_rows = runs["bare"][0]["rows"]
+            summary.append(
+                f"{file_format:8} {len(files):5d} {size:7.1f} {ours_rows:10,d} "
+                f"{ours_s:9.2f} {bare_s:7.2f} {ours_rows / ours_s:14,.0f} "
+                f"{bare_rows / bare_s:12,.0f} {ours_s / bare_s:6.2f} "
+                f"{max(r['peak_rss_mib'] for r in runs['norrut']):9.0f}Mi "
+                f"{max(r['peak_rss_mib'] for r in runs['bare']):7.0f}Mi")
+            if ours_rows != bare_rows:
+                summary.append(f"  note: rows differ (norrut read {ours_rows}, bare {bare_rows})")
+        print(f"medians of {args.repeats} alternating runs per side:")
         print(f"{'format':8} {'files':>5} {'MiB':>7} {'rows':>10} {'norrut s':>9} {'bare s':>7} "
               f"{'norrut rows/s':>14} {'bare rows/s':>12} {'ratio':>6} {'RSS norrut':>11} "
               f"{'RSS bare':>9}")
-        for file_format, folder in folders.items():
-            files = list(folder.iterdir())
-            size = sum(p.stat().st_size for p in files) / 2**20
-            bare = _child("bare", folder, file_format)
-            ours = _child("norrut", folder, file_format)
-            print(f"{file_format:8} {len(files):5d} {size:7.1f} {ours['rows']:10,d} "
-                  f"{ours['seconds']:9.2f} {bare['seconds']:7.2f} "
-                  f"{ours['rows'] / ours['seconds']:14,.0f} {bare['rows'] / bare['seconds']:12,.0f} "
-                  f"{ours['seconds'] / bare['seconds']:6.2f} {ours['peak_rss_mib']:9.0f}Mi "
-                  f"{bare['peak_rss_mib']:7.0f}Mi")
-            if ours["rows"] != bare["rows"]:
-                print(f"  note: rows differ (norrut read {ours['rows']}, bare {bare['rows']})")
-        print(f"load average after: {os.getloadavg()}")
+        print("\n".join(summary))
+        print(f"load average after: {_load()}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

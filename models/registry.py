@@ -46,11 +46,12 @@ def load_version(tracking_uri: str, model_name: str, version: str) -> LoadedMode
 
     client = _client(tracking_uri)
     model_version = client.get_model_version(model_name, version)
+    # The version's own artifact location, so loading needs no process-wide registry URI
+    # (a models:/ URI would be resolved against MLflow's global one, not `tracking_uri`).
+    location = client.get_model_version_download_uri(model_name, str(version))
     with tempfile.TemporaryDirectory(prefix="norrut-model-") as folder:
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{model_name}/{version}", dst_path=folder,
-            tracking_uri=tracking_uri, registry_uri=tracking_uri,
-        )
+        local = mlflow.artifacts.download_artifacts(artifact_uri=location, dst_path=folder,
+                                                    tracking_uri=tracking_uri)
         model = mlflow.sklearn.load_model(local)
     return LoadedModel(
         model=model,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-# Measured by bench/model.py on the 2-core build machine (see bench/results/model.md): with
-# OpenMP's default active waiting, idle worker threads spin and steal the cores that DuckDB,
-# MLflow and other jobs need; passive waiting costs LightGBM nothing measurable here.
+# Measured with `bench/model.py --omp` on the 2-core build machine (bench/results/model.md):
+# 200 boosting rounds took 35-50 s with OpenMP's default (spinning) wait policy and 13-15 s
+# with PASSIVE, because spinning threads fight every other process for the two cores.
 OMP_WAIT_POLICY = "PASSIVE"
 
 

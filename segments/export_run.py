@@ -162,6 +162,8 @@ def _export_segment(population: pl.DataFrame, segment: SegmentDefinition, config
     context = ExportContext(segment.name, as_of, config.destination_settings)
     files: list[WrittenFile] = []
     skipped: list[dict[str, str]] = []
+    # Ids of the right type the platform cannot use (not a UUID, the all-zero id).
+    ids_left_out: dict[str, int] = {}
     for destination in config.destinations_of(segment):
         exporter = EXPORTERS[destination]()
         reason = exporter.unavailable_reason(context)
@@ -176,6 +178,8 @@ def _export_segment(population: pl.DataFrame, segment: SegmentDefinition, config
             skipped.append({"destination": destination, "reason": reason})
             continue
         files.extend(exporter.write(prepared.rows, folder, context))
+        if prepared.ids_rejected:
+            ids_left_out[destination] = prepared.ids_rejected
 
     settings = config.destination_settings
     _write_json(folder / "manifest.json", {
@@ -195,6 +199,7 @@ def _export_segment(population: pl.DataFrame, segment: SegmentDefinition, config
         "audience": counts,
         "files": [written.as_manifest() for written in files],
         "destinations_skipped": skipped,
+        "ids_left_out": ids_left_out,
         "settings": {
             "google_ads_app_id": settings.google_ads.app_id if settings.google_ads else None,
             "the_trade_desk_advertiser_id":

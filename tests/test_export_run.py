@@ -305,3 +305,30 @@ def test_only_temporary_folders_of_dead_runs_are_cleaned_up(tmp_path):
     # when cleaning up, then only the dead run's folder goes
     assert remove_abandoned_temp_folders(tmp_path) == [dead]
     assert live.exists() and not dead.exists()
+
+
+def test_an_unusable_maid_stays_in_generic_but_no_ad_platform_file(tmp_path, champion_store):
+    # given a population in which one device reported the all-zero advertising id
+    import polars as pl
+    from activation_fixtures import Population, build_warehouse, make_population
+
+    from segments.scoring import score_persons
+
+    zero = "00000000-0000-0000-0000-000000000000"
+    persons = make_population(300).persons
+    first_maid = persons.filter(pl.col("id_type") == "maid")["person_id"][0]
+    persons = persons.with_columns(pl.col("person_id").replace(first_maid, zero))
+    warehouse_path = tmp_path / "warehouse.duckdb"
+    build_warehouse(warehouse_path, Population(persons))
+    score_persons(warehouse_path, AS_OF, champion_store.tracking_uri)
+    settings = _settings(holdout_fraction=0.0, segments=[
+        {"name": "everyone", "description": "d", "select": {"min_score": 0}}])
+    # when exporting everyone
+    report = export_segments(warehouse_path, tmp_path / "exports", AS_OF, settings)
+    # then the zero id is in the generic file only, and the manifest counts it per platform
+    folder = report.folder / "everyone"
+    assert zero in _ids_in(folder / "generic.csv")
+    for name in ("meta.csv", "google_ads.csv", "the_trade_desk.json"):
+        assert zero not in _ids_in(folder / name), name
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["ids_left_out"] == {"meta": 1, "google_ads": 1, "the_trade_desk": 1}

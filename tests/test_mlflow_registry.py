@@ -86,7 +86,7 @@ def test_promotion_keeps_a_worse_model_out(store):
 
 
 @pytest.mark.slow
-def test_champion_loads_from_the_models_uri_and_scores(store):
+def test_champion_loads_from_the_models_uri_and_scores(store, tmp_path):
     import mlflow
     import mlflow.sklearn
 
@@ -94,9 +94,11 @@ def test_champion_loads_from_the_models_uri_and_scores(store):
     train, test = _frame(1), _frame(2)
     version = _register(tracking_uri, artifacts, train, shuffle_labels=False)
     promote_version(tracking_uri, MODEL_NAME, version, test, TEST_SNAPSHOT)
-    # when loading by the champion alias, both through MLflow's URI and through load_champion
-    mlflow.set_tracking_uri(tracking_uri)
+    # when loading by the champion alias through MLflow's URI, and through load_champion while
+    # MLflow's process-wide URIs point elsewhere (as in a scoring process that set nothing)
+    use_tracking(tracking_uri)
     by_uri = mlflow.sklearn.load_model(f"models:/{MODEL_NAME}@champion")
+    use_tracking(f"sqlite:///{tmp_path / 'elsewhere.db'}")
     loaded = load_champion(tracking_uri, MODEL_NAME)
     # then both give the same probabilities for the named features, in order
     X = test.drop("label").to_pandas()

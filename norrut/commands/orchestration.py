@@ -69,17 +69,19 @@ def pipeline_command(
         console.print(f"[red]The pipeline run failed:[/red] {failed}")
         raise typer.Exit(1) from None
     # Plain echo, not Rich: paths and commands must stay on one line to be copied.
-    typer.echo(where_to_look(home, result.export_folder))
+    typer.echo(where_to_look(home, result.export))
 
 
-def where_to_look(home, export_folder: Path | None) -> str:
+def where_to_look(home, export) -> str:
     """The closing message: where the segment files are, and how to open the three UIs."""
     prefect_home = os.environ.get("PREFECT_HOME")
     prefect_prefix = f"PREFECT_HOME={prefect_home} " if prefect_home else ""
-    folder = str(export_folder) if export_folder else f"(no segments written; see {home.exports_dir})"
+    skipped = "".join(f"\n  skipped {s.name}: {s.skipped_reason}" for s in export.segments_skipped)
     return "\n".join([
         "",
-        f"Segment files:   {folder}",
+        f"Segment files:   {export.folder}",
+        f"  {len(export.segments_written)} segment(s) written: "
+        + ", ".join(s.name for s in export.segments_written) + skipped,
         "",
         "Prefect UI (runs and their summaries, under Artifacts):",
         f"  {prefect_prefix}PREFECT_SERVER_ANALYTICS_ENABLED=false uv run --locked prefect server start",
@@ -87,7 +89,8 @@ def where_to_look(home, export_folder: Path | None) -> str:
         "MLflow UI (models and their metrics):",
         f"  uv run --locked mlflow ui --backend-store-uri {home.mlflow_tracking_uri}",
         "  then open http://127.0.0.1:5000",
-        "Segment portal (download the files; add an account first with `norrut users add`):",
+        "Segment portal (download the files; the first command, once, adds your account):",
+        f"  uv run --locked norrut --home {home.root} users add YOUR-NAME --admin",
         f"  uv run --locked norrut --home {home.root} serve",
         "  then open http://127.0.0.1:8000",
     ])
