@@ -42,6 +42,13 @@ BARE_READERS = {
 }
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process (all its threads): steadier than wall time on a
+    machine shared with other work."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _warm_up_client() -> None:
     """DuckDB's Python client imports pandas, numpy and pyarrow on the first query that binds a
     parameter (seconds on a loaded machine). Both sides bind parameters, so both pay that here,
@@ -58,9 +65,10 @@ def _measure_norrut(inbox: Path, warehouse: Path) -> dict:
     # Steady state: the warehouse exists (creating the schema is a one-time cost).
     with open_warehouse(warehouse):
         pass
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
     report = ingest_inbox(warehouse, inbox)
-    return {"seconds": time.perf_counter() - started, "rows": report.rows_read,
+    return {"seconds": time.perf_counter() - started, "cpu_seconds": _cpu_seconds() - cpu_started,
+            "rows": report.rows_read,
             "loaded": report.rows_loaded, "quarantined": report.rows_quarantined}
 
 
@@ -68,12 +76,13 @@ def _measure_bare(inbox: Path, warehouse: Path, file_format: str) -> dict:
     import duckdb
 
     files = sorted(str(p) for p in inbox.iterdir())
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
     with duckdb.connect(str(warehouse)) as con:
         con.execute("set enable_progress_bar = false")
         con.execute(f"create table bare as select * from {BARE_READERS[file_format]}", [files])
         rows = con.execute("select count(*) from bare").fetchone()[0]
-    return {"seconds": time.perf_counter() - started, "rows": rows}
+    return {"seconds": time.perf_counter() - started, "cpu_seconds": _cpu_seconds() - cpu_started,
+            "rows": rows}
 
 
 def _measure_primary_key(variant: str, warehouse: Path, batches: int, batch_rows: int) -> dict:
@@ -165,7 +174,8 @@ def main() -> None:
                                           args.batch_rows)
         else:
             result = _measure_bare(args.inbox, args.warehouse, args.format)
-        result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        result["peak_rss_mib"] = usage.ru_maxrss / 1024
         print(json.dumps(result))
         return
 
@@ -218,8 +228,11 @@ def main() -> None:
                     result = _child(kind, folder, file_format)
                     runs[kind].append(result)
                     print(f"  {file_format:8} run {repeat + 1} {kind:6} {result['seconds']:7.2f} s "
+                          f"(CPU {result['cpu_seconds']:6.2f} s) "
                           f"{result['rows']:10,d} rows  RSS {result['peak_rss_mib']:5.0f} MiB  "
                           f"load {_load()}", flush=True)
+            ours_cpu = statistics.median(r["cpu_seconds"] for r in runs["norrut"])
+            bare_cpu = statistics.median(r["cpu_seconds"] for r in runs["bare"])
             ours_s = statistics.median(r["seconds"] for r in runs["norrut"])
             bare_s = statistics.median(r["seconds"] for r in runs["bare"])
             ours_rows = runs["norrut"][0]["rows"]
@@ -228,13 +241,15 @@ def main() -> None:
                 f"{file_format:8} {len(files):5d} {size:7.1f} {ours_rows:10,d} "
                 f"{ours_s:9.2f} {bare_s:7.2f} {ours_rows / ours_s:14,.0f} "
                 f"{bare_rows / bare_s:12,.0f} {ours_s / bare_s:6.2f} "
+                f"{ours_cpu:7.2f} {bare_cpu:7.2f} {ours_cpu / bare_cpu:6.2f} "
                 f"{max(r['peak_rss_mib'] for r in runs['norrut']):9.0f}Mi "
                 f"{max(r['peak_rss_mib'] for r in runs['bare']):7.0f}Mi")
             if ours_rows != bare_rows:
                 summary.append(f"  note: rows differ (norrut read {ours_rows}, bare {bare_rows})")
         print(f"medians of {args.repeats} alternating runs per side:")
         print(f"{'format':8} {'files':>5} {'MiB':>7} {'rows':>10} {'norrut s':>9} {'bare s':>7} "
-              f"{'norrut rows/s':>14} {'bare rows/s':>12} {'ratio':>6} {'RSS norrut':>11} "
+              f"{'norrut rows/s':>14} {'bare rows/s':>12} {'ratio':>6} {'CPU n':>7} {'CPU b':>7} "
+              f"{'CPU ratio':>6} {'RSS norrut':>11} "
               f"{'RSS bare':>9}")
         print("\n".join(summary))
         print(f"load average after: {_load()}")

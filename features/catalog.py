@@ -141,9 +141,6 @@ def _themes() -> list[Feature]:
     features += [Feature(f"job_completion_{days}d",
                          f"mean completion ratio of job films watched in the {days} days before")
                  for days in (30, 90)]
-    features += [Feature(f"job_view_rate_lift_{days}d",
-                         f"view rate of job content minus that of other content, {days} days before")
-                 for days in (14, 30)]
     return features
 
 

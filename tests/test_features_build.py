@@ -92,10 +92,20 @@ def test_every_feature_table_holds_its_grain_and_key(tmp_path):
     with open_warehouse(path, read_only=True) as con:
         problems = [problem for spec in specs for problem in check_grain(con, spec)]
         n_rows = con.execute("select count(*) from features.person_features").fetchone()[0]
+        not_a_number = con.execute("select " + ", ".join(
+            f"count(*) filter (where isnan({name}))" for name in FEATURE_NAMES
+        ) + " from features.person_features").fetchone()
+        shares = con.execute("select min(least(" + ", ".join(
+            f"theme_share_90d__{theme}" for theme in THEMES) + ")), max(greatest(" + ", ".join(
+            f"theme_share_90d__{theme}" for theme in THEMES) + ")) from features.person_features"
+        ).fetchone()
     # then no key is null or repeated, and both dates are kept (labels included)
     assert len(specs) >= 6, [spec.path for spec in specs]
     assert not problems, problems
     assert n_rows > 200
+    # and no feature is NaN, and theme shares are shares
+    assert not any(not_a_number), [n for n, c in zip(FEATURE_NAMES, not_a_number) if c]
+    assert 0.0 <= shares[0] and shares[1] <= 1.0, shares
 
 
 def test_catalog_describes_exactly_the_feature_columns(tmp_path):
@@ -194,3 +204,30 @@ def test_no_events_before_as_of_is_a_clear_error(tmp_path):
     with pytest.raises(NoEventsBeforeError, match="no events before 2026-01-05"):
         build_features(path, date(2026, 1, 5))
     assert _features(path, date(2026, 1, 5)).height == 0
+
+
+def test_erasure_after_a_build_removes_the_person_from_every_feature_table(tmp_path):
+    from warehouse.optout import apply_optouts
+
+    # given features and labels built for two persons
+    path = _warehouse_with(tmp_path, [
+        _event("a1", "2026-01-05T10:00:00", person_id="person_staying"),
+        _event("b1", "2026-01-05T10:00:00", person_id="person_leaving"),
+    ])
+    with open_warehouse(path) as con:
+        labelled_snapshot(con, AS_OF, horizon_days=3)
+    # when one of them asks for erasure
+    optouts = tmp_path / "optouts.csv"
+    optouts.write_text("person_id,requested_at,kind\nperson_leaving,2026-01-11T00:00:00Z,erasure\n",
+                       encoding="utf-8")
+    apply_optouts(path, optouts)
+    # then no feature or label table holds a row about them
+    with open_warehouse(path, read_only=True) as con:
+        tables = [row[0] for row in con.execute(
+            "select table_name from meta.person_tables where table_name like 'features.%'"
+        ).fetchall()]
+        left = {table: con.execute(f"select count(*) from {table} "
+                                   "where person_id = 'person_leaving'").fetchone()[0]
+                for table in tables}
+    assert {"features.person_features", "features.person_label"} <= set(tables)
+    assert not any(left.values()), left

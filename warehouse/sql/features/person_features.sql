@@ -218,7 +218,5 @@ create table features.person_features (
     job_click_rate_30d double,
     job_click_rate_90d double,
     job_completion_30d double,
-    job_completion_90d double,
-    job_view_rate_lift_14d double,
-    job_view_rate_lift_30d double
+    job_completion_90d double
 );

@@ -233,9 +233,7 @@ final as (
         themes.job_click_rate_30d::double as job_click_rate_30d,
         themes.job_click_rate_90d::double as job_click_rate_90d,
         themes.job_completion_30d::double as job_completion_30d,
-        themes.job_completion_90d::double as job_completion_90d,
-        themes.job_view_rate_lift_14d::double as job_view_rate_lift_14d,
-        themes.job_view_rate_lift_30d::double as job_view_rate_lift_30d
+        themes.job_completion_90d::double as job_completion_90d
     from history
     left join engagement on engagement.person_id = history.person_id
     left join themes on themes.person_id = history.person_id
