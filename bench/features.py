@@ -118,8 +118,10 @@ def main() -> None:
                         help="Event counts to measure, e.g. 1e7 1e8")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/norrut-bench-features"))
     args = parser.parse_args()
-    memory_limit = os.environ.get("NORRUT_DUCKDB_MEMORY_LIMIT", "4GB")
-    print(f"DuckDB memory_limit {memory_limit}; cpus {os.cpu_count()}")
+    from features.build import FeatureSettings
+
+    print(f"DuckDB memory_limit {FeatureSettings().memory_limit} (FeatureSettings default); "
+          f"cpus {os.cpu_count()}")
     rows = []
     for text in args.events:
         n_events = int(float(text))

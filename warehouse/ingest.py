@@ -50,6 +50,8 @@ HEADER_LINES = {"jsonl": 0, "csv": 1, "parquet": 0}
 JSONL_DELIMITER = "\x1f"
 WITHHELD_COLUMN_NAME = "<name withheld: looks personal>"
 _CHUNK_BYTES = 1 << 20
+# WAL size at which a commit also checkpoints during ingestion (see ingest_inbox).
+_CHECKPOINT_THRESHOLD = "1GB"
 
 
 class InboxError(ValueError):
@@ -210,6 +212,13 @@ def ingest_inbox(
     with open_warehouse(warehouse_path) as con:
         # DuckDB's own bar would interleave with the caller's progress display.
         con.execute("set enable_progress_bar = false")
+        # Each file commits on its own (a killed run keeps whole files), but a file of ~100k rows
+        # writes ~16 MiB of WAL, DuckDB's default checkpoint threshold, so every commit also
+        # checkpointed, rewriting the table's last, partly filled row group each time. With a
+        # larger threshold the commits only append to the WAL and the run checkpoints once at
+        # the end (measured: commit + checkpoint CPU ~1.4 s -> ~1.0 s for 4 files, 335k rows).
+        # Durability is the same: a committed file is in the WAL, replayed on the next open.
+        con.execute(f"set checkpoint_threshold = '{_CHECKPOINT_THRESHOLD}'")
         con.execute(read_sql("queries/contract_macros.sql"))
         if catalog is not None:
             catalog_report = load_catalog(con, Path(catalog))
@@ -218,6 +227,7 @@ def ingest_inbox(
             results.append(result)
             if progress is not None:
                 progress(result, index, len(files))
+        con.execute("checkpoint")
     report = IngestReport(results, catalog_report, time.perf_counter() - started)
     if strict and report.anything_quarantined:
         raise StrictIngestError(report)

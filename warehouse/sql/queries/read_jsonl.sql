@@ -21,16 +21,19 @@ with lines as (
     ) with ordinality
 ),
 
+-- The usual line starts with its "{": testing that first spares copying every line through
+-- trim/ltrim (measured: the blank-line filter alone cost a quarter of reading the file).
 objects as (
     select
         source_ordinal,
-        starts_with(ltrim(line), '{') as is_object_text,
-        case when starts_with(ltrim(line), '{') then try(json_keys(line)) end as field_names,
-        case when starts_with(ltrim(line), '{') then try(json_extract_string(line, '$.*')) end
-            as field_values
+        starts_with(line, '{') or starts_with(ltrim(line), '{') as is_object_text,
+        case when starts_with(line, '{') or starts_with(ltrim(line), '{')
+            then try(json_keys(line)) end as field_names,
+        case when starts_with(line, '{') or starts_with(ltrim(line), '{')
+            then try(json_extract_string(line, '$.*')) end as field_values
     from lines
     -- blank lines are not rows, but they still count in the line numbers
-    where trim(coalesce(line, '')) <> ''
+    where starts_with(line, '{') or trim(coalesce(line, '')) <> ''
 ),
 
 final as (
