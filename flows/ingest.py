@@ -24,9 +24,17 @@ def run_ingest(settings: IngestSettings):
     if settings.inbox is None:
         # The default inbox is ours to create, so the first hourly run finds it empty, not missing.
         inbox.mkdir(parents=True, exist_ok=True)
+    from warehouse.ingest import StrictIngestError
+
     with holding_the_warehouse(home, settings.lock_wait_seconds):
-        report = ingest_inbox_task(str(home.warehouse_path), str(inbox), settings.catalog,
-                                   settings.strict)
+        try:
+            report = ingest_inbox_task(str(home.warehouse_path), str(inbox), settings.catalog,
+                                       settings.strict)
+        except StrictIngestError as strict_failure:
+            # Everything valid was loaded: say what, then fail the run as --strict asks.
+            publish(ingest_markdown(strict_failure.report), key="ingest-summary",
+                    description="Files and rows loaded and quarantined")
+            raise
     publish(ingest_markdown(report), key="ingest-summary",
             description="Files and rows loaded and quarantined")
     return report

@@ -3,28 +3,58 @@
 Without PREFECT_API_URL, Prefect starts a temporary server for the run and records it in
 $PREFECT_HOME's database, where a later `prefect server start` shows it. Prefect's anonymous
 usage telemetry cannot reach the internet here, so it is switched off unless set.
+
+With `quiet=True` (the `norrut` commands other than `pipeline`) Prefect's log lines stay out of
+the terminal, where the command prints its own summary or one-line error; they still reach the
+Prefect server, so the run's logs are in the UI.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from pydantic import BaseModel
 
 
 class FlowRunFailed(RuntimeError):
-    """A flow run ended in a failed or crashed state; the message is the run's own error."""
+    """A flow run ended in a failed or crashed state; the message is the run's own error,
+    and `__cause__` the exception itself when the run raised one."""
 
 
 def _prepare_environment() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
-def _run(flow_function, settings: BaseModel) -> Any:
+@contextmanager
+def _console_logs_silenced() -> Iterator[None]:
+    """Mute Prefect's console handlers for the run; its API handler still ships the logs."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    loggers = [logging.getLogger()] + [
+        logger for logger in logging.Logger.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)]
+    muted = [(handler, handler.level) for logger in loggers for handler in logger.handlers
+             if isinstance(handler, PrefectConsoleHandler)]
+    for handler, _level in muted:
+        handler.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for handler, level in muted:
+            handler.setLevel(level)
+
+
+def _run(flow_function, settings: BaseModel, quiet: bool = False) -> Any:
     """Call the flow with the settings' fields as its parameters; raise FlowRunFailed on failure."""
     _prepare_environment()
-    state = flow_function(**dict(settings), return_state=True)
+    import prefect  # noqa: F401 - configures Prefect's logging before it is muted
+
+    with _console_logs_silenced() if quiet else nullcontext():
+        state = flow_function(**dict(settings), return_state=True)
     if not state.is_completed():
         try:
             state.result()
@@ -34,43 +64,57 @@ def _run(flow_function, settings: BaseModel) -> Any:
     return state.result()
 
 
-def run_ingest(settings):
+def run_ingest(settings, *, quiet: bool = False):
     """Run the ingest flow; returns the IngestReport."""
     from flows.ingest import ingest
 
-    return _run(ingest, settings)
+    return _run(ingest, settings, quiet)
 
 
-def run_optout(settings):
+def run_optout(settings, *, quiet: bool = False):
     """Run the optout flow; returns the OptoutReport."""
     from flows.optout import optout
 
-    return _run(optout, settings)
+    return _run(optout, settings, quiet)
 
 
-def run_build_features(settings):
+def run_build_features(settings, *, quiet: bool = False):
     """Run the build-features flow; returns the FeatureBuildResult."""
     from flows.build_features import build_features
 
-    return _run(build_features, settings)
+    return _run(build_features, settings, quiet)
 
 
-def run_train(settings):
+def run_train(settings, *, quiet: bool = False):
     """Run the train flow; returns the TrainResult."""
     from flows.train import train
 
-    return _run(train, settings)
+    return _run(train, settings, quiet)
 
 
-def run_score_and_export(settings):
+def run_score(settings, *, quiet: bool = False):
+    """Run the score flow; returns the ScoreResult."""
+    from flows.score import score
+
+    return _run(score, settings, quiet)
+
+
+def run_export(settings, *, quiet: bool = False):
+    """Run the export flow; returns the ExportRunReport."""
+    from flows.export import export
+
+    return _run(export, settings, quiet)
+
+
+def run_score_and_export(settings, *, quiet: bool = False):
     """Run the score-and-export flow; returns the ExportRunReport."""
     from flows.score_and_export import score_and_export
 
-    return _run(score_and_export, settings)
+    return _run(score_and_export, settings, quiet)
 
 
-def run_pipeline(settings):
+def run_pipeline(settings, *, quiet: bool = False):
     """Run the pipeline flow; returns the PipelineResult."""
     from flows.pipeline import pipeline
 
-    return _run(pipeline, settings)
+    return _run(pipeline, settings, quiet)

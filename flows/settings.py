@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from norrut.home import NorrutHome
 
 DEFAULT_LOCK_WAIT_SECONDS = 600.0
+DEFAULT_MODEL_NAME = "curious-about-working-here"
 
 
 class _FlowSettings(BaseModel):
@@ -75,6 +76,36 @@ class ScoreAndExportSettings(_FlowSettings):
     segments_file: str | None = Field(
         default=None,
         description="Segments YAML to export; empty means the segments shipped with Norrut.")
+
+
+class ScoreSettings(_FlowSettings):
+    as_of: date | None = Field(
+        default=None,
+        description="Score with the features of this date; empty means the day after the last "
+        "event.")
+    model_name: str = Field(
+        default=DEFAULT_MODEL_NAME, description="Registered model whose champion scores.")
+    out: str | None = Field(
+        default=None,
+        description="Also write the ranked list as the generic CSV to this file; optional.")
+
+
+class ExportSettings(_FlowSettings):
+    as_of: date | None = Field(
+        default=None,
+        description="Export the scores of this date; empty means the day after the last event.")
+    segments_file: str | None = Field(
+        default=None,
+        description="Segments YAML to export; empty means the segments shipped with Norrut.")
+    model_name: str | None = Field(
+        default=None,
+        description="Export this model's scores; empty means the model most recently scored "
+        "for the date.")
+    exports_dir: str | None = Field(
+        default=None, description="Exports folder to write into; empty means <home>/exports.")
+
+    def exports_path(self) -> Path:
+        return Path(self.exports_dir) if self.exports_dir else self.norrut_home().exports_dir
 
 
 class PipelineSettings(_FlowSettings):

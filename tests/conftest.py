@@ -6,6 +6,8 @@ import pytest
 
 from norrut.home import NorrutHome
 
+pytest_plugins = ["tests.prefect_fixtures"]
+
 
 @pytest.fixture
 def home(tmp_path, monkeypatch) -> NorrutHome:

@@ -20,7 +20,6 @@ from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterId,
 )
-from prefect.testing.utilities import prefect_test_harness
 
 from flows.ingest import ingest
 from flows.pipeline import pipeline
@@ -32,14 +31,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 NORRUT = str(Path(sys.executable).with_name("norrut"))
 # The simulator's default last day of events; the pipeline's default as-of is the day after.
 WORLD_END = date(2026, 11, 1)
-
-
-@pytest.fixture(scope="session")
-def prefect_harness():
-    """One temporary Prefect server and database for every flow test."""
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 def _event(event_id: str, person: str, event_type: str = "view", **extra) -> dict:

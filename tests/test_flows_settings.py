@@ -21,6 +21,8 @@ SETTINGS_OF_FLOW = {
     "build-features": flow_settings.BuildFeaturesSettings,
     "train": flow_settings.TrainSettings,
     "score-and-export": flow_settings.ScoreAndExportSettings,
+    "score": flow_settings.ScoreSettings,
+    "export": flow_settings.ExportSettings,
     "pipeline": flow_settings.PipelineSettings,
 }
 

@@ -17,7 +17,7 @@ SHARED_KEYS = ("events", "persons", "duplicates_skipped", "rows_quarantined",
 
 
 @pytest.mark.slow
-def test_status_equals_the_simulators_expected_counts(home, tmp_path):
+def test_status_equals_the_simulators_expected_counts(prefect_harness, home, tmp_path):
     # given a small simulated world with every kind of planted fault
     runner = CliRunner()
     world = tmp_path / "world"

@@ -73,7 +73,7 @@ def test_no_planted_personal_value_is_stored_anywhere(home, tmp_path):
     assert unknown_note == [("contact_note",)], "PII in an unknown column is found and named"
 
 
-def test_personal_values_are_not_printed_by_the_cli(home, tmp_path):
+def test_personal_values_are_not_printed_by_the_cli(prefect_harness, home, tmp_path):
     from typer.testing import CliRunner
 
     from norrut.cli import build_app

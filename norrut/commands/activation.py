@@ -31,6 +31,17 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+def _flow_failure(failed, user_errors: tuple[type[BaseException], ...]) -> typer.Exit:
+    """One line for a failed flow run: the user's mistake (or a busy warehouse) as it was
+    raised, anything else as the run's own error."""
+    from norrut.locking import WarehouseBusyError
+
+    cause = failed.__cause__
+    if isinstance(cause, (WarehouseBusyError, *user_errors)):
+        return _fail(str(cause))
+    return _fail(f"the flow run failed: {failed}")
+
+
 def score(
     ctx: typer.Context,
     as_of: Annotated[str, typer.Option(
@@ -46,31 +57,30 @@ def score(
         "--lock-wait-seconds", min=0,
         help="How long to wait for another run to release the warehouse.")] = 600.0,
 ) -> None:
-    """Score every person who may be targeted with the champion model and store the scores."""
+    """Score every person who may be targeted with the champion model and store the scores.
+
+    Runs as a Prefect flow run named score-<as-of>, so it shows up in the Prefect UI."""
     from mlflow.exceptions import MlflowException
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from norrut.locking import WarehouseBusyError, warehouse_writer_lock
+    from flows.run import FlowRunFailed, run_score
+    from flows.settings import ScoreSettings
     from segments.champion import NoChampionError
-    from segments.scoring import NoFeaturesError, score_persons
+    from segments.scoring import NoFeaturesError
 
     day = _as_of(as_of)
     home = home_of(ctx).ensure()
     console = Console()
+    settings = ScoreSettings(home=str(home.root), as_of=day, model_name=model_name,
+                             out=str(out.resolve()) if out else None,
+                             lock_wait_seconds=lock_wait_seconds)
     try:
-        with warehouse_writer_lock(home.warehouse_path, home.locks_dir, run_name="norrut score",
-                                   wait_seconds=lock_wait_seconds), \
-                Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                         console=console, transient=True) as progress:
-            task = progress.add_task("scoring", total=None)
-            result = score_persons(home.warehouse_path, day, home.mlflow_tracking_uri,
-                                   model_name, out,
-                                   on_step=lambda step: progress.update(task, description=step))
-    except (NoChampionError, NoFeaturesError, WarehouseBusyError, MlflowException,
-            ValueError) as problem:
-        raise _fail(str(problem)) from problem
+        with console.status(f"scoring as of {day.isoformat()} in a Prefect flow run"):
+            result = run_score(settings, quiet=True)
+    except FlowRunFailed as failed:
+        raise _flow_failure(failed, (NoChampionError, NoFeaturesError, MlflowException,
+                                     ValueError)) from None
 
     rate = result.persons_scored / result.scoring_seconds if result.scoring_seconds else 0
     table = Table(title=f"Scores as of {day.isoformat()}", show_header=False)
@@ -106,41 +116,35 @@ def export(
         "--lock-wait-seconds", min=0,
         help="How long to wait for another run to release the warehouse.")] = 600.0,
 ) -> None:
-    """Write every segment's files for the ad platforms, with a manifest, as a new version."""
+    """Write every segment's files for the ad platforms, with a manifest, as a new version.
+
+    Runs as a Prefect flow run named export-<as-of>, so it shows up in the Prefect UI."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from rich.table import Table
 
-    from norrut.locking import WarehouseBusyError, warehouse_writer_lock
+    from flows.run import FlowRunFailed, run_export
+    from flows.settings import ExportSettings
     from segments.definitions import SegmentConfigError, load_segments
-    from segments.export_run import ExportSettings, NoScoresError, export_segments
+    from segments.export_run import NoScoresError
 
     day = _as_of(as_of)
     home = home_of(ctx).ensure()
     console = Console()
     try:
+        # Checked here too, so a bad file is one line before any run starts.
         config = load_segments(segments)
     except SegmentConfigError as problem:
         raise _fail(str(problem)) from problem
-    exports_dir = out if out is not None else home.exports_dir
+    settings = ExportSettings(
+        home=str(home.root), as_of=day, segments_file=str(segments.resolve()) if segments else None,
+        model_name=model_name, exports_dir=str(out.resolve()) if out else None,
+        lock_wait_seconds=lock_wait_seconds)
     try:
-        with warehouse_writer_lock(home.warehouse_path, home.locks_dir, run_name="norrut export",
-                                   wait_seconds=lock_wait_seconds), \
-                Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                         console=console, transient=True) as progress:
-            task = progress.add_task("segments", total=len(config.segments))
-            started: list[str] = []
-
-            def on_segment(name: str) -> None:
-                if started:
-                    progress.advance(task)
-                started.append(name)
-                progress.update(task, description=name)
-
-            report = export_segments(home.warehouse_path, exports_dir, day,
-                                     ExportSettings(config, model_name), on_segment=on_segment)
-    except (NoScoresError, WarehouseBusyError, ValueError) as problem:
-        raise _fail(str(problem)) from problem
+        with console.status(f"exporting {len(config.segments)} segment(s) as of "
+                            f"{day.isoformat()} in a Prefect flow run"):
+            report = run_export(settings, quiet=True)
+    except FlowRunFailed as failed:
+        raise _flow_failure(failed, (NoScoresError, SegmentConfigError, ValueError)) from None
 
     model = report.model
     table = Table(title=f"Export v{report.version} as of {day.isoformat()}, model "

@@ -19,6 +19,35 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+def _busy_message(home) -> str:
+    """BUSY, naming the run that holds the warehouse when it recorded itself."""
+    from norrut.locking import lock_path_for, read_holder
+
+    holder = read_holder(lock_path_for(home.warehouse_path, home.locks_dir))
+    if holder is None:
+        return BUSY
+    return (f"the warehouse is in use by {holder.describe()} (one writer at a time); "
+            "try again when it finishes")
+
+
+def _flow_failure(failed, home, user_errors: tuple[type[BaseException], ...]) -> typer.Exit:
+    """One line for a failed flow run: the user's mistake as it was raised, a busy warehouse
+    naming its holder, anything else as the run's own error."""
+    import duckdb
+
+    from norrut.locking import WarehouseBusyError
+
+    cause = failed.__cause__
+    if isinstance(cause, duckdb.IOException):
+        return _fail(_busy_message(home))
+    if isinstance(cause, (WarehouseBusyError, *user_errors)):
+        return _fail(str(cause))
+    return _fail(f"the flow run failed: {failed}")
+
+
+LOCK_WAIT_HELP = "How long to wait for another run to release the warehouse."
+
+
 def ingest(
     ctx: typer.Context,
     inbox: Annotated[Path, typer.Argument(help="Folder of event files (.jsonl/.ndjson/.csv, "
@@ -30,14 +59,18 @@ def ingest(
         "--strict", help="Exit with status 1 when any file or row was quarantined "
                          "(everything valid is still loaded).",
     )] = False,
+    lock_wait_seconds: Annotated[float, typer.Option(
+        "--lock-wait-seconds", min=0, help=LOCK_WAIT_HELP)] = 600.0,
 ) -> None:
-    """Load every event file of INBOX not loaded before; bad rows go to quarantine."""
-    import duckdb
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    """Load every event file of INBOX not loaded before; bad rows go to quarantine.
 
+    Runs as a Prefect flow run named ingest-<date>, so it shows up in the Prefect UI."""
+    from rich.console import Console
+
+    from flows.run import FlowRunFailed, run_ingest
+    from flows.settings import IngestSettings
     from warehouse.catalog import CatalogError
-    from warehouse.ingest import InboxError, StrictIngestError, ingest_inbox, list_event_files
+    from warehouse.ingest import InboxError, StrictIngestError, list_event_files
 
     home = home_of(ctx).ensure()
     console = Console()
@@ -45,24 +78,18 @@ def ingest(
         total = len(list_event_files(inbox))
     except InboxError as error:
         raise _fail(str(error)) from None
-    with Progress(TextColumn("[bold]ingest[/bold] {task.description}"), BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), console=console,
-                  transient=True) as progress:
-        task = progress.add_task("", total=total)
-
-        def advance(result, done: int, count: int) -> None:
-            progress.update(task, completed=done, description=result.file_name)
-
-        try:
-            report = ingest_inbox(home.warehouse_path, inbox, catalog, strict=strict,
-                                  progress=advance)
-            failed_strict = False
-        except StrictIngestError as error:
-            report, failed_strict = error.report, True
-        except (InboxError, CatalogError) as error:
-            raise _fail(str(error)) from None
-        except duckdb.IOException:
-            raise _fail(BUSY) from None
+    settings = IngestSettings(
+        home=str(home.root), inbox=str(inbox.resolve()),
+        catalog=str(catalog.resolve()) if catalog else None, strict=strict,
+        lock_wait_seconds=lock_wait_seconds)
+    failed_strict = False
+    try:
+        with console.status(f"ingest: loading {total} file(s) in a Prefect flow run"):
+            report = run_ingest(settings, quiet=True)
+    except FlowRunFailed as failed:
+        if not isinstance(failed.__cause__, StrictIngestError):
+            raise _flow_failure(failed, home, (InboxError, CatalogError)) from None
+        report, failed_strict = failed.__cause__.report, True
     _print_ingest_summary(console, report)
     if failed_strict:
         typer.secho("--strict: something was quarantined", fg=typer.colors.YELLOW, err=True)
@@ -105,22 +132,27 @@ def optout(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="CSV with person_id, requested_at and optional kind "
                                               "(erasure or objection).")],
+    lock_wait_seconds: Annotated[float, typer.Option(
+        "--lock-wait-seconds", min=0, help=LOCK_WAIT_HELP)] = 600.0,
 ) -> None:
-    """Apply opt-outs: suppress the persons and delete everything held about them."""
-    import duckdb
+    """Apply opt-outs: suppress the persons and delete everything held about them.
+
+    Runs as a Prefect flow run named optout-<date>, so it shows up in the Prefect UI."""
     from rich.console import Console
     from rich.table import Table
 
-    from warehouse.optout import OptoutError, apply_optouts
+    from flows.run import FlowRunFailed, run_optout
+    from flows.settings import OptoutSettings
+    from warehouse.optout import OptoutError
 
     home = home_of(ctx).ensure()
+    settings = OptoutSettings(home=str(home.root), optouts_csv=str(file.resolve()),
+                              lock_wait_seconds=lock_wait_seconds)
     try:
-        with Console().status("applying opt-outs"):
-            report = apply_optouts(home.warehouse_path, file)
-    except OptoutError as error:
-        raise _fail(str(error)) from None
-    except duckdb.IOException:
-        raise _fail(BUSY) from None
+        with Console().status("applying opt-outs in a Prefect flow run"):
+            report = run_optout(settings, quiet=True)
+    except FlowRunFailed as failed:
+        raise _flow_failure(failed, home, (OptoutError,)) from None
     table = Table(title="Opt-outs applied")
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -151,7 +183,8 @@ def status(
     except WarehouseMissingError as error:
         raise _fail(str(error)) from None
     except duckdb.IOException:
-        raise _fail(BUSY) from None
+        # A writer holds the file (DuckDB lets no reader in meanwhile): say which run.
+        raise _fail(_busy_message(home)) from None
     if as_json:
         typer.echo(json.dumps(state, indent=2, sort_keys=True))
         return
