@@ -22,10 +22,14 @@ browser:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# The main job on the embedded defaults: a DuckDB file, MLflow on SQLite and Prefect's temporary
+# server, all under $(NORRUT_HOME). 20,000 persons keep it within three minutes on two cores;
+# `make demo DEMO_PERSONS=50000` runs the full default world.
+DEMO_PERSONS ?= 20000
 demo: setup
-	$(UV) run --locked norrut simulate $(DEMO_WORLD) --faults
-	$(UV) run --locked norrut ingest $(DEMO_WORLD)/inbox --catalog $(DEMO_WORLD)/catalog.csv
-	$(UV) run --locked norrut optout $(DEMO_WORLD)/optouts.csv
+	$(UV) run --locked norrut simulate $(DEMO_WORLD) --faults --persons $(DEMO_PERSONS)
+	PREFECT_SERVER_ANALYTICS_ENABLED=false $(UV) run --locked norrut pipeline \
+		--inbox $(DEMO_WORLD)/inbox --catalog $(DEMO_WORLD)/catalog.csv
 	$(UV) run --locked norrut status
 
 test: setup browser
@@ -34,8 +38,14 @@ test: setup browser
 test-fast: setup
 	$(UV) run --locked pytest -m "not slow and not browser and not server"
 
+# Benchmarks print figures; the latest are in bench/RESULTS.md. Each takes minutes.
 bench: setup
+	$(UV) run --locked python bench/simulate.py
 	$(UV) run --locked python bench/ingest.py
+	$(UV) run --locked python bench/features.py --events 1e7
+	$(UV) run --locked python bench/model.py
+	$(UV) run --locked python bench/score.py
+	$(UV) run --locked python bench/demo.py
 
 lint: setup
 	$(UV) run --locked ruff check .
