@@ -23,9 +23,9 @@ browser:
 	fi
 
 # The main job on the embedded defaults: a DuckDB file, MLflow on SQLite and Prefect's temporary
-# server, all under $(NORRUT_HOME). 20,000 persons keep it within three minutes on two cores;
+# server, all under $(NORRUT_HOME). 25,000 persons keep it within three minutes on two cores;
 # `make demo DEMO_PERSONS=50000` runs the full default world.
-DEMO_PERSONS ?= 20000
+DEMO_PERSONS ?= 25000
 demo: setup
 	$(UV) run --locked norrut simulate $(DEMO_WORLD) --faults --persons $(DEMO_PERSONS)
 	PREFECT_SERVER_ANALYTICS_ENABLED=false $(UV) run --locked norrut pipeline \

@@ -11,6 +11,7 @@ Prefect server, so the run's logs are in the UI.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 from collections.abc import Iterator
@@ -29,23 +30,34 @@ def _prepare_environment() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
-@contextmanager
-def _console_logs_silenced() -> Iterator[None]:
-    """Mute Prefect's console handlers for the run; its API handler still ships the logs."""
+def _prefect_console_handlers() -> list[logging.Handler]:
     from prefect.logging.handlers import PrefectConsoleHandler
 
     loggers = [logging.getLogger()] + [
         logger for logger in logging.Logger.manager.loggerDict.values()
         if isinstance(logger, logging.Logger)]
-    muted = [(handler, handler.level) for logger in loggers for handler in logger.handlers
-             if isinstance(handler, PrefectConsoleHandler)]
-    for handler, _level in muted:
+    return [handler for logger in loggers for handler in logger.handlers
+            if isinstance(handler, PrefectConsoleHandler)]
+
+
+def _mute_prefect_console() -> None:
+    for handler in _prefect_console_handlers():
         handler.setLevel(logging.CRITICAL + 1)
+
+
+@contextmanager
+def _console_logs_silenced() -> Iterator[None]:
+    """Mute Prefect's console handlers for the run; its API handler still ships the logs."""
+    muted = [(handler, handler.level) for handler in _prefect_console_handlers()]
+    _mute_prefect_console()
     try:
         yield
     finally:
         for handler, level in muted:
             handler.setLevel(level)
+        # A temporary server started by the run stops at exit and says so; registered after
+        # it, this runs first and keeps that line out of the command's output too.
+        atexit.register(_mute_prefect_console)
 
 
 def _run(flow_function, settings: BaseModel, quiet: bool = False) -> Any:

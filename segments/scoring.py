@@ -39,14 +39,75 @@ class ScoreResult:
 
 
 def predict_scores(model: object, features: np.ndarray, threads: int | None = None) -> np.ndarray:
-    """Calibrated probabilities for a C-ordered float32 feature matrix, as float64 in 0..1."""
+    """Calibrated probabilities for a C-ordered float32 feature matrix, as float64 in 0..1.
+
+    For the models training produces (an LGBMClassifier, bare or inside a binary
+    CalibratedClassifierCV with sigmoid or isotonic calibration) the array goes straight to the
+    LightGBM booster, with no pandas, no sklearn validation and no (n, 2) probability frame, and
+    the calibration is applied as one vectorised step; any other model takes `predict_proba`.
+    Both give the same numbers."""
     threads = threads or os.cpu_count() or 1
-    _set_threads(model, threads)
-    with warnings.catch_warnings():
-        # Fitted on a named frame, predicting on the same columns as an array: not a problem.
-        warnings.filterwarnings("ignore", message="X does not have valid feature names")
-        probabilities = np.asarray(model.predict_proba(features))[:, 1]
+    parts = _booster_and_calibrators(model)
+    if parts is None:
+        _set_threads(model, threads)
+        with warnings.catch_warnings():
+            # Fitted on a named frame, predicting on the same columns as an array: not a problem.
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            probabilities = np.asarray(model.predict_proba(features))[:, 1]
+    else:
+        probabilities = _predict_direct(parts, features, threads)
     return np.clip(probabilities.astype(np.float64, copy=False), 0.0, 1.0)
+
+
+def _booster_and_calibrators(model: object) -> list[tuple[object, object | None]] | None:
+    """[(booster, calibrator or None), ...] whose mean is the model's positive-class
+    probability, or None when the model is not one this fast path knows exactly."""
+    booster = _lightgbm_booster(model)
+    if booster is not None:
+        return [(booster, None)]
+    from sklearn.calibration import CalibratedClassifierCV, _SigmoidCalibration
+    from sklearn.isotonic import IsotonicRegression
+
+    if (not isinstance(model, CalibratedClassifierCV) or model.method not in ("sigmoid", "isotonic")
+            or len(getattr(model, "classes_", ())) != 2):
+        return None
+    parts = []
+    for calibrated in model.calibrated_classifiers_:
+        inner = calibrated.estimator
+        booster = _lightgbm_booster(getattr(inner, "estimator", inner))
+        calibrators = calibrated.calibrators
+        if (booster is None or len(calibrators) != 1
+                or not isinstance(calibrators[0], (_SigmoidCalibration, IsotonicRegression))
+                or list(getattr(inner, "classes_", ())) != list(model.classes_)):
+            return None
+        parts.append((booster, calibrators[0]))
+    return parts or None
+
+
+def _lightgbm_booster(estimator: object) -> object | None:
+    """The fitted booster of a binary LGBMClassifier (which predicts its best iteration)."""
+    if type(estimator).__name__ != "LGBMClassifier" or getattr(estimator, "n_classes_", 0) != 2:
+        return None
+    return getattr(estimator, "booster_", None)
+
+
+def _predict_direct(parts: list[tuple[object, object | None]], features: np.ndarray,
+                    threads: int) -> np.ndarray:
+    from scipy.special import expit
+
+    matrix = np.ascontiguousarray(features, dtype=np.float32)
+    total = None
+    for booster, calibrator in parts:
+        # Booster.predict with no num_iteration uses the best iteration, as predict_proba does.
+        probability = booster.predict(matrix, num_threads=threads)
+        if calibrator is None:
+            calibrated = probability
+        elif hasattr(calibrator, "a_"):
+            calibrated = expit(-(calibrator.a_ * probability + calibrator.b_))
+        else:
+            calibrated = calibrator.predict(probability)
+        total = calibrated if total is None else total + calibrated
+    return total / len(parts)
 
 
 def _set_threads(model: object, threads: int) -> None:

@@ -146,6 +146,9 @@ def optout(
     from warehouse.optout import OptoutError
 
     home = home_of(ctx).ensure()
+    if not file.is_file():
+        # Said before a run starts; the flow checks again for runs started from Prefect.
+        raise _fail(f"opt-out file {file} does not exist")
     settings = OptoutSettings(home=str(home.root), optouts_csv=str(file.resolve()),
                               lock_wait_seconds=lock_wait_seconds)
     try:

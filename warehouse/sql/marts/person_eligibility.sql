@@ -1,23 +1,17 @@
 -- grain: one row per person ever seen in the events
 -- key: person_id
--- The latest known consent decides (contract §1); on a tie in time, withdrawal wins.
+-- The latest known consent decides (contract §1); on a tie in time, withdrawal wins (then the
+-- smallest event_id). One aggregate per person picks that event: no sort over every event.
 create or replace view marts.person_eligibility as
-with ranked as (
+with latest as (
     select
         person_id,
-        id_type,
-        consent,
-        occurred_at,
-        row_number() over (
-            partition by person_id order by occurred_at desc, consent asc, event_id
-        ) as recency_rank
+        arg_min(
+            {'id_type': id_type, 'consent': consent, 'occurred_at': occurred_at},
+            (-epoch_us(occurred_at), consent, event_id)
+        ) as latest_event
     from raw.events
-),
-
-latest as (
-    select person_id, id_type, consent as latest_consent, occurred_at as last_event_at
-    from ranked
-    where recency_rank = 1
+    group by person_id
 ),
 
 suppressed as (
@@ -27,11 +21,11 @@ suppressed as (
 final as (
     select
         latest.person_id,
-        latest.id_type,
-        latest.latest_consent,
-        latest.last_event_at,
+        latest.latest_event.id_type as id_type,
+        latest.latest_event.consent as latest_consent,
+        latest.latest_event.occurred_at as last_event_at,
         suppressed.person_key is not null as is_suppressed,
-        latest.latest_consent and suppressed.person_key is null as is_eligible
+        latest.latest_event.consent and suppressed.person_key is null as is_eligible
     from latest
     left join suppressed on suppressed.person_key = sha256(latest.person_id)
 )
