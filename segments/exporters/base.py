@@ -81,6 +81,22 @@ class Exporter:
         raise NotImplementedError
 
 
+class SingleColumnExporter(Exporter):
+    """A destination whose file is one header line, then one identifier a line."""
+
+    header: ClassVar[str]
+    file_name: ClassVar[str]
+
+    def write_column(self, values: pl.Series, check: pl.Expr, what: str,
+                     folder: Path) -> list[WrittenFile]:
+        """Check every value (`check` reads `pl.col("value")`), refuse duplicates, write."""
+        require_all(values.to_frame("value"), check, what, self.name)
+        require_unique(values, self.name)
+        path = folder / self.file_name
+        written = write_single_column_csv(values, self.header, path)
+        return [describe_file(self.name, path, written)]
+
+
 def is_usable_maid(person_id: pl.Expr) -> pl.Expr:
     """A UUID that is not the all-zero id devices report when ad tracking is limited."""
     return person_id.str.contains(MAID_PATTERN) & (person_id.str.to_lowercase() != ZERO_MAID)

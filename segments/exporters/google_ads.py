@@ -17,16 +17,13 @@ import polars as pl
 from segments.exporters.base import (
     MAID_PATTERN,
     ExportContext,
-    Exporter,
+    SingleColumnExporter,
     WrittenFile,
-    describe_file,
-    require_all,
     require_unique,
-    write_single_column_csv,
 )
 
 
-class GoogleAdsExporter(Exporter):
+class GoogleAdsExporter(SingleColumnExporter):
     name = "google_ads"
     own_minimum = 100
     header = "Mobile Device ID"
@@ -38,11 +35,9 @@ class GoogleAdsExporter(Exporter):
         return None
 
     def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext) -> list[WrittenFile]:
-        # Raw ids as the device reports them (IDFA upper-case, AAID lower-case): not hashed.
+        # Raw ids as the device reports them (IDFA upper-case, AAID lower-case): not hashed,
+        # and one device may not appear twice in two cases.
         ids = rows["person_id"]
-        require_all(ids.to_frame("id"), pl.col("id").str.contains(MAID_PATTERN),
-                    "UUID device ids", self.name)
         require_unique(ids.str.to_lowercase(), self.name)
-        path = folder / self.file_name
-        written = write_single_column_csv(ids, self.header, path)
-        return [describe_file(self.name, path, written)]
+        return self.write_column(ids, pl.col("value").str.contains(MAID_PATTERN),
+                                 "UUID device ids", folder)

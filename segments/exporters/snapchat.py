@@ -16,19 +16,15 @@ import polars as pl
 
 from segments.exporters.base import (
     ExportContext,
-    Exporter,
+    SingleColumnExporter,
     WrittenFile,
-    describe_file,
-    require_all,
-    require_unique,
     sha256_hex,
-    write_single_column_csv,
 )
 
 SHA256_HEX_PATTERN = r"^[0-9a-f]{64}$"
 
 
-class SnapchatExporter(Exporter):
+class SnapchatExporter(SingleColumnExporter):
     name = "snapchat"
     own_minimum = 1000
     header = "MOBILE_AD_ID_SHA256"
@@ -36,9 +32,5 @@ class SnapchatExporter(Exporter):
 
     def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext) -> list[WrittenFile]:
         digests = sha256_hex(rows["person_id"].str.to_lowercase())
-        require_all(digests.to_frame("digest"), pl.col("digest").str.contains(SHA256_HEX_PATTERN),
-                    "lower-case SHA-256 hex digests", self.name)
-        require_unique(digests, self.name)
-        path = folder / self.file_name
-        written = write_single_column_csv(digests, self.header, path)
-        return [describe_file(self.name, path, written)]
+        return self.write_column(digests, pl.col("value").str.contains(SHA256_HEX_PATTERN),
+                                 "lower-case SHA-256 hex digests", folder)

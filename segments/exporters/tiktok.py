@@ -17,27 +17,20 @@ import polars as pl
 from segments.exporters.base import (
     MAID_PATTERN,
     ExportContext,
-    Exporter,
+    SingleColumnExporter,
     WrittenFile,
-    describe_file,
-    require_all,
-    require_unique,
-    write_single_column_csv,
 )
 
 
-class TikTokExporter(Exporter):
+class TikTokExporter(SingleColumnExporter):
     name = "tiktok"
     own_minimum = 1000
     header = "MAID"
     file_name = "tiktok.csv"
 
     def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext) -> list[WrittenFile]:
-        ids = rows["person_id"].str.to_lowercase()
-        require_all(ids.to_frame("id"), pl.col("id").str.contains(MAID_PATTERN)
-                    & (pl.col("id") == pl.col("id").str.to_lowercase()),
-                    "lower-case UUID advertiser ids", self.name)
-        require_unique(ids, self.name)
-        path = folder / self.file_name
-        written = write_single_column_csv(ids, self.header, path)
-        return [describe_file(self.name, path, written)]
+        return self.write_column(
+            rows["person_id"].str.to_lowercase(),
+            pl.col("value").str.contains(MAID_PATTERN)
+            & (pl.col("value") == pl.col("value").str.to_lowercase()),
+            "lower-case UUID advertiser ids", folder)
