@@ -1,14 +1,21 @@
-"""Benchmark: how fast scoring runs, against a bare LightGBM `booster.predict` on the same array.
+"""Benchmark: how fast the real champion scores, against a bare LightGBM `booster.predict`.
 
-Two parts, each in its own child process so peak RSS is its own:
-1. the scoring step (`segments.scoring.predict_scores`) on N persons x F float32 features, for
-   a bare LGBMClassifier and for the calibrated wrapper training produces
-   (CalibratedClassifierCV over a FrozenEstimator), next to `booster.predict(X, num_threads)`;
-2. `norrut score` end to end (`segments.scoring.score_persons`: read features of eligible
-   persons from DuckDB, build the matrix, predict, store scores) on a smaller warehouse.
-Prints the figures and writes bench/results/score.md.
+The model is the one `models` trains: a world is simulated and ingested once (as
+`bench/model.py` does, cached in --workdir), `models.training.train_model` trains, calibrates,
+registers and promotes it as of --as-of, and the scoring step loads it back through
+`segments.champion.load_champion_model` (`models:/<name>@champion`), exactly as `norrut score`
+does. The persons to score are the profiled persons' real feature rows at --as-of, drawn with
+replacement up to --persons rows, so the matrix has the real mix of zeros and missing values.
 
-    uv run --locked python bench/score.py [--persons 1000000] [--trees 50,100,200] [--e2e 200000]
+Each part runs in its own child process (peak RSS its own), with `configure_threads()` before
+LightGBM is imported:
+1. the scoring step: `segments.scoring.predict_scores` (the production path), the sklearn
+   `predict_proba` of the same calibrated model, and the bare `booster.predict` (no
+   calibration), each timed --repeats times (median shown);
+2. `norrut score` end to end (`segments.scoring.score_persons`) on the simulated warehouse.
+Prints the figures with os.getloadavg() and writes bench/results/score.md.
+
+    .venv/bin/python bench/score.py [--persons 1000000] [--threads 2] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -17,65 +24,87 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
-import tempfile
+import time
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TRAIN = """
+import json, sys
+from datetime import date
+from models.threads import configure_threads
+configure_threads()
+from models.training import TrainSettings, train_model
+from norrut.home import NorrutHome
+result = train_model(TrainSettings(as_of=date.fromisoformat(sys.argv[2])), NorrutHome.resolve(sys.argv[1]))
+print(json.dumps({"version": result.version, "test_roc_auc": result.test_metrics["roc_auc"],
+                  "best_iteration": result.best_iteration, "calibration": result.calibration}))
+"""
 
 STEP = """
-import json, resource, sys, time
+import json, os, resource, sys, time
+from datetime import date
+from models.threads import configure_threads
+configure_threads()
 import numpy as np
-import lightgbm
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.frozen import FrozenEstimator
-from segments.scoring import predict_scores
+from norrut.home import NorrutHome
+from features.build import load_feature_frame
+from segments.champion import load_champion_model
+from segments.scoring import DEFAULT_MODEL_NAME, feature_matrix, predict_scores
+from warehouse.db import open_warehouse
 
-persons, n_features, threads = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-tree_counts = [int(value) for value in sys.argv[4].split(",")]
+home, as_of = NorrutHome.resolve(sys.argv[1]), date.fromisoformat(sys.argv[2])
+persons, threads, repeats = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+champion = load_champion_model(home.mlflow_tracking_uri, DEFAULT_MODEL_NAME)
+with open_warehouse(home.warehouse_path) as con:
+    frame = load_feature_frame(con, as_of)
+rows = feature_matrix(frame, champion.feature_names)
 rng = np.random.default_rng(0)
-train = rng.random((50_000, n_features), dtype=np.float32)
-label = (train[:, 0] + train[:, 1] * rng.random(50_000) > 0.9).astype(int)
-matrix = rng.random((persons, n_features), dtype=np.float32)
+matrix = np.ascontiguousarray(rows[rng.integers(0, len(rows), persons)])
+model = champion.model
+booster = model.calibrated_classifiers_[0].estimator.estimator.booster_
 
-def best_of(runs, fn):
-    times = []
+def median_of(runs, fn):
+    times, loads = [], []
     for _ in range(runs):
         started = time.perf_counter(); fn(); times.append(time.perf_counter() - started)
-    return min(times)
+        loads.append(os.getloadavg()[0])
+    return float(np.median(times)), times, loads
 
-figures = {"models": []}
-for trees in tree_counts:
-    model = lightgbm.LGBMClassifier(n_estimators=trees, num_leaves=31, learning_rate=0.05,
-                                    verbose=-1, n_jobs=threads).fit(train, label)
-    calibrated = CalibratedClassifierCV(FrozenEstimator(model), method="isotonic").fit(
-        train[:10_000], label[:10_000])
-    figures["models"].append({
-        "trees": model.booster_.num_trees(), "leaves": 31,
-        "bare_booster_seconds": best_of(
-            3, lambda: model.booster_.predict(matrix, num_threads=threads)),
-        "lgbm_seconds": best_of(3, lambda: predict_scores(model, matrix, threads)),
-        "calibrated_seconds": best_of(3, lambda: predict_scores(calibrated, matrix, threads)),
-    })
+fast = predict_scores(model, matrix, threads)
+slow = model.predict_proba(matrix)[:, 1]
+figures = {
+    "features": matrix.shape[1], "trees": booster.num_trees(),
+    "leaves": int(model.calibrated_classifiers_[0].estimator.estimator.num_leaves),
+    "calibration": model.method, "version": champion.version,
+    "distinct_rows": len(rows), "max_abs_difference": float(np.max(np.abs(fast - slow))),
+}
+for key, fn in (("predict_scores", lambda: predict_scores(model, matrix, threads)),
+                ("bare_booster", lambda: booster.predict(matrix, num_threads=threads)),
+                ("sklearn_predict_proba", lambda: model.predict_proba(matrix))):
+    figures[key] = median_of(repeats if key != "sklearn_predict_proba" else 3, fn)
 figures["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(figures))
 """
 
 END_TO_END = """
 import json, resource, sys, time
-from pathlib import Path
-sys.path.insert(0, "tests")
-from activation_fixtures import AS_OF, build_warehouse, make_population, register_champion
+from datetime import date
+from models.threads import configure_threads
+configure_threads()
+from norrut.home import NorrutHome
+from features.build import build_features
 from segments.scoring import score_persons
-
-persons, folder = int(sys.argv[1]), Path(sys.argv[2])
-warehouse_path = folder / "warehouse.duckdb"
-build_warehouse(warehouse_path, make_population(persons, maid_share=1.0))
-tracking_uri = f"sqlite:///{folder / 'mlflow.db'}"
-register_champion(tracking_uri, folder / "artifacts", n_estimators=int(sys.argv[3]))
+home, as_of = NorrutHome.resolve(sys.argv[1]), date.fromisoformat(sys.argv[2])
+build_features(home.warehouse_path, as_of)  # the features `norrut score` reads; not timed
 started = time.perf_counter()
-result = score_persons(warehouse_path, AS_OF, tracking_uri, out=folder / "scores.csv")
+result = score_persons(home.warehouse_path, as_of, home.mlflow_tracking_uri,
+                       out=home.root / "scores.csv")
 print(json.dumps({
     "persons": result.persons_scored, "total_seconds": time.perf_counter() - started,
     "scoring_seconds": result.scoring_seconds,
@@ -84,66 +113,110 @@ print(json.dumps({
 """
 
 
-def _child(code: str, *args: str) -> dict[str, float]:
+def _child(code: str, *args: str) -> dict:
     done = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, check=True,
                           capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _norrut(home: Path, *args: str) -> None:
+    norrut = Path(sys.executable).parent / "norrut"
+    subprocess.run([str(norrut), "--home", str(home), *args], check=True, cwd=ROOT,
+                   stdout=subprocess.DEVNULL)
+
+
+def _prepare(workdir: Path, persons: int, days: int, seed: int, as_of: date,
+             retrain: bool) -> dict | None:
+    world, home = workdir / "world", workdir / "home"
+    if not (world / "world.json").exists():
+        _norrut(home, "simulate", str(world), "--persons", str(persons), "--days", str(days),
+                "--seed", str(seed))
+    if not (home / "warehouse.duckdb").exists():
+        _norrut(home, "ingest", str(world / "inbox"), "--catalog", str(world / "catalog.csv"))
+    if retrain or not (home / "mlflow" / "mlflow.db").exists():
+        # A fresh store: the new model becomes the champion whatever an earlier one scored.
+        shutil.rmtree(home / "mlflow", ignore_errors=True)
+        started = time.perf_counter()
+        trained = _child(TRAIN, str(home), as_of.isoformat())
+        trained["seconds"] = time.perf_counter() - started
+        return trained
+    return None
+
+
+def _load() -> str:
+    return "/".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=1_000_000, help="rows for the step test")
-    parser.add_argument("--features", type=int, default=100, help="features per person")
     parser.add_argument("--threads", type=int, default=2, help="LightGBM threads")
-    parser.add_argument("--trees", default="50,100,200", help="model sizes (trees, 31 leaves each)")
-    parser.add_argument("--e2e", type=int, default=200_000, help="persons for end to end")
-    parser.add_argument("--e2e-trees", type=int, default=100, help="trees of the end-to-end model")
+    parser.add_argument("--repeats", type=int, default=7, help="timed runs per path (median)")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/norrut-bench-score"),
+                        help="simulated world, warehouse and MLflow store (reused if present)")
+    parser.add_argument("--world-persons", type=int, default=20_000)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 11, 2),
+                        help="training and scoring date (the day after the simulated inbox)")
+    parser.add_argument("--retrain", action="store_true", help="train a new champion first (in a fresh MLflow store)")
     args = parser.parse_args()
 
-    load_before = os.getloadavg()
-    step = _child(STEP, str(args.persons), str(args.features), str(args.threads), args.trees)
-    with tempfile.TemporaryDirectory(prefix="norrut-bench-score-") as folder:
-        e2e = _child(END_TO_END, str(args.e2e), folder, str(args.e2e_trees))
-    load_after = os.getloadavg()
+    trained = _prepare(args.workdir, args.world_persons, args.days, args.seed, args.as_of,
+                       args.retrain)
+    home = str(args.workdir / "home")
+    load_before = _load()
+    e2e = _child(END_TO_END, home, args.as_of.isoformat())  # also builds features at as_of
+    step = _child(STEP, home, args.as_of.isoformat(), str(args.persons), str(args.threads),
+                  str(args.repeats))
+    load_after = _load()
 
-    machine = (f"Machine: {os.cpu_count()} cores, {platform.platform()}; Python "
-               f"{platform.python_version()}. os.getloadavg() before "
-               f"{load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f}, after "
-               f"{load_after[0]:.2f}/{load_after[1]:.2f}/{load_after[2]:.2f} (other engineers were "
-               "running work on the machine at the same time).")
     lines = [
-        "# Scoring benchmark (`bench/score.py`)", "", machine, "",
-        (f"## Scoring step: {args.persons:,} persons x {args.features} float32 features, "
-         f"{args.threads} LightGBM threads (best of 3)"),
-        "",
-        "| model | path | seconds | persons/s | ratio to bare booster |",
-        "|---|---|---:|---:|---:|",
+        "# Scoring benchmark (`bench/score.py`)", "",
+        (f"Machine: {os.cpu_count()} cores, 24 GiB, {platform.platform()}; Python "
+         f"{platform.python_version()}; shared with other engineers' jobs. os.getloadavg() "
+         f"before {load_before}, after {load_after} (1/5/15 min; 2 = both cores busy)."), "",
+        (f"Champion: version {step['version']} of `models`' real model, trained on a simulated "
+         f"world ({args.world_persons:,} persons, {args.days} days, seed {args.seed}) as of "
+         f"{args.as_of}: LightGBM {step['trees']} trees x {step['leaves']} leaves over "
+         f"{step['features']} features, {step['calibration']} calibration, loaded from "
+         "`models:/<name>@champion`."),
     ]
-    paths = (("bare_booster", "bare `booster.predict` (baseline)"),
-             ("lgbm", "`predict_scores`, LGBMClassifier"),
-             ("calibrated", "`predict_scores`, calibrated (isotonic) wrapper"))
-    for model in step["models"]:
-        for key, label in paths:
-            seconds = model[f"{key}_seconds"]
-            lines.append(f"| {model['trees']} trees x {model['leaves']} leaves | {label} | "
-                         f"{seconds:.3f} | {args.persons / seconds:,.0f} | "
-                         f"{seconds / model['bare_booster_seconds']:.2f} |")
-    e2e_note = ("Reads the features of eligible persons from DuckDB, builds the float32 matrix, "
-                "predicts, stores the scores in one transaction and writes the generic CSV.")
+    if trained:
+        lines.append(f"Trained in this run: {trained['seconds']:.0f} s, test AUC "
+                     f"{trained['test_roc_auc']:.4f}.")
     lines += [
         "",
-        (f"Peak RSS of the step process: {step['peak_rss_mib']:,.0f} MiB (the matrix alone is "
-         f"{args.persons * args.features * 4 / 2**20:,.0f} MiB)."),
+        (f"## Scoring step: {args.persons:,} persons (real feature rows of "
+         f"{step['distinct_rows']:,} profiled persons, drawn with replacement), "
+         f"{args.threads} threads"),
         "",
-        f"## `score_persons` end to end: {e2e['persons']:,} persons, {args.e2e_trees} trees",
+        "| path | median seconds | persons/s | all runs (s) | 1-min load per run |",
+        "|---|---:|---:|---|---|",
+    ]
+    labels = (("predict_scores", "`predict_scores` (production: booster + vectorised calibration)"),
+              ("bare_booster", "bare `booster.predict`, no calibration (reference)"),
+              ("sklearn_predict_proba", "sklearn `predict_proba` of the calibrated model (old path)"))
+    for key, label in labels:
+        median, runs, loads = step[key]
+        lines.append(f"| {label} | {median:.3f} | {args.persons / median:,.0f} | "
+                     f"{', '.join(f'{r:.2f}' for r in runs)} | "
+                     f"{', '.join(f'{x:.1f}' for x in loads)} |")
+    lines += [
         "",
-        e2e_note,
+        (f"`predict_scores` and `predict_proba` agree to {step['max_abs_difference']:.1e}. "
+         f"Peak RSS of the step process: {step['peak_rss_mib']:,.0f} MiB (the matrix is "
+         f"{args.persons * step['features'] * 4 / 2**20:,.0f} MiB)."),
+        "",
+        f"## `score_persons` end to end: {e2e['persons']:,} persons",
+        "",
+        ("After the features for the date are built (not timed): reads the features of eligible persons from DuckDB, builds the float32 "
+         "matrix, predicts, stores the scores in one transaction and writes the generic CSV."),
         "",
         "| figure | value |",
         "|---|---:|",
         f"| total seconds | {e2e['total_seconds']:.2f} |",
-        f"| persons/s end to end | {e2e['persons'] / e2e['total_seconds']:,.0f} |",
         f"| scoring step seconds | {e2e['scoring_seconds']:.3f} |",
         f"| scoring step persons/s | {e2e['persons'] / e2e['scoring_seconds']:,.0f} |",
         f"| peak RSS (MiB) | {e2e['peak_rss_mib']:,.0f} |",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 
 from flows.common import holding_the_warehouse, publish, retry_only_io_errors, run_name_with_date
 from flows.reports import ingest_markdown
@@ -14,7 +14,13 @@ from flows.settings import DEFAULT_LOCK_WAIT_SECONDS, IngestSettings
 def ingest_inbox_task(warehouse_path: str, inbox: str, catalog: str | None, strict: bool):
     from warehouse.ingest import ingest_inbox
 
-    return ingest_inbox(warehouse_path, inbox, catalog=catalog, strict=strict)
+    logger = get_run_logger()
+
+    def log_file(result, done: int, total: int) -> None:
+        # Each file commits on its own: the run's log shows how far a long ingest got.
+        logger.info("%s: %s (%d of %d files)", result.file_name, result.status, done, total)
+
+    return ingest_inbox(warehouse_path, inbox, catalog=catalog, strict=strict, progress=log_file)
 
 
 def run_ingest(settings: IngestSettings):

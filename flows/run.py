@@ -57,13 +57,14 @@ def _console_logs_silenced() -> Iterator[None]:
             handler.setLevel(level)
         # A temporary server started by the run stops at exit and says so; registered after
         # it, this runs first and keeps that line out of the command's output too.
+        atexit.unregister(_mute_prefect_console)
         atexit.register(_mute_prefect_console)
 
 
 def _run(flow_function, settings: BaseModel, quiet: bool = False) -> Any:
     """Call the flow with the settings' fields as its parameters; raise FlowRunFailed on failure."""
     _prepare_environment()
-    import prefect  # noqa: F401 - configures Prefect's logging before it is muted
+    import prefect.main  # noqa: F401 - sets up Prefect's logging, whose handlers are muted
 
     with _console_logs_silenced() if quiet else nullcontext():
         state = flow_function(**dict(settings), return_state=True)

@@ -66,6 +66,34 @@ class TrainSettings(_FlowSettings):
         "event.")
     promote: bool = Field(
         default=True, description="Make the new model champion when it beats the current one.")
+    horizon_days: int = Field(
+        default=14, ge=1, le=180,
+        description="Label window in days: intent within this many days of a snapshot.")
+    intent_types: list[str] | None = Field(
+        default=None,
+        description="Intent event types that count as the label; empty means every intent "
+        "type of the contract.")
+    n_training_snapshots: int = Field(
+        default=4, ge=1, le=52, description="Number of weekly training snapshots.")
+    snapshot_interval_days: int = Field(
+        default=7, ge=1, description="Days between training snapshots.")
+    min_positives: int = Field(
+        default=100, ge=1, description="Fewest positive persons each set must hold.")
+    optuna_trials: int = Field(
+        default=0, ge=0, description="Optuna trials for a parameter search (0 = the defaults).")
+    model_name: str = Field(default=DEFAULT_MODEL_NAME, description="Registered model name.")
+    tracking_uri: str | None = Field(
+        default=None,
+        description="MLflow tracking URI; empty means the SQLite store under the home.")
+
+    def model_options(self) -> dict:
+        """The fields that models.training.TrainSettings takes as they are (besides as_of)."""
+        options = self.model_dump(include={
+            "promote", "horizon_days", "n_training_snapshots", "snapshot_interval_days",
+            "min_positives", "optuna_trials", "model_name", "tracking_uri"})
+        if self.intent_types is not None:
+            options["intent_types"] = tuple(self.intent_types)
+        return options
 
 
 class ScoreAndExportSettings(_FlowSettings):

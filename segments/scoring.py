@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from models.threads import configure_threads
 from segments.champion import LoadedModel, load_champion_model
 from warehouse.db import open_warehouse
 from warehouse.sql_files import read_sql
@@ -47,9 +48,9 @@ def predict_scores(model: object, features: np.ndarray, threads: int | None = No
     the calibration is applied as one vectorised step; any other model takes `predict_proba`.
     Both give the same numbers."""
     threads = threads or os.cpu_count() or 1
+    _set_threads(model, threads)
     parts = _booster_and_calibrators(model)
     if parts is None:
-        _set_threads(model, threads)
         with warnings.catch_warnings():
             # Fitted on a named frame, predicting on the same columns as an array: not a problem.
             warnings.filterwarnings("ignore", message="X does not have valid feature names")
@@ -59,12 +60,13 @@ def predict_scores(model: object, features: np.ndarray, threads: int | None = No
     return np.clip(probabilities.astype(np.float64, copy=False), 0.0, 1.0)
 
 
-def _booster_and_calibrators(model: object) -> list[tuple[object, object | None]] | None:
-    """[(booster, calibrator or None), ...] whose mean is the model's positive-class
-    probability, or None when the model is not one this fast path knows exactly."""
+def _booster_and_calibrators(model: object) -> list[tuple[object, bool, object | None]] | None:
+    """[(booster, whether the calibrator reads its raw score, calibrator or None), ...] whose
+    mean is the model's positive-class probability, or None when the model is not one this fast
+    path reproduces exactly."""
     booster = _lightgbm_booster(model)
     if booster is not None:
-        return [(booster, None)]
+        return [(booster, False, None)]
     from sklearn.calibration import CalibratedClassifierCV, _SigmoidCalibration
     from sklearn.isotonic import IsotonicRegression
 
@@ -80,7 +82,9 @@ def _booster_and_calibrators(model: object) -> list[tuple[object, object | None]
                 or not isinstance(calibrators[0], (_SigmoidCalibration, IsotonicRegression))
                 or list(getattr(inner, "classes_", ())) != list(model.classes_)):
             return None
-        parts.append((booster, calibrators[0]))
+        # sklearn calibrates decision_function (LightGBM's raw score) when the estimator has
+        # one, else the positive-class probability.
+        parts.append((booster, hasattr(inner, "decision_function"), calibrators[0]))
     return parts or None
 
 
@@ -91,21 +95,21 @@ def _lightgbm_booster(estimator: object) -> object | None:
     return getattr(estimator, "booster_", None)
 
 
-def _predict_direct(parts: list[tuple[object, object | None]], features: np.ndarray,
+def _predict_direct(parts: list[tuple[object, bool, object | None]], features: np.ndarray,
                     threads: int) -> np.ndarray:
     from scipy.special import expit
 
     matrix = np.ascontiguousarray(features, dtype=np.float32)
     total = None
-    for booster, calibrator in parts:
+    for booster, raw_score, calibrator in parts:
         # Booster.predict with no num_iteration uses the best iteration, as predict_proba does.
-        probability = booster.predict(matrix, num_threads=threads)
+        response = booster.predict(matrix, raw_score=raw_score, num_threads=threads)
         if calibrator is None:
-            calibrated = probability
+            calibrated = response
         elif hasattr(calibrator, "a_"):
-            calibrated = expit(-(calibrator.a_ * probability + calibrator.b_))
+            calibrated = expit(-(calibrator.a_ * response + calibrator.b_))
         else:
-            calibrated = calibrator.predict(probability)
+            calibrated = calibrator.predict(response)
         total = calibrated if total is None else total + calibrated
     return total / len(parts)
 
@@ -150,6 +154,7 @@ def score_persons(
     """
     step = on_step or (lambda _name: None)
     started = time.perf_counter()
+    configure_threads()  # before the model load imports LightGBM (OpenMP reads it once)
     step("loading the champion model")
     champion = load_champion_model(tracking_uri, model_name)
     with open_warehouse(warehouse_path) as con:

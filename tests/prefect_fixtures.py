@@ -15,6 +15,11 @@ def prefect_harness():
 
     Yields the server's API URL, for subprocesses that should record their runs there too."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Importing prefect.main sets up Prefect's logging, whose console handler keeps the
+    # sys.stderr of that moment: pytest's here, not a CliRunner's that is closed after the
+    # command it ran.
+    import prefect.main  # noqa: F401
+
     with prefect_test_harness(server_startup_timeout=120):
         from prefect.settings import PREFECT_API_URL
 

@@ -30,6 +30,7 @@ from tests.event_files import bad_event, good_event, write_jsonl
 
 NORRUT = str(Path(sys.executable).with_name("norrut"))
 SEGMENTS = {
+    "min_audience_size": 20,
     "segments": [
         {"name": "top-half", "description": "The upper half.", "select": {"top_deciles": 5}},
         {"name": "tiny", "description": "Too small to send.", "select": {"top_k": 10}},
@@ -224,3 +225,51 @@ def test_a_norrut_process_records_its_run_on_the_configured_server(prefect_harne
     assert "prefect" not in done.stderr.lower(), done.stderr
     runs = _runs_of("ingest", home)
     assert len(runs) == 1 and runs[0].state.is_completed(), runs
+
+
+def _world(home) -> None:
+    from test_training_world import write_world
+
+    write_world(home.warehouse_path, n_persons=2000, n_days=70)
+
+
+def test_features_build_and_a_refused_train_run_as_flow_runs(prefect_harness, home):
+    # given a warehouse holding a synthetic world's events
+    _world(home)
+    # when building features for a date, then training with an impossible minimum
+    built = _norrut("features", "build", "--as-of", "2026-03-12")
+    refused = _norrut("train", "--as-of", "2026-03-12", "--min-positives", "100000")
+    # then the build printed what it built, and its run is named after the date
+    assert built.exit_code == 0, built.output
+    assert "as of 2026-03-12" in built.output, built.output
+    runs = _runs_of("build-features", home)
+    assert [(r.name, r.state.is_completed()) for r in runs] == [
+        ("build-features-2026-03-12", True)], runs
+    # and the refused training said why in one line, and its run is failed in Prefect
+    assert refused.exit_code == 1, refused.output
+    assert len(refused.output.strip().splitlines()) == 1, refused.output
+    assert "too few positive examples" in refused.output and "Traceback" not in refused.output
+    runs = _runs_of("train", home)
+    assert [(r.name, r.state.is_failed()) for r in runs] == [("train-2026-03-12", True)], runs
+    assert runs[0].parameters["min_positives"] == 100000
+
+
+@pytest.mark.slow
+def test_train_passes_every_option_to_its_flow_run(prefect_harness, home):
+    # given a warehouse holding a synthetic world's events
+    _world(home)
+    # when training through the CLI with options beyond the defaults
+    trained = _norrut("train", "--as-of", "2026-03-12", "--min-positives", "30",
+                      "--snapshots", "3", "--horizon", "10", "--intent-types",
+                      "job_click,inquiry", "--json")
+    # then it registered and promoted a first model, printing the result as JSON
+    assert trained.exit_code == 0, trained.output
+    result = json.loads(trained.stdout)
+    assert result["version"] == "1" and result["promotion"]["decision"] == "champion", result
+    # and the flow run, named after the date, carries those options as its parameters
+    runs = _runs_of("train", home)
+    assert [(r.name, r.state.is_completed()) for r in runs] == [("train-2026-03-12", True)]
+    parameters = runs[0].parameters
+    assert (parameters["min_positives"], parameters["n_training_snapshots"],
+            parameters["horizon_days"], parameters["intent_types"]) == (
+        30, 3, 10, ["job_click", "inquiry"]), parameters

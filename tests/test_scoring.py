@@ -115,6 +115,36 @@ def test_predictions_equal_the_bare_booster_on_float32_input():
     assert model.get_params()["n_jobs"] == 2, "LightGBM threads are set for scoring"
 
 
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
+@pytest.mark.parametrize("frozen", [True, False])
+def test_calibrated_predictions_equal_sklearn_predict_proba(method, frozen):
+    # given a LightGBM model stopped early on validation data, calibrated as training does
+    # (one frozen model) or as a cross-validated ensemble, fitted on a named frame
+    import lightgbm
+    import pandas as pd
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
+    rng = np.random.default_rng(2)
+    features = rng.random((3000, 8)).astype(np.float32)
+    features[rng.random(features.shape) < 0.1] = np.nan
+    features[rng.random(features.shape) < 0.3] = 0.0
+    label = (np.nan_to_num(features[:, 0]) + rng.random(3000) * 0.8 > 0.9).astype(int)
+    frame = pd.DataFrame(features, columns=[f"f{i}" for i in range(8)])
+    model = lightgbm.LGBMClassifier(n_estimators=300, learning_rate=0.2, verbose=-1).fit(
+        frame[:2000], label[:2000], eval_set=[(frame[2000:], label[2000:])],
+        callbacks=[lightgbm.early_stopping(5, verbose=False)])
+    assert model.best_iteration_ < 300, "early stopping ended before the last tree"
+    calibrated = (CalibratedClassifierCV(FrozenEstimator(model), method=method) if frozen else
+                  CalibratedClassifierCV(lightgbm.LGBMClassifier(n_estimators=20, verbose=-1),
+                                         method=method, cv=3))
+    calibrated.fit(frame[2000:], label[2000:])
+    # when scoring through the fast path
+    scores = predict_scores(calibrated, features, threads=2)
+    # then the probabilities are sklearn's own, to the last bits
+    np.testing.assert_allclose(scores, calibrated.predict_proba(frame)[:, 1], rtol=0, atol=1e-12)
+
+
 def test_feature_matrix_names_missing_columns():
     frame = pl.DataFrame({"a": [1.0, None], "b": [2, 3]})
     matrix = feature_matrix(frame, ["b", "a"])

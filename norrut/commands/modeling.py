@@ -37,9 +37,36 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=1)
 
 
+LOCK_WAIT_HELP = "How long to wait for another run to release the warehouse."
+
+
+def _failure(failed, user_errors: tuple[type[BaseException], ...], suffix: str = "") -> str:
+    """The line to print for a failed flow run: the user's mistake (or a busy warehouse) as it
+    was raised, anything else as the run's own error."""
+    from norrut.locking import WarehouseBusyError
+
+    cause = failed.__cause__
+    if isinstance(cause, WarehouseBusyError):
+        return str(cause)
+    if isinstance(cause, user_errors):
+        return f"{cause}{suffix}"
+    return f"the flow run failed: {failed}"
+
+
+def _busy_message(home) -> str:
+    """A writer holds the warehouse file: name its run when it recorded itself."""
+    from norrut.locking import lock_path_for, read_holder
+
+    holder = read_holder(lock_path_for(home.warehouse_path, home.locks_dir))
+    who = holder.describe() if holder else "another norrut process"
+    return f"the warehouse is in use by {who} (one writer at a time); try again when it finishes"
+
+
 def _resolve_as_of(ctx: typer.Context, as_of: datetime | None) -> date:
     if as_of is not None:
         return as_of.date()
+    import duckdb
+
     from models.datasets import TrainingDataError, default_as_of
     from warehouse.db import WarehouseMissingError, open_warehouse
 
@@ -48,6 +75,8 @@ def _resolve_as_of(ctx: typer.Context, as_of: datetime | None) -> date:
             return default_as_of(con)
     except (WarehouseMissingError, TrainingDataError) as error:
         _fail(str(error))
+    except duckdb.IOException:
+        _fail(_busy_message(home_of(ctx)))
 
 
 @features_app.callback(invoke_without_command=True)
@@ -89,16 +118,24 @@ def build(
     as_of: Annotated[datetime | None, _as_of_option(
         "Build features from the events strictly before this date (YYYY-MM-DD) "
         "(default: the day after the last event).")] = None,
+    lock_wait_seconds: Annotated[float, typer.Option(
+        "--lock-wait-seconds", min=0, help=LOCK_WAIT_HELP)] = 600.0,
 ) -> None:
-    """Materialise features.person_features for one as-of date (its rows are replaced)."""
-    from features.build import NoEventsBeforeError, build_features
+    """Materialise features.person_features for one as-of date (its rows are replaced).
+
+    Runs as a Prefect flow run named build-features-<as-of>, so it shows up in the Prefect UI."""
+    from features.build import NoEventsBeforeError
+    from flows.run import FlowRunFailed, run_build_features
+    from flows.settings import BuildFeaturesSettings
 
     chosen = _resolve_as_of(ctx, as_of)
-    with _spinner(f"building features as of {chosen}"):
+    settings = BuildFeaturesSettings(home=str(home_of(ctx).root), as_of=chosen,
+                                     lock_wait_seconds=lock_wait_seconds)
+    with _spinner(f"building features as of {chosen} in a Prefect flow run"):
         try:
-            result = build_features(home_of(ctx).warehouse_path, chosen)
-        except NoEventsBeforeError as error:
-            _fail(str(error))
+            result = run_build_features(settings, quiet=True)
+        except FlowRunFailed as failed:
+            _fail(_failure(failed, (NoEventsBeforeError,)))
     typer.echo(f"built {result.features} features for {result.persons} persons as of "
                f"{result.as_of} (feature set {result.feature_set_version}) in {result.seconds:.1f} s")
 
@@ -129,25 +166,37 @@ def train(
         "--tracking-uri", help="MLflow tracking URI (default: SQLite under the home folder).",
         show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    lock_wait_seconds: Annotated[float, typer.Option(
+        "--lock-wait-seconds", min=0, help=LOCK_WAIT_HELP)] = 600.0,
 ) -> None:
-    """Train, evaluate, register and (by default) promote a propensity model."""
+    """Train, evaluate, register and (by default) promote a propensity model.
+
+    Runs as a Prefect flow run named train-<as-of>, so it shows up in the Prefect UI."""
+    from pydantic import ValidationError
+
+    from flows.run import FlowRunFailed, run_train
+    from flows.settings import TrainSettings
     from models.datasets import TrainingDataError
     from models.leakage import LeakageError
-    from models.training import TrainSettings, train_model
 
     chosen = _resolve_as_of(ctx, as_of)
-    settings = TrainSettings(
-        as_of=chosen, horizon_days=horizon,
-        intent_types=tuple(part.strip() for part in intent_types.split(",") if part.strip()),
-        n_training_snapshots=snapshots, snapshot_interval_days=interval,
-        min_positives=min_positives, optuna_trials=trials, promote=promote,
-        model_name=model_name, tracking_uri=tracking_uri,
-    )
-    with _spinner("training") as show:
+    try:
+        settings = TrainSettings(
+            home=str(home_of(ctx).root), as_of=chosen, horizon_days=horizon,
+            intent_types=[part.strip() for part in intent_types.split(",") if part.strip()],
+            n_training_snapshots=snapshots, snapshot_interval_days=interval,
+            min_positives=min_positives, optuna_trials=trials, promote=promote,
+            model_name=model_name, tracking_uri=tracking_uri,
+            lock_wait_seconds=lock_wait_seconds,
+        )
+    except ValidationError as error:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()))
+    with _spinner("training in a Prefect flow run"):
         try:
-            result = train_model(settings, home_of(ctx), on_step=show)
-        except (TrainingDataError, LeakageError) as error:
-            _fail(f"{error} (nothing was registered; the champion is unchanged)")
+            result = run_train(settings, quiet=True)
+        except FlowRunFailed as failed:
+            _fail(_failure(failed, (TrainingDataError, LeakageError),
+                           " (nothing was registered; the champion is unchanged)"))
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
         return

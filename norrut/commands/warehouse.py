@@ -78,6 +78,8 @@ def ingest(
         total = len(list_event_files(inbox))
     except InboxError as error:
         raise _fail(str(error)) from None
+    if catalog is not None and not catalog.is_file():
+        raise _fail(f"catalog {catalog} does not exist")
     settings = IngestSettings(
         home=str(home.root), inbox=str(inbox.resolve()),
         catalog=str(catalog.resolve()) if catalog else None, strict=strict,
