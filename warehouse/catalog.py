@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import duckdb
 
 from norrut.contract import CONTENT_KINDS
+from warehouse.rejections import RejectedRows
 from warehouse.sql_files import compose_query, read_sql
 
 
@@ -18,21 +18,13 @@ class CatalogError(ValueError):
 
 
 @dataclass
-class CatalogReport:
+class CatalogReport(RejectedRows):
     """What one catalog load did; rejected rows carry their row number and reason only."""
 
     file_name: str
     rows_read: int
     rows_upserted: int
     rejected: list[tuple[int, str]]
-
-    @property
-    def rows_rejected(self) -> int:
-        return len(self.rejected)
-
-    @property
-    def rejected_by_reason(self) -> dict[str, int]:
-        return dict(sorted(Counter(reason for _, reason in self.rejected).items()))
 
 
 def _source_query(path: Path) -> str:

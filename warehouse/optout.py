@@ -12,7 +12,6 @@ import json
 import os
 import re
 import uuid
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ import duckdb
 
 from norrut.contract import OPTOUT_KINDS
 from warehouse.db import open_warehouse
+from warehouse.rejections import RejectedRows
 from warehouse.sql_files import compose_query, read_sql
 
 _TABLE_NAME = re.compile(r"^([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)$")
@@ -32,7 +32,7 @@ class OptoutError(ValueError):
 
 
 @dataclass
-class OptoutReport:
+class OptoutReport(RejectedRows):
     """What one opt-out run did; rejected rows carry their row number and reason only."""
 
     run_id: str
@@ -41,14 +41,6 @@ class OptoutReport:
     objections: int
     rows_removed: dict[str, int]
     rejected: list[tuple[int, str]]
-
-    @property
-    def rows_rejected(self) -> int:
-        return len(self.rejected)
-
-    @property
-    def rejected_by_reason(self) -> dict[str, int]:
-        return dict(sorted(Counter(reason for _, reason in self.rejected).items()))
 
 
 def person_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
