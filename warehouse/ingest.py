@@ -37,7 +37,7 @@ from norrut.contract import (
 )
 from warehouse.catalog import CatalogReport, load_catalog
 from warehouse.db import open_warehouse
-from warehouse.sql_files import compose_query, read_sql
+from warehouse.sql_files import compose_insert, compose_query, read_sql
 
 # Longest suffix first, so "x.csv.gz" is CSV and not an unknown ".gz".
 FORMAT_BY_SUFFIX = {
@@ -75,6 +75,9 @@ class FileResult:
     failure_reason: str | None = None
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    # "direct" (read once, written once) or "line_checked" (every line checked, bad rows
+    # quarantined); None for a file not loaded
+    load_path: str | None = None
 
 
 @dataclass
@@ -162,25 +165,42 @@ def format_of(path: Path) -> str | None:
     return None
 
 
-def digest_file(path: Path) -> tuple[str, bool]:
-    """SHA-256 of the content and, for gzip, whether the stream is complete and its CRCs match.
+@dataclass(frozen=True)
+class FileDigest:
+    """What one read of a file's bytes tells before loading it."""
 
-    DuckDB reads a truncated gzip file without complaint up to the cut, so the check is here,
-    in the same single pass as the hash.
+    sha256: str
+    intact: bool  # for gzip: the stream is complete and its CRCs match
+    lines: int  # lines of the (decompressed) text; a last line without a newline counts
+
+
+def digest_file(path: Path) -> FileDigest:
+    """SHA-256 of the content, gzip integrity and the number of text lines, in one pass.
+
+    DuckDB reads a truncated gzip file without complaint up to the cut, so the check is here.
+    The line count lets a direct load prove that its reader saw every line as a row.
     """
     sha = hashlib.sha256()
     is_gzip = path.name.lower().endswith(".gz")
     inflater = zlib.decompressobj(wbits=47) if is_gzip else None
     intact = True
+    newlines = 0
+    last_byte = b"\n"
     with path.open("rb") as stream:
         while chunk := stream.read(_CHUNK_BYTES):
             sha.update(chunk)
-            if inflater is not None and intact:
+            if inflater is None:
+                newlines += chunk.count(b"\n")
+                last_byte = chunk[-1:]
+            elif intact:
                 try:
                     data = chunk
                     # A gzip file may hold several members one after another.
                     while data:
-                        inflater.decompress(data, 0)
+                        text = inflater.decompress(data)
+                        if text:
+                            newlines += text.count(b"\n")
+                            last_byte = text[-1:]
                         data = inflater.unused_data if inflater.eof else b""
                         if data:
                             inflater = zlib.decompressobj(wbits=47)
@@ -188,7 +208,8 @@ def digest_file(path: Path) -> tuple[str, bool]:
                     intact = False
     if inflater is not None and intact:
         intact = inflater.eof
-    return sha.hexdigest(), intact
+    lines = newlines + (0 if last_byte == b"\n" else 1)
+    return FileDigest(sha.hexdigest(), intact, lines)
 
 
 def ingest_inbox(
@@ -198,11 +219,13 @@ def ingest_inbox(
     *,
     strict: bool = False,
     progress: ProgressCallback | None = None,
+    direct_load: bool = True,
 ) -> IngestReport:
     """Load every event file of `inbox` not loaded before, and upsert the content catalog.
 
     With `strict`, raise StrictIngestError (carrying the report) after the run if anything
-    was quarantined; everything valid is loaded either way.
+    was quarantined; everything valid is loaded either way. `direct_load=False` checks every
+    file line by line (see ingest_file).
     """
     started = time.perf_counter()
     files = list_event_files(inbox)
@@ -223,7 +246,8 @@ def ingest_inbox(
         if catalog is not None:
             catalog_report = load_catalog(con, Path(catalog))
         for index, path in enumerate(files, start=1):
-            result = ingest_file(con, path, path.relative_to(inbox).as_posix())
+            result = ingest_file(con, path, path.relative_to(inbox).as_posix(),
+                                 direct_load=direct_load)
             results.append(result)
             if progress is not None:
                 progress(result, index, len(files))
@@ -243,10 +267,18 @@ class StrictIngestError(RuntimeError):
         self.report = report
 
 
-def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> FileResult:
-    """Load one file in one transaction; the contract macros must already be on `con`."""
+def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, *,
+                direct_load: bool = True) -> FileResult:
+    """Load one file in one transaction; the contract macros must already be on `con`.
+
+    A file is first tried as a direct load (read once, written once: see
+    queries/direct_events.sql); one with any bad row, unknown column or unusual layout is rolled
+    back and loaded through the line-checked path, which quarantines each bad row with its
+    reason. `direct_load=False` goes straight to the line-checked path (tests compare the two).
+    """
     started = time.perf_counter()
-    file_sha256, gzip_intact = digest_file(path)
+    digest = digest_file(path)
+    file_sha256 = digest.sha256
     file_format = format_of(path)
     seen = con.execute("select status, failure_reason from raw.ingest_files where file_sha256 = ?",
                        [file_sha256]).fetchone()
@@ -258,8 +290,12 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str) -> F
                           seconds=time.perf_counter() - started)
     if file_format is None:
         return _quarantine_file(con, file_name, file_sha256, "unknown", "unknown_extension", started)
-    if not gzip_intact:
+    if not digest.intact:
         return _quarantine_file(con, file_name, file_sha256, file_format, "unreadable_file", started)
+    if direct_load:
+        loaded = _load_direct(con, path, file_name, digest, file_format, started)
+        if loaded is not None:
+            return loaded
     try:
         unknown_columns = _stage_checked_rows(con, path, file_format)
     except (duckdb.Error, UnicodeDecodeError, csv.Error, _UnreadableHeader):
@@ -352,6 +388,122 @@ def _stage_checked_rows(con: duckdb.DuckDBPyConnection, path: Path,
     return [name for (name,) in unknown]
 
 
+class _NeedsLineCheck(Exception):
+    """A direct load found something only the line-checked path handles."""
+
+
+# Names DuckDB's readers add to a row (CSV ordinality, Parquet file_row_number); a file column
+# of the same name would collide with them in the direct load.
+_READER_COLUMN_NAMES = {"csv": "ordinality", "jsonl": "ordinality", "parquet": "file_row_number"}
+
+
+def _names_allow_direct_load(names: list[str], file_format: str) -> bool:
+    """Every contract field present under its exact name, and no two names that SQL (which
+    ignores case) would confuse with each other or with the reader's own column."""
+    folded = [name.lower() for name in names]
+    return (set(EVENT_FIELDS) <= set(names) and len(set(folded)) == len(folded)
+            and _READER_COLUMN_NAMES[file_format] not in folded)
+
+
+def _direct_source(con: duckdb.DuckDBPyConnection, path: Path, file_format: str,
+                   digest: FileDigest) -> tuple[str, dict[str, object], list[str], int] | None:
+    """The direct reader's SQL file and parameters, the file's unknown columns and the number of
+    rows the reader must yield; None when the file's layout needs the line-checked path."""
+    if file_format == "jsonl":
+        # Keys are checked line by line in the reader; any key outside the contract sends the
+        # file to the line-checked path, which lists unknown columns.
+        return ("queries/direct_read_jsonl.sql",
+                {"path": str(path), "delimiter": JSONL_DELIMITER,
+                 "contract_fields": list(EVENT_FIELDS)}, [], digest.lines)
+    if file_format == "csv":
+        try:
+            names = _csv_header(path)
+        except (_UnreadableHeader, UnicodeDecodeError, csv.Error):
+            return None
+        read_params: dict[str, object] = {"path": str(path),
+                                          "columns": {name: "VARCHAR" for name in names}}
+        rows = digest.lines - HEADER_LINES["csv"]
+    else:
+        try:
+            names = [row[0] for row in con.execute(
+                "describe select * from read_parquet(?)", [str(path)]).fetchall()]
+            # from the file's footer, without reading its rows
+            rows = con.execute("select count(*) from read_parquet(?)", [str(path)]).fetchone()[0]
+        except duckdb.Error:
+            return None
+        read_params = {"path": str(path)}
+    if not _names_allow_direct_load(names, file_format):
+        return None
+    unknown = [name for name in names if name not in EVENT_FIELDS]
+    return f"queries/direct_read_{file_format}.sql", read_params, unknown, rows
+
+
+def _load_direct(con: duckdb.DuckDBPyConnection, path: Path, file_name: str,
+                 digest: FileDigest, file_format: str, started: float) -> FileResult | None:
+    """Load a clean file straight into raw.events in one transaction; None (and nothing
+    written) when any row or the file's layout needs the line-checked path."""
+    source = _direct_source(con, path, file_format, digest)
+    if source is None:
+        return None
+    reader_file, read_params, unknown_columns, expected_rows = source
+    if expected_rows < 1:
+        return None
+    file_sha256 = digest.sha256
+    shown_unknown = [WITHHELD_COLUMN_NAME if looks_like_pii(name) else name
+                     for name in unknown_columns]
+    con.execute("begin transaction")
+    try:
+        rows_read = con.execute(
+            compose_insert("raw.events", "direct_source", read_sql(reader_file),
+                           read_sql("queries/direct_events.sql")),
+            read_params | {
+                "file_sha256": file_sha256, "header_lines": HEADER_LINES[file_format],
+                "loaded_at": datetime.now(UTC).replace(tzinfo=None),
+                "max_future_hours": MAX_FUTURE_SKEW_HOURS,
+                "max_event_id_length": EVENT_ID_MAX_LENGTH,
+                "max_watch_seconds": float(MAX_WATCH_SECONDS),
+                "id_types": list(ID_TYPES), "event_types": list(EVENT_TYPES),
+                "engagement_types": list(ENGAGEMENT_EVENT_TYPES), "devices": list(DEVICES),
+            },
+        ).fetchone()[0]
+        # A reader that skipped a line (a blank one, say) would shift every line number after it.
+        if rows_read != expected_rows:
+            raise _NeedsLineCheck(f"{rows_read} rows read from {expected_rows} lines")
+        con.execute("create or replace temp table ingest_direct_skipped as "
+                    + read_sql("queries/direct_skipped_events.sql"), {"file_sha256": file_sha256})
+        skipped, suppressed = con.execute(
+            "select count(*), count(*) filter (where is_suppressed) from ingest_direct_skipped"
+        ).fetchone()
+        if skipped:
+            con.execute(read_sql("queries/delete_direct_skipped.sql"), {"file_sha256": file_sha256})
+        con.execute("drop table temp.main.ingest_direct_skipped")
+        result = FileResult(
+            file_name, file_sha256, "loaded", file_format, rows_read=rows_read,
+            rows_loaded=rows_read - skipped, duplicates_skipped=skipped - suppressed,
+            suppressed_dropped=suppressed, unknown_columns=tuple(shown_unknown),
+            load_path="direct",
+        )
+        result.seconds = time.perf_counter() - started
+        con.execute(
+            read_sql("queries/insert_ingest_file.sql"),
+            {"file_sha256": file_sha256, "file_name": file_name, "file_format": file_format,
+             "status": "loaded", "rows_read": rows_read, "rows_loaded": result.rows_loaded,
+             "rows_quarantined": 0, "duplicates_skipped": result.duplicates_skipped,
+             "suppressed_dropped": suppressed, "unknown_columns": shown_unknown,
+             "failure_reason": None, "seconds": result.seconds,
+             "ingested_at": datetime.now(UTC)},
+        )
+        con.execute("commit")
+    except (duckdb.Error, _NeedsLineCheck):
+        # The reader's message may quote the file's content: it is not kept.
+        con.execute("rollback")
+        return None
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return result
+
+
 def _load_checked_rows(con: duckdb.DuckDBPyConnection, file_name: str, file_sha256: str,
                        file_format: str, unknown_columns: list[str], started: float) -> FileResult:
     header_lines = HEADER_LINES[file_format]
@@ -377,7 +529,7 @@ def _load_checked_rows(con: duckdb.DuckDBPyConnection, file_name: str, file_sha2
             rows_read=valid_rows + rows_quarantined, rows_loaded=rows_loaded,
             rows_quarantined=rows_quarantined, duplicates_skipped=duplicates,
             suppressed_dropped=suppressed, unknown_columns=tuple(shown_unknown),
-            quarantined_by_reason=by_reason,
+            quarantined_by_reason=by_reason, load_path="line_checked",
         )
         result.seconds = time.perf_counter() - started
         con.execute(

@@ -64,3 +64,12 @@ def compose_query(source_name: str, source_query: str, query: str, target_table:
     return (f"create or replace temp table {target_table} as\n"
             f"with {source_name} as (\n{source_query}\n)\n"
             f"select * from (\n{query}\n)")
+
+
+def compose_insert(target_table: str, source_name: str, source_query: str, query: str) -> str:
+    """`insert into <target_table> <query>`, where `query` reads `source_name` and `source_query`
+    defines it as a CTE: like compose_query, but straight into a table, so rows stream from the
+    reader into it without a copy in between."""
+    return (f"insert into {target_table}\n"
+            f"with {source_name} as (\n{source_query}\n)\n"
+            f"select * from (\n{query}\n)")

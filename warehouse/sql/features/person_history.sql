@@ -2,16 +2,19 @@
 -- key: (person_id, as_of_date)
 -- Everything a person did before $as_of, however long ago: recency, frequency, earlier intent,
 -- and the home region (the region seen most often; ties go to the alphabetically first).
+-- Each aggregate runs over all persons and the eligible ones are kept at the end, so the join
+-- sees one row per person instead of one per event. Active days and intent municipalities
+-- are counted from distinct pairs in their own narrow aggregates: a count(distinct) inside the
+-- wide per-person aggregate made DuckDB run all of it through its much slower distinct path.
 create or replace table features.person_history as
 with eligible as (
     select person_id, id_type from features.person_eligible
 ),
 
 events as (
-    select *
+    select person_id, occurred_on, event_type, is_intent, region, municipality
     from staging.stg_events
     where occurred_at < $as_of
-      and person_id in (select person_id from eligible)
 ),
 
 per_person as (
@@ -19,7 +22,6 @@ per_person as (
         person_id,
         count(*) as n_events_all,
         count(*) filter (where not is_intent and event_type <> 'impression') as n_engagements_all,
-        count(distinct occurred_on) as active_days_all,
         min(occurred_on) as first_event_on,
         max(occurred_on) as last_event_on,
         max(occurred_on) filter (where not is_intent and event_type <> 'impression')
@@ -30,9 +32,21 @@ per_person as (
         count(*) filter (where event_type = 'inquiry') as n_inquiry_all,
         count(*) filter (where event_type = 'signup') as n_signup_all,
         count(*) filter (where event_type = 'fair_registration') as n_fair_registration_all,
-        max(occurred_on) filter (where is_intent) as last_intent_on,
-        count(distinct municipality) filter (where is_intent) as n_intent_municipalities_all
+        max(occurred_on) filter (where is_intent) as last_intent_on
     from events
+    group by person_id
+),
+
+active_days as (
+    select person_id, count(*) as active_days_all
+    from (select distinct person_id, occurred_on from events)
+    group by person_id
+),
+
+intent_municipalities as (
+    select person_id, count(distinct municipality) as n_intent_municipalities_all
+    from events
+    where is_intent
     group by person_id
 ),
 
@@ -43,10 +57,11 @@ region_counts as (
     group by person_id, region
 ),
 
+-- The smallest (-n_events, region) is the most frequent region, alphabetically first on a tie.
 home_region as (
     select
         person_id,
-        first(region order by n_events desc, region) as home_region
+        arg_min(region, (-n_events, region)) as home_region
     from region_counts
     group by person_id
 ),
@@ -62,8 +77,8 @@ final as (
             as is_home_region_north,
         per_person.n_events_all,
         per_person.n_engagements_all,
-        per_person.active_days_all,
-        per_person.n_events_all / per_person.active_days_all as events_per_active_day_all,
+        active_days.active_days_all,
+        per_person.n_events_all / active_days.active_days_all as events_per_active_day_all,
         $as_of::date - per_person.first_event_on as days_since_first_event,
         $as_of::date - per_person.last_event_on as days_since_last_event,
         $as_of::date - per_person.last_engagement_on as days_since_last_engagement,
@@ -74,9 +89,11 @@ final as (
         per_person.n_signup_all,
         per_person.n_fair_registration_all,
         $as_of::date - per_person.last_intent_on as days_since_last_intent,
-        per_person.n_intent_municipalities_all
+        coalesce(intent_municipalities.n_intent_municipalities_all, 0) as n_intent_municipalities_all
     from per_person
     inner join eligible on eligible.person_id = per_person.person_id
+    inner join active_days on active_days.person_id = per_person.person_id
+    left join intent_municipalities on intent_municipalities.person_id = per_person.person_id
     left join home_region on home_region.person_id = per_person.person_id
 )
 

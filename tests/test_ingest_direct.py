@@ -1,0 +1,180 @@
+"""The direct load (read once, written once) must store exactly what the line-checked path
+stores, and must hand every file it cannot prove clean to the line-checked path."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from simulator.world import WorldSettings, simulate_world
+from tests.event_files import (
+    PII_EMAIL,
+    good_event,
+    write_csv,
+    write_generated_events,
+    write_jsonl,
+    write_parquet,
+)
+from warehouse.ingest import ingest_inbox
+from warehouse.optout import apply_optouts
+
+# Every stored column that does not record when or how long.
+COMPARED = {
+    "raw.events": "*",
+    "raw.quarantine_rows": "* exclude (quarantined_at)",
+    "raw.ingest_files": "* exclude (seconds, ingested_at)",
+}
+WRITERS = {".csv": write_csv, ".jsonl": write_jsonl, ".parquet": write_parquet}
+
+
+def _load_both_ways(inbox: Path, tmp_path: Path, *, before=None):
+    """Ingest `inbox` into two fresh warehouses, one allowing the direct load and one not;
+    `before(warehouse)` runs on each first. Returns the two reports and warehouse paths."""
+    reports, warehouses = [], []
+    for direct_load in (True, False):
+        warehouse = tmp_path / f"direct-{direct_load}.duckdb"
+        if before is not None:
+            before(warehouse)
+        reports.append(ingest_inbox(warehouse, inbox, direct_load=direct_load))
+        warehouses.append(warehouse)
+    return reports, warehouses
+
+
+def _assert_same_tables(direct: Path, line_checked: Path) -> None:
+    with duckdb.connect(str(direct), read_only=True) as con:
+        con.execute(f"attach '{line_checked}' as other (read_only)")
+        for table, columns in COMPARED.items():
+            for left, right in ((table, f"other.{table}"), (f"other.{table}", table)):
+                differing = con.execute(
+                    f"select count(*) from (select {columns} from {left} "
+                    f"except all select {columns} from {right})").fetchone()[0]
+                assert differing == 0, f"{table} differs between the two paths"
+
+
+def _paths(report) -> dict[str, str | None]:
+    return {result.file_name: result.load_path for result in report.files}
+
+
+def test_clean_files_of_every_format_load_directly_and_equal_line_checked(tmp_path):
+    # given clean files in all formats, ids repeated inside a file and across files
+    inbox = tmp_path / "inbox"
+    write_generated_events(inbox / "a.csv", 0, 3000)
+    write_generated_events(inbox / "b.csv.gz", 2500, 3000)
+    write_generated_events(inbox / "c.jsonl", 5000, 3000)
+    write_generated_events(inbox / "d.jsonl.gz", 7000, 2000)
+    write_generated_events(inbox / "e.parquet", 8500, 3000)
+    write_csv(inbox / "f.csv", [good_event(1), good_event(2), good_event(1)])
+    # when both paths load them
+    (direct, line_checked), (direct_db, line_checked_db) = _load_both_ways(inbox, tmp_path)
+    # then every file took the direct path, and the stored tables are the same
+    assert set(_paths(direct).values()) == {"direct"}
+    assert set(_paths(line_checked).values()) == {"line_checked"}
+    assert direct.duplicates_skipped == line_checked.duplicates_skipped > 500
+    assert direct.rows_loaded == line_checked.rows_loaded
+    _assert_same_tables(direct_db, line_checked_db)
+
+
+def test_suppressed_persons_are_dropped_and_counted_alike(tmp_path):
+    # given opted-out persons whose events arrive afterwards, one of them twice
+    inbox = tmp_path / "inbox"
+    write_generated_events(inbox / "a.csv", 0, 2000, persons=50)
+    write_csv(inbox / "b.csv", [good_event(1), good_event(1), good_event(8)])
+    optouts = tmp_path / "optouts.csv"
+    optouts.write_text("person_id,requested_at\nck_000000000007,2026-01-01T00:00:00Z\n"
+                       "cookie-000001,2026-01-01T00:00:00Z\n")
+
+    def opt_out(warehouse: Path) -> None:
+        apply_optouts(warehouse, optouts)
+
+    # when both paths load the inbox
+    (direct, line_checked), (direct_db, line_checked_db) = _load_both_ways(
+        inbox, tmp_path, before=opt_out)
+    # then both drop and count the same rows
+    assert set(_paths(direct).values()) == {"direct"}
+    assert direct.suppressed_dropped == line_checked.suppressed_dropped > 0
+    assert direct.duplicates_skipped == line_checked.duplicates_skipped
+    _assert_same_tables(direct_db, line_checked_db)
+
+
+# Rows the direct load may not take as they are: each sends its file to the line-checked path.
+NEEDS_LINE_CHECK = {
+    "leading_blank": {"campaign_id": " spring-2026"},
+    "trailing_blank": {"municipality": "Luleå "},
+    "bad_row": {"event_type": "purchase"},
+    "pii_in_free_text": {"campaign_id": PII_EMAIL},
+    "phone_like_watch_seconds": {"watch_seconds": "01234.56"},
+    "future": {"occurred_at": "2999-01-01T00:00:00Z"},
+    "pii_in_unknown_column": {"contact": PII_EMAIL},
+}
+
+
+@pytest.mark.parametrize("suffix", sorted(WRITERS))
+@pytest.mark.parametrize("case", sorted(NEEDS_LINE_CHECK))
+def test_a_file_the_direct_load_cannot_prove_clean_is_line_checked(tmp_path, suffix, case):
+    # given a file of good rows with one row the direct load must not take as it is
+    inbox = tmp_path / "inbox"
+    rows = [good_event(n) for n in range(1, 6)]
+    rows[2] = good_event(3, **NEEDS_LINE_CHECK[case])
+    WRITERS[suffix](inbox / f"events{suffix}", rows)
+    # when both paths load it
+    (direct, _), (direct_db, line_checked_db) = _load_both_ways(inbox, tmp_path)
+    # then the file fell back to the line-checked path, with the same outcome
+    assert _paths(direct) == {f"events{suffix}": "line_checked"}
+    _assert_same_tables(direct_db, line_checked_db)
+
+
+@pytest.mark.parametrize(("suffix", "expected_path"), [
+    (".csv", "direct"), (".parquet", "direct"), (".jsonl", "line_checked")])
+def test_unknown_columns_are_counted_alike(tmp_path, suffix, expected_path):
+    # given good rows, one with a column the contract does not name
+    inbox = tmp_path / "inbox"
+    rows = [good_event(n) for n in range(1, 6)]
+    rows[2] = good_event(3, referrer="newsletter")
+    WRITERS[suffix](inbox / f"events{suffix}", rows)
+    # when both paths load it
+    (direct, line_checked), (direct_db, line_checked_db) = _load_both_ways(inbox, tmp_path)
+    # then CSV and Parquet name it from their header; JSON lines, whose keys vary by line,
+    # are line-checked; either way the manifest lists it
+    assert _paths(direct) == {f"events{suffix}": expected_path}
+    assert direct.files[0].unknown_columns == line_checked.files[0].unknown_columns == (
+        "referrer",)
+    _assert_same_tables(direct_db, line_checked_db)
+
+
+def test_layouts_the_direct_load_leaves_to_the_line_checked_path(tmp_path):
+    inbox = tmp_path / "inbox"
+    rows = [good_event(n) for n in range(1, 6)]
+    # a blank line, which readers skip and which would shift the line numbers after it
+    write_jsonl(inbox / "blank.jsonl", rows, extra_lines={2: ""})
+    write_csv(inbox / "blank.csv", rows, extra_lines={3: ""})
+    # a JSON key given twice (the second value would escape the personal-data check)
+    write_jsonl(inbox / "twice.jsonl", rows[:2],
+                extra_lines={1: '{"event_id": "evt-x", "municipality": "Luleå", '
+                                '"municipality": "' + PII_EMAIL + '"}'})
+    # a header that names a contract field in other letters, and one that leaves one out
+    write_csv(inbox / "upper.csv", rows, columns=["EVENT_ID", *list(rows[0])[1:]])
+    write_csv(inbox / "no_municipality.csv", rows, columns=list(rows[0])[:-1])
+    # a CSV field quoted over two lines
+    write_csv(inbox / "multiline.csv", [good_event(1, campaign_id="spring\n2026")])
+    (direct, _), (direct_db, line_checked_db) = _load_both_ways(inbox, tmp_path)
+    assert set(_paths(direct).values()) == {"line_checked"}
+    _assert_same_tables(direct_db, line_checked_db)
+
+
+@pytest.mark.slow
+def test_a_simulated_world_with_every_fault_loads_the_same_both_ways(tmp_path):
+    # given a small simulated world with every planted fault
+    world = tmp_path / "world"
+    simulate_world(world, WorldSettings(persons=600, days=21, seed=11, faults=True))
+    inbox = tmp_path / "inbox"
+    shutil.copytree(world / "inbox", inbox)
+    # when both paths load it
+    (direct, line_checked), (direct_db, line_checked_db) = _load_both_ways(inbox, tmp_path)
+    # then the outcome is the same, and clean files took the direct path
+    paths = _paths(direct)
+    assert "direct" in paths.values() and "line_checked" in paths.values()
+    assert direct.quarantined_by_reason == line_checked.quarantined_by_reason
+    _assert_same_tables(direct_db, line_checked_db)

@@ -1,0 +1,72 @@
+-- The direct load: a file expected to be clean goes from its reader straight into raw.events,
+-- read once and written once. Every value must already be exactly what the line-checked path
+-- (validate_events.sql) would store: no personal-looking value, no value that trimming or
+-- emptiness would change, and every contract rule met. The first row that falls short raises an
+-- error; ingestion then rolls the file back and loads it through the line-checked path, which
+-- quarantines each bad row with its reason. So this file only has to be stricter than
+-- validate_events.sql, never looser (tests/test_ingest_direct.py compares the two).
+-- Input: the view direct_source (direct_read_{csv,jsonl,parquet}.sql): source_ordinal,
+-- joined_values and the 13 contract fields as text, untrimmed.
+-- Bound: $file_sha256, $header_lines, $loaded_at, $max_future_hours, $max_event_id_length,
+-- $max_watch_seconds, $id_types, $event_types, $engagement_types, $devices.
+with source as (
+    select * from direct_source
+),
+
+typed as (
+    select
+        *,
+        norrut_may_hold_pii_or_untrimmed(joined_values) as needs_line_check,
+        case
+            -- integer epoch milliseconds
+            when regexp_full_match(occurred_at, '-?[0-9]{1,16}')
+                then epoch_ms(cast(occurred_at as bigint))
+            -- ISO 8601 with offset or Z; the session time zone is UTC, so this is UTC
+            else cast(try_cast(occurred_at as timestamptz) as timestamp)
+        end as occurred_at_utc,
+        try_cast(watch_seconds as double) as watch_seconds_number,
+        case lower(consent)
+            when 'true' then true
+            when '1' then true
+            when 'false' then false
+            when '0' then false
+        end as consent_flag
+    from source
+),
+
+final as (
+    select
+        event_id,
+        occurred_at_utc as occurred_at,
+        person_id,
+        id_type,
+        event_type,
+        content_id,
+        campaign_id,
+        lower(channel) as channel,
+        watch_seconds_number as watch_seconds,
+        region,
+        device,
+        consent_flag as consent,
+        municipality,
+        $file_sha256 as file_sha256,
+        case
+            when not needs_line_check
+                and length(event_id) <= $max_event_id_length
+                and occurred_at_utc <= $loaded_at + to_hours($max_future_hours)
+                and norrut_is_person_id(person_id)
+                and list_contains($id_types, id_type)
+                and list_contains($event_types, event_type)
+                and (content_id is not null or not list_contains($engagement_types, event_type))
+                -- between is false for NaN and infinities too
+                and (watch_seconds is null
+                     or watch_seconds_number between 0 and $max_watch_seconds)
+                and (device is null or list_contains($devices, device))
+                and consent_flag is not null
+                then source_ordinal + $header_lines
+            else error('row ' || source_ordinal || ' needs the line-checked path')
+        end as source_row_number
+    from typed
+)
+
+select * from final

@@ -1,0 +1,40 @@
+-- CSV read for the direct load (see direct_events.sql): columns named by the file's own header,
+-- every value as text, rows numbered in file order. Any row the reader cannot split raises an
+-- error, which sends the file to the line-checked path. Bound: $path, $columns (header name ->
+-- VARCHAR, in header order).
+with records as (
+    select *
+    from read_csv(
+        $path,
+        columns = $columns,
+        header = false,
+        skip = 1,
+        auto_detect = false,
+        delim = ',',
+        quote = '"',
+        escape = '"'
+    ) with ordinality
+),
+
+final as (
+    select
+        ordinality as source_ordinal,
+        -- every value of the row, unknown columns included, for the personal-data check
+        concat_ws(chr(10), *columns(* exclude (ordinality))) as joined_values,
+        event_id,
+        occurred_at,
+        person_id,
+        id_type,
+        event_type,
+        content_id,
+        campaign_id,
+        channel,
+        watch_seconds,
+        region,
+        device,
+        consent,
+        municipality
+    from records
+)
+
+select * from final
