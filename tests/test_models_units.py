@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from models.leakage import LeakageError, check_no_leaking_feature
 from models.metrics import (
@@ -12,6 +13,7 @@ from models.metrics import (
     cumulative_gains,
     evaluate,
     expected_calibration_error,
+    expected_roc_auc,
     lift_at,
 )
 from models.promotion import decide
@@ -41,6 +43,22 @@ def test_evaluate_reports_every_metric_key():
     metrics = evaluate(y, np.clip(y * 0.3 + rng.uniform(0, 0.7, 500), 0, 1))
     assert set(metrics) == set(METRIC_KEYS)
     assert 0.5 < metrics["roc_auc"] <= 1.0
+
+
+def test_expected_auc_is_the_auc_for_certain_outcomes_and_the_mean_over_drawn_ones():
+    # given scores with ties, and outcomes known for certain (probabilities 0 or 1)
+    rng = np.random.default_rng(2)
+    scores = rng.integers(0, 20, 400).astype(float)
+    certain = (rng.uniform(size=400) < 0.3).astype(float)
+    # then the expected AUC is the ordinary AUC, ties counted half
+    assert expected_roc_auc(certain, scores) == pytest.approx(roc_auc_score(certain, scores))
+    # and with uncertain outcomes it is the mean AUC over outcomes drawn from the probabilities
+    probability = rng.uniform(0.0, 0.6, 400)
+    drawn = [roc_auc_score(rng.uniform(size=400) < probability, scores) for _ in range(2000)]
+    assert expected_roc_auc(probability, scores) == pytest.approx(np.mean(drawn), abs=0.003)
+    # and it is 0.5 for scores unrelated to the probabilities' order only in expectation, but
+    # exactly 0.5 for a constant score
+    assert expected_roc_auc(probability, np.zeros(400)) == pytest.approx(0.5)
 
 
 def test_leakage_alarm_fires_on_a_planted_leaking_feature():

@@ -36,8 +36,14 @@ from norrut.contract import (
 )
 from simulator.faults import FAULT_REASONS
 from simulator.ids import cookie_ids, event_ids, maid_ids, publisher_ids
-from simulator.population import JOB_THEMES, MUNICIPALITIES
-from simulator.truth import realised_intent, true_intent_probability
+from simulator.population import JOB_THEMES, MUNICIPALITIES, daily_hazard, next_readiness
+from simulator.truth import (
+    ReadinessProcess,
+    clairvoyant_intent_probability,
+    expected_intent_probability,
+    realised_intent,
+    true_intent_probability,
+)
 from simulator.world import WorldSettings, simulate_world
 
 SMALL = {"persons": 300, "days": 30, "seed": 11, "files_per_format": 2}
@@ -411,17 +417,132 @@ def test_true_probabilities_match_realised_outcomes(medium_world):
     # given windows inside the inbox period and one starting the day after it ends
     for as_of in (date(2026, 9, 20), date(2026, 10, 10), date(2026, 11, 2)):
         truth = true_intent_probability(medium_world, as_of, horizon_days=14)
+        clairvoyant = clairvoyant_intent_probability(medium_world, as_of, horizon_days=14)
         realised = realised_intent(medium_world, as_of, horizon_days=14)
         p = truth["true_probability"].to_numpy()
+        q = clairvoyant["clairvoyant_probability"].to_numpy()
         # then probabilities are valid, one per person
-        assert truth.height == realised.height == 4000
-        assert ((p >= 0) & (p <= 1)).all()
-        assert truth["person_id"].to_list() == realised["person_id"].to_list()
-        # and the realised positive rate is within four standard errors of the mean truth
+        assert truth.height == clairvoyant.height == realised.height == 4000
+        assert ((p >= 0) & (p <= 1)).all() and ((q >= 0) & (q <= 1)).all()
+        assert truth["person_id"].to_list() == realised["person_id"].to_list() \
+            == clairvoyant["person_id"].to_list()
+        # and the realised positive rate is within four standard errors of both mean truths
         standard_error = np.sqrt((p * (1 - p)).sum()) / len(p)
         rate = realised["had_intent"].mean()
         assert abs(rate - p.mean()) < 4 * standard_error, (as_of, rate, p.mean())
+        assert abs(rate - q.mean()) < 4 * standard_error, (as_of, rate, q.mean())
         assert 0.02 < p.mean() < 0.10, "base rate of roughly 3-8% over 14 days"
+        # and the oracle, an expectation of the clairvoyant's figure given the state at as_of,
+        # spreads less than it (law of total variance) while the two stay strongly related
+        assert p.var() < q.var(), (as_of, p.var(), q.var())
+        assert np.corrcoef(p, q)[0, 1] > 0.8
+
+
+def test_readiness_recovered_from_the_truth_follows_the_recorded_walk(medium_world):
+    # given each person's daily readiness recovered from hazard.npy and the stored baseline
+    truth = json.loads((medium_world / "truth" / "truth.json").read_text())
+    process = ReadinessProcess.from_truth(truth)
+    baseline = pl.read_parquet(medium_world / "truth" / "persons.parquet")["hazard_baseline"]
+    hazard = np.load(medium_world / "truth" / "hazard.npy").astype(np.float64)
+    readiness = (np.log(hazard) - baseline.to_numpy()[:, None]) / process.hazard_readiness
+    # when taking the day-to-day innovations of the recorded AR(1) walk
+    innovations = (readiness[:, 1:] - process.persistence * readiness[:, :-1]).ravel()
+    jumps = innovations > process.jump_size / 2
+    # then jumps are as rare as recorded, and the rest is centred noise of the recorded size
+    # (a wrong baseline or persistence would shift or widen them)
+    jump_se = np.sqrt(process.jump_probability / len(innovations))
+    assert abs(jumps.mean() - process.jump_probability) < 4 * jump_se, jumps.mean()
+    assert abs(innovations[jumps].mean() - process.jump_size) < 0.02
+    assert abs(innovations[~jumps].mean()) < 0.002
+    assert abs(innovations[~jumps].std() / process.innovation_sd - 1) < 0.01
+
+
+def test_oracle_equals_the_clairvoyant_when_readiness_never_changes(tmp_path, monkeypatch):
+    # given a world whose readiness is frozen: persistence 1, so no innovations, and no jumps
+    monkeypatch.setattr("simulator.population.READINESS_PERSISTENCE", 1.0)
+    monkeypatch.setattr("simulator.population.READINESS_JUMP_PROBABILITY", 0.0)
+    simulate_world(tmp_path / "frozen", WorldSettings(persons=300, days=20, seed=5,
+                                                      files_per_format=1))
+    recorded = json.loads((tmp_path / "frozen" / "truth" / "truth.json").read_text())
+    assert recorded["readiness_process"]["persistence"] == 1.0
+    assert recorded["readiness_process"]["innovation_sd"] == 0.0
+    # when computing both probabilities for windows starting in and after the inbox
+    for as_of in (date(2026, 10, 20), date(2026, 11, 2)):
+        oracle = true_intent_probability(tmp_path / "frozen", as_of, paths=64)
+        clairvoyant = clairvoyant_intent_probability(tmp_path / "frozen", as_of)
+        # then knowing the future adds nothing: they coincide (float32 hazard precision)
+        np.testing.assert_allclose(oracle["true_probability"],
+                                   clairvoyant["clairvoyant_probability"], rtol=1e-5)
+        assert oracle["mc_standard_error"].max() < 1e-12
+
+
+def test_oracle_is_deterministic_by_seed_and_stays_within_its_error(medium_world):
+    # given the oracle computed twice with one seed and once with another
+    as_of = date(2026, 10, 25)
+    first = true_intent_probability(medium_world, as_of, paths=2048, seed=4)
+    again = true_intent_probability(medium_world, as_of, paths=2048, seed=4)
+    other = true_intent_probability(medium_world, as_of, paths=2048, seed=5)
+    # then the same seed gives identical figures, another seed different ones within a few
+    # of the reported standard errors (all persons share the paths, so their errors move
+    # together: one seed pair is one draw, and paths with jumps make its tails heavy)
+    assert first.equals(again)
+    difference = (first["true_probability"] - other["true_probability"]).abs()
+    assert difference.max() > 0
+    combined = np.sqrt(2) * first["mc_standard_error"]
+    assert (difference <= 6 * combined + 1e-12).all()
+    # and the order of persons, all an AUC sees, hardly depends on the seed
+    ranks = [frame["true_probability"].rank() for frame in (first, other)]
+    assert np.corrcoef(ranks[0], ranks[1])[0, 1] > 0.999
+
+
+def test_expected_probability_matches_a_direct_simulation_of_the_walk():
+    # given a few hidden states: low, neutral and high readiness at a high baseline, so the
+    # window's outcome depends strongly on what the walk does next
+    process = ReadinessProcess(persistence=0.97, innovation_sd=float(np.sqrt(1 - 0.97**2)),
+                               jump_probability=0.004, jump_size=2.0, hazard_readiness=0.9)
+    baseline = np.array([-3.0, -3.0, -3.0, -5.0])
+    readiness_now = np.array([-2.0, 0.0, 2.5, 1.0])
+    horizon, share = 14, 0.65
+    expected, standard_error = expected_intent_probability(
+        baseline, readiness_now, horizon, share, process, paths=20_000, seed=1)
+    # when simulating the same days with the simulator's own walk and hazard, independently
+    # per path (advance readiness, then that day's hazard)
+    rng = np.random.default_rng(123)
+    paths = 20_000
+    readiness = np.repeat(readiness_now, paths).astype(np.float32)
+    total_hazard = np.zeros(len(readiness))
+    for _ in range(horizon):
+        readiness = next_readiness(rng, readiness)
+        total_hazard += daily_hazard(np.repeat(baseline, paths), readiness)
+    direct = (-np.expm1(-share * total_hazard)).reshape(len(baseline), paths)
+    direct_mean = direct.mean(axis=1)
+    direct_se = direct.std(axis=1, ddof=1) / np.sqrt(paths)
+    # then the two agree within their Monte Carlo errors
+    gap = np.abs(expected - direct_mean)
+    assert (gap < 4 * np.sqrt(standard_error**2 + direct_se**2)).all(), (expected, direct_mean)
+    # and they differ from reading the state's hazard as constant over the window
+    frozen = -np.expm1(-share * horizon * np.exp(baseline + 0.9 * readiness_now))
+    assert np.abs(expected - frozen).max() > 10 * standard_error.max()
+
+
+def test_worlds_without_the_readiness_process_fail_clearly(medium_world, tmp_path):
+    # given a copy of a world's truth as written before truth version 2
+    old = tmp_path / "old"
+    (old / "truth").mkdir(parents=True)
+    for name in ("persons.parquet", "hazard.npy", "intent_days.parquet"):
+        (old / "truth" / name).write_bytes((medium_world / "truth" / name).read_bytes())
+    truth = json.loads((medium_world / "truth" / "truth.json").read_text())
+    for key in ("truth_version", "readiness_process", "hazard_baseline_column"):
+        truth.pop(key)
+    (old / "truth" / "truth.json").write_text(json.dumps(truth))
+    # then the oracle says what to do, and the clairvoyant and outcomes still work
+    with pytest.raises(ValueError, match="simulate it again"):
+        true_intent_probability(old, date(2026, 11, 2))
+    assert clairvoyant_intent_probability(old, date(2026, 11, 2)).height == 4000
+    assert realised_intent(old, date(2026, 11, 2)).height == 4000
+    # and the state before the first day is not recorded, so that as_of is refused
+    with pytest.raises(ValueError, match="not recorded"):
+        true_intent_probability(medium_world, date.fromisoformat(truth["first_day"]))
 
 
 def test_intent_events_in_the_inbox_are_exactly_those_in_the_truth(clean_world):

@@ -1,106 +1,81 @@
 -- grain: one row per eligible person with an engagement or intent event in the 90 days before as_of
 -- key: (person_id, as_of_date)
--- Rolling windows of 3/7/14/30/90 days before $as_of. Events are first reduced to one row per
--- person and day, so the windowed sums (and active days, a count of those rows) run over a
--- fraction of the rows and need no count(distinct). Only events strictly before $as_of count.
+-- Rolling windows of 3/7/14/30/90 days before $as_of, counted in one aggregate per person over
+-- the 90 days of events. days_ago is 1 for the day before $as_of, so a window of N days is
+-- days_ago <= N (occurred_on >= as_of - N); only events strictly before $as_of count. Active
+-- days are bit masks of days_ago (bit days_ago - 1 in active_days_mask_1_63, bit days_ago - 64 in
+-- active_days_mask_64_90) whose set bits are counted per window: no count(distinct), no
+-- person-day table (with about 1.3 events per active person-day it hardly reduces the rows).
+-- The eligible persons are kept after aggregating: one join row per person, not per event.
 create or replace table features.person_engagement_90d as
 with eligible as (
     select person_id from features.person_eligible
 ),
 
 events as (
-    select *
+    select
+        person_id,
+        $as_of::date - occurred_on as days_ago,
+        event_type,
+        is_intent,
+        not is_intent and event_type <> 'impression' as is_engagement,
+        channel,
+        device,
+        watch_seconds
     from staging.stg_events
     where occurred_at < $as_of
       and occurred_at >= $as_of - interval 90 day
-      and person_id in (select person_id from eligible)
 ),
 
-per_person_day as (
+per_person_counts as (
     select
         person_id,
-        occurred_on,
-        count(*) filter (where event_type = 'impression') as n_impression,
-        count(*) filter (where event_type = 'view') as n_view,
-        count(*) filter (where event_type = 'video_progress') as n_video_progress,
-        count(*) filter (where event_type = 'click') as n_click,
-        count(*) filter (where event_type = 'share') as n_share,
-        count(*) filter (where event_type = 'reaction') as n_reaction,
-        count(*) filter (where event_type = 'comment') as n_comment,
-        count(*) filter (where is_intent) as n_intent,
-        coalesce(sum(watch_seconds), 0) as watch_seconds,
-        n_view + n_video_progress + n_click + n_share + n_reaction + n_comment as n_engagements
-    from events
-    group by person_id, occurred_on
-),
-
-per_person as (
-    select
-        person_id,
-        coalesce(sum(n_impression) filter (where occurred_on >= $as_of::date - 3), 0) as n_impression_3d,
-        coalesce(sum(n_view) filter (where occurred_on >= $as_of::date - 3), 0) as n_view_3d,
-        coalesce(sum(n_video_progress) filter (where occurred_on >= $as_of::date - 3), 0) as n_video_progress_3d,
-        coalesce(sum(n_click) filter (where occurred_on >= $as_of::date - 3), 0) as n_click_3d,
-        coalesce(sum(n_share) filter (where occurred_on >= $as_of::date - 3), 0) as n_share_3d,
-        coalesce(sum(n_reaction) filter (where occurred_on >= $as_of::date - 3), 0) as n_reaction_3d,
-        coalesce(sum(n_comment) filter (where occurred_on >= $as_of::date - 3), 0) as n_comment_3d,
-        coalesce(sum(n_engagements) filter (where occurred_on >= $as_of::date - 3), 0) as n_engagements_3d,
-        coalesce(sum(n_intent) filter (where occurred_on >= $as_of::date - 3), 0) as n_intent_3d,
-        count(*) filter (where occurred_on >= $as_of::date - 3) as active_days_3d,
-        coalesce(sum(watch_seconds) filter (where occurred_on >= $as_of::date - 3), 0) as watch_seconds_3d,
-        coalesce(sum(n_impression) filter (where occurred_on >= $as_of::date - 7), 0) as n_impression_7d,
-        coalesce(sum(n_view) filter (where occurred_on >= $as_of::date - 7), 0) as n_view_7d,
-        coalesce(sum(n_video_progress) filter (where occurred_on >= $as_of::date - 7), 0) as n_video_progress_7d,
-        coalesce(sum(n_click) filter (where occurred_on >= $as_of::date - 7), 0) as n_click_7d,
-        coalesce(sum(n_share) filter (where occurred_on >= $as_of::date - 7), 0) as n_share_7d,
-        coalesce(sum(n_reaction) filter (where occurred_on >= $as_of::date - 7), 0) as n_reaction_7d,
-        coalesce(sum(n_comment) filter (where occurred_on >= $as_of::date - 7), 0) as n_comment_7d,
-        coalesce(sum(n_engagements) filter (where occurred_on >= $as_of::date - 7), 0) as n_engagements_7d,
-        coalesce(sum(n_intent) filter (where occurred_on >= $as_of::date - 7), 0) as n_intent_7d,
-        count(*) filter (where occurred_on >= $as_of::date - 7) as active_days_7d,
-        coalesce(sum(watch_seconds) filter (where occurred_on >= $as_of::date - 7), 0) as watch_seconds_7d,
-        coalesce(sum(n_impression) filter (where occurred_on >= $as_of::date - 14), 0) as n_impression_14d,
-        coalesce(sum(n_view) filter (where occurred_on >= $as_of::date - 14), 0) as n_view_14d,
-        coalesce(sum(n_video_progress) filter (where occurred_on >= $as_of::date - 14), 0) as n_video_progress_14d,
-        coalesce(sum(n_click) filter (where occurred_on >= $as_of::date - 14), 0) as n_click_14d,
-        coalesce(sum(n_share) filter (where occurred_on >= $as_of::date - 14), 0) as n_share_14d,
-        coalesce(sum(n_reaction) filter (where occurred_on >= $as_of::date - 14), 0) as n_reaction_14d,
-        coalesce(sum(n_comment) filter (where occurred_on >= $as_of::date - 14), 0) as n_comment_14d,
-        coalesce(sum(n_engagements) filter (where occurred_on >= $as_of::date - 14), 0) as n_engagements_14d,
-        coalesce(sum(n_intent) filter (where occurred_on >= $as_of::date - 14), 0) as n_intent_14d,
-        count(*) filter (where occurred_on >= $as_of::date - 14) as active_days_14d,
-        coalesce(sum(watch_seconds) filter (where occurred_on >= $as_of::date - 14), 0) as watch_seconds_14d,
-        coalesce(sum(n_impression) filter (where occurred_on >= $as_of::date - 30), 0) as n_impression_30d,
-        coalesce(sum(n_view) filter (where occurred_on >= $as_of::date - 30), 0) as n_view_30d,
-        coalesce(sum(n_video_progress) filter (where occurred_on >= $as_of::date - 30), 0) as n_video_progress_30d,
-        coalesce(sum(n_click) filter (where occurred_on >= $as_of::date - 30), 0) as n_click_30d,
-        coalesce(sum(n_share) filter (where occurred_on >= $as_of::date - 30), 0) as n_share_30d,
-        coalesce(sum(n_reaction) filter (where occurred_on >= $as_of::date - 30), 0) as n_reaction_30d,
-        coalesce(sum(n_comment) filter (where occurred_on >= $as_of::date - 30), 0) as n_comment_30d,
-        coalesce(sum(n_engagements) filter (where occurred_on >= $as_of::date - 30), 0) as n_engagements_30d,
-        coalesce(sum(n_intent) filter (where occurred_on >= $as_of::date - 30), 0) as n_intent_30d,
-        count(*) filter (where occurred_on >= $as_of::date - 30) as active_days_30d,
-        coalesce(sum(watch_seconds) filter (where occurred_on >= $as_of::date - 30), 0) as watch_seconds_30d,
-        coalesce(sum(n_impression), 0) as n_impression_90d,
-        coalesce(sum(n_view), 0) as n_view_90d,
-        coalesce(sum(n_video_progress), 0) as n_video_progress_90d,
-        coalesce(sum(n_click), 0) as n_click_90d,
-        coalesce(sum(n_share), 0) as n_share_90d,
-        coalesce(sum(n_reaction), 0) as n_reaction_90d,
-        coalesce(sum(n_comment), 0) as n_comment_90d,
-        coalesce(sum(n_engagements), 0) as n_engagements_90d,
-        coalesce(sum(n_intent), 0) as n_intent_90d,
-        count(*) as active_days_90d,
+        count(*) filter (where event_type = 'impression' and days_ago <= 3) as n_impression_3d,
+        count(*) filter (where event_type = 'view' and days_ago <= 3) as n_view_3d,
+        count(*) filter (where event_type = 'video_progress' and days_ago <= 3) as n_video_progress_3d,
+        count(*) filter (where event_type = 'click' and days_ago <= 3) as n_click_3d,
+        count(*) filter (where event_type = 'share' and days_ago <= 3) as n_share_3d,
+        count(*) filter (where event_type = 'reaction' and days_ago <= 3) as n_reaction_3d,
+        count(*) filter (where event_type = 'comment' and days_ago <= 3) as n_comment_3d,
+        count(*) filter (where is_intent and days_ago <= 3) as n_intent_3d,
+        coalesce(sum(watch_seconds) filter (where days_ago <= 3), 0) as watch_seconds_3d,
+        count(*) filter (where event_type = 'impression' and days_ago <= 7) as n_impression_7d,
+        count(*) filter (where event_type = 'view' and days_ago <= 7) as n_view_7d,
+        count(*) filter (where event_type = 'video_progress' and days_ago <= 7) as n_video_progress_7d,
+        count(*) filter (where event_type = 'click' and days_ago <= 7) as n_click_7d,
+        count(*) filter (where event_type = 'share' and days_ago <= 7) as n_share_7d,
+        count(*) filter (where event_type = 'reaction' and days_ago <= 7) as n_reaction_7d,
+        count(*) filter (where event_type = 'comment' and days_ago <= 7) as n_comment_7d,
+        count(*) filter (where is_intent and days_ago <= 7) as n_intent_7d,
+        coalesce(sum(watch_seconds) filter (where days_ago <= 7), 0) as watch_seconds_7d,
+        count(*) filter (where event_type = 'impression' and days_ago <= 14) as n_impression_14d,
+        count(*) filter (where event_type = 'view' and days_ago <= 14) as n_view_14d,
+        count(*) filter (where event_type = 'video_progress' and days_ago <= 14) as n_video_progress_14d,
+        count(*) filter (where event_type = 'click' and days_ago <= 14) as n_click_14d,
+        count(*) filter (where event_type = 'share' and days_ago <= 14) as n_share_14d,
+        count(*) filter (where event_type = 'reaction' and days_ago <= 14) as n_reaction_14d,
+        count(*) filter (where event_type = 'comment' and days_ago <= 14) as n_comment_14d,
+        count(*) filter (where is_intent and days_ago <= 14) as n_intent_14d,
+        coalesce(sum(watch_seconds) filter (where days_ago <= 14), 0) as watch_seconds_14d,
+        count(*) filter (where event_type = 'impression' and days_ago <= 30) as n_impression_30d,
+        count(*) filter (where event_type = 'view' and days_ago <= 30) as n_view_30d,
+        count(*) filter (where event_type = 'video_progress' and days_ago <= 30) as n_video_progress_30d,
+        count(*) filter (where event_type = 'click' and days_ago <= 30) as n_click_30d,
+        count(*) filter (where event_type = 'share' and days_ago <= 30) as n_share_30d,
+        count(*) filter (where event_type = 'reaction' and days_ago <= 30) as n_reaction_30d,
+        count(*) filter (where event_type = 'comment' and days_ago <= 30) as n_comment_30d,
+        count(*) filter (where is_intent and days_ago <= 30) as n_intent_30d,
+        coalesce(sum(watch_seconds) filter (where days_ago <= 30), 0) as watch_seconds_30d,
+        count(*) filter (where event_type = 'impression') as n_impression_90d,
+        count(*) filter (where event_type = 'view') as n_view_90d,
+        count(*) filter (where event_type = 'video_progress') as n_video_progress_90d,
+        count(*) filter (where event_type = 'click') as n_click_90d,
+        count(*) filter (where event_type = 'share') as n_share_90d,
+        count(*) filter (where event_type = 'reaction') as n_reaction_90d,
+        count(*) filter (where event_type = 'comment') as n_comment_90d,
+        count(*) filter (where is_intent) as n_intent_90d,
         coalesce(sum(watch_seconds), 0) as watch_seconds_90d,
-        coalesce(sum(n_engagements) filter (where occurred_on >= $as_of::date - 28 and occurred_on < $as_of::date - 7), 0) as n_engagements_prior_21d,
-        count(*) filter (where occurred_on >= $as_of::date - 28 and occurred_on < $as_of::date - 7) as active_days_prior_21d
-    from per_person_day
-    group by person_id
-),
-
-mix as (
-    select
-        person_id,
+        count(*) filter (where is_engagement and days_ago between 8 and 28) as n_engagements_prior_21d,
         count(*) filter (where channel = 'meta') as n_channel_meta_90d,
         count(*) filter (where channel = 'instagram') as n_channel_instagram_90d,
         count(*) filter (where channel = 'youtube') as n_channel_youtube_90d,
@@ -118,9 +93,28 @@ mix as (
         count(*) filter (where device = 'tablet') as n_device_tablet_90d,
         count(*) filter (where device = 'ctv') as n_device_ctv_90d,
         count(*) filter (where device = 'unknown') as n_device_unknown_90d,
-        count(*) as n_events_90d
+        count(*) as n_events_90d,
+        bit_or(case when days_ago <= 63 then 1::bigint << (days_ago - 1) end) as active_days_mask_1_63,
+        bit_or(case when days_ago > 63 then 1::bigint << (days_ago - 64) end) as active_days_mask_64_90
     from events
     group by person_id
+),
+
+per_person as (
+    select
+        *,
+        n_view_3d + n_video_progress_3d + n_click_3d + n_share_3d + n_reaction_3d + n_comment_3d as n_engagements_3d,
+        n_view_7d + n_video_progress_7d + n_click_7d + n_share_7d + n_reaction_7d + n_comment_7d as n_engagements_7d,
+        n_view_14d + n_video_progress_14d + n_click_14d + n_share_14d + n_reaction_14d + n_comment_14d as n_engagements_14d,
+        n_view_30d + n_video_progress_30d + n_click_30d + n_share_30d + n_reaction_30d + n_comment_30d as n_engagements_30d,
+        n_view_90d + n_video_progress_90d + n_click_90d + n_share_90d + n_reaction_90d + n_comment_90d as n_engagements_90d,
+        bit_count(active_days_mask_1_63 & 7) as active_days_3d,
+        bit_count(active_days_mask_1_63 & 127) as active_days_7d,
+        bit_count(active_days_mask_1_63 & 16383) as active_days_14d,
+        bit_count(active_days_mask_1_63 & 1073741823) as active_days_30d,
+        bit_count(active_days_mask_1_63) + coalesce(bit_count(active_days_mask_64_90), 0) as active_days_90d,
+        bit_count((active_days_mask_1_63 >> 7) & 2097151) as active_days_prior_21d
+    from per_person_counts
 ),
 
 final as (
@@ -216,7 +210,7 @@ final as (
         n_device_ctv_90d / n_events_90d as device_share_90d__ctv,
         n_device_unknown_90d / n_events_90d as device_share_90d__unknown
     from per_person
-    inner join mix on mix.person_id = per_person.person_id
+    inner join eligible on eligible.person_id = per_person.person_id
 )
 
 select * from final;
