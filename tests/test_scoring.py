@@ -132,7 +132,7 @@ def test_calibrated_predictions_equal_sklearn_predict_proba(method, frozen):
     label = (np.nan_to_num(features[:, 0]) + rng.random(3000) * 0.8 > 0.9).astype(int)
     frame = pd.DataFrame(features, columns=[f"f{i}" for i in range(8)])
     model = lightgbm.LGBMClassifier(n_estimators=300, learning_rate=0.2, verbose=-1).fit(
-        frame[:2000], label[:2000], eval_set=[(frame[2000:], label[2000:])],
+        frame[:2000], label[:2000], eval_X=(frame[2000:],), eval_y=(label[2000:],),
         callbacks=[lightgbm.early_stopping(5, verbose=False)])
     assert model.best_iteration_ < 300, "early stopping ended before the last tree"
     calibrated = (CalibratedClassifierCV(FrozenEstimator(model), method=method) if frozen else
