@@ -178,3 +178,27 @@ def test_a_simulated_world_with_every_fault_loads_the_same_both_ways(tmp_path):
     assert "direct" in paths.values() and "line_checked" in paths.values()
     assert direct.quarantined_by_reason == line_checked.quarantined_by_reason
     _assert_same_tables(direct_db, line_checked_db)
+
+
+def test_json_values_of_every_type_are_read_as_the_line_checked_path_reads_them(tmp_path):
+    # given JSON lines whose numbers, booleans and timestamps come in every form JSON allows
+    inbox = tmp_path / "inbox"
+    lines = [
+        '{"event_id": "evt-1", "occurred_at": 1772366400000, "person_id": "cookie-000001", '
+        '"id_type": "cookie", "event_type": "video_progress", "content_id": "film-001", '
+        '"watch_seconds": 12, "consent": 1}',
+        '{"event_id": "evt-2", "occurred_at": "2026-03-01T13:00:00+01:00", '
+        '"person_id": "cookie-000002", "id_type": "cookie", "event_type": "video_progress", '
+        '"content_id": "film-001", "watch_seconds": 1.25e1, "consent": "TRUE", "channel": "Meta"}',
+        '{"event_id": "evt-3", "occurred_at": "2026-03-01T12:00:00Z", "person_id": "cookie-000003",'
+        ' "id_type": "cookie", "event_type": "click", "content_id": "film-002", '
+        '"watch_seconds": "12.50", "consent": false, "region": null, "device": "ctv"}',
+    ]
+    (inbox).mkdir()
+    (inbox / "forms.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # when both paths load it
+    (direct, _), (direct_db, line_checked_db) = _load_both_ways(inbox, tmp_path)
+    # then it loaded directly, every row, with the same stored values
+    assert _paths(direct) == {"forms.jsonl": "direct"}
+    assert direct.rows_loaded == 3
+    _assert_same_tables(direct_db, line_checked_db)
