@@ -184,15 +184,17 @@ def test_json_values_of_every_type_are_read_as_the_line_checked_path_reads_them(
     # given JSON lines whose numbers, booleans and timestamps come in every form JSON allows
     inbox = tmp_path / "inbox"
     lines = [
-        '{"event_id": "evt-1", "occurred_at": 1772366400000, "person_id": "cookie-000001", '
-        '"id_type": "cookie", "event_type": "video_progress", "content_id": "film-001", '
-        '"watch_seconds": 12, "consent": 1}',
-        '{"event_id": "evt-2", "occurred_at": "2026-03-01T13:00:00+01:00", '
-        '"person_id": "cookie-000002", "id_type": "cookie", "event_type": "video_progress", '
-        '"content_id": "film-001", "watch_seconds": 1.25e1, "consent": "TRUE", "channel": "Meta"}',
-        '{"event_id": "evt-3", "occurred_at": "2026-03-01T12:00:00Z", "person_id": "cookie-000003",'
-        ' "id_type": "cookie", "event_type": "click", "content_id": "film-002", '
-        '"watch_seconds": "12.50", "consent": false, "region": null, "device": "ctv"}',
+        ('{"event_id": "evt-1", "occurred_at": 1772366400000, "person_id": "cookie-000001", '
+         '"id_type": "cookie", "event_type": "video_progress", "content_id": "film-001", '
+         '"watch_seconds": 12, "consent": 1}'),
+        ('{"event_id": "evt-2", "occurred_at": "2026-03-01T13:00:00+01:00", '
+         '"person_id": "cookie-000002", "id_type": "cookie", "event_type": "video_progress", '
+         '"content_id": "film-001", "watch_seconds": 1.25e1, "consent": "TRUE", '
+         '"channel": "Meta"}'),
+        ('{"event_id": "evt-3", "occurred_at": "2026-03-01T12:00:00Z", '
+         '"person_id": "cookie-000003", "id_type": "cookie", "event_type": "click", '
+         '"content_id": "film-002", "watch_seconds": "12.50", "consent": false, '
+         '"region": null, "device": "ctv"}'),
     ]
     (inbox).mkdir()
     (inbox / "forms.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
