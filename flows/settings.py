@@ -74,7 +74,8 @@ class TrainSettings(_FlowSettings):
         description="Intent event types that count as the label; empty means every intent "
         "type of the contract.")
     n_training_snapshots: int = Field(
-        default=4, ge=1, le=52, description="Number of weekly training snapshots.")
+        default=6, ge=1, le=52,
+        description="Weekly training snapshots (fewer when the events start later).")
     snapshot_interval_days: int = Field(
         default=7, ge=1, description="Days between training snapshots.")
     min_positives: int = Field(

@@ -35,7 +35,7 @@ def train(
     promote: bool = True,
     horizon_days: int = 14,
     intent_types: list[str] | None = None,
-    n_training_snapshots: int = 4,
+    n_training_snapshots: int = 6,
     snapshot_interval_days: int = 7,
     min_positives: int = 100,
     optuna_trials: int = 0,

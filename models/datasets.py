@@ -62,6 +62,18 @@ def plan_snapshots(scoring_date: date, horizon_days: int, n_training_snapshots: 
     return SnapshotPlan(training, validation, test, scoring_date, horizon_days)
 
 
+def fit_plan_to_data(con: duckdb.DuckDBPyConnection, plan: SnapshotPlan) -> SnapshotPlan:
+    """The plan without the training snapshots that no event precedes (a snapshot needs some
+    history to describe anyone): the number of training snapshots is an upper bound, clamped
+    to the data. Validation, test and at least the latest training snapshot are kept as they
+    are, for check_plan_against_data to judge."""
+    first = con.execute("select min(occurred_at)::date from raw.events").fetchone()[0]
+    if first is None:
+        return plan
+    kept = tuple(d for d in plan.training if d > first) or plan.training[-1:]
+    return SnapshotPlan(kept, plan.validation, plan.test, plan.scoring, plan.horizon_days)
+
+
 def check_plan_against_data(con: duckdb.DuckDBPyConnection, plan: SnapshotPlan) -> None:
     """Clear errors for a plan the data cannot support: nothing before the first snapshot, or a
     test label window that runs past the last day with events."""

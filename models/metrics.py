@@ -42,6 +42,25 @@ def cumulative_gains(y_true: np.ndarray, p: np.ndarray) -> list[float]:
     return [float(ordered[:cut].sum() / positives) if positives else float("nan") for cut in cuts]
 
 
+def expected_roc_auc(true_probability: np.ndarray, scores: np.ndarray) -> float:
+    """The AUC that `scores` has in expectation when each person's outcome is Bernoulli(true
+    probability) independently: every (positive i, negative j) pair weighs p_i (1 - p_j), ties
+    count half. With 0/1 probabilities it is the ordinary AUC; against a simulator's truth it
+    measures ranking without the outcomes' sampling noise."""
+    true_probability = np.asarray(true_probability, dtype=float)
+    scores = np.asarray(scores, dtype=float)
+    order = np.argsort(scores, kind="stable")
+    positive, negative = true_probability[order], 1.0 - true_probability[order]
+    tied_scores, group_start = np.unique(scores[order], return_index=True)
+    group_stop = np.append(group_start[1:], len(order))
+    group = np.repeat(np.arange(len(tied_scores)), group_stop - group_start)
+    negatives_before = np.concatenate([[0.0], np.cumsum(negative)])
+    below = negatives_before[group_start][group]
+    tied = (negatives_before[group_stop] - negatives_before[group_start])[group] - negative
+    pairs = positive.sum() * negative.sum() - (positive * negative).sum()
+    return float((positive * (below + 0.5 * tied)).sum() / pairs)
+
+
 def evaluate(y_true, p) -> dict[str, float]:
     """Every metric of METRIC_KEYS for labels `y_true` (0/1) and probabilities `p`."""
     y_true = np.asarray(y_true, dtype=float)

@@ -10,13 +10,17 @@
   `true/false` or `1/0`; CSV column order differs per file. All instants are whole seconds.
 - `OUT/catalog.csv` (contract §2, themes `|`-separated), `OUT/optouts.csv` (contract §3, about
   0.5% of persons, all of them with events; their events load normally at ingest).
-- `OUT/truth/`: `persons.parquet` (hidden traits, one row per person), `hazard.npy`
+- `OUT/truth/`: `persons.parquet` (hidden traits incl. the baseline log-hazard, one row per
+  person), `hazard.npy`
   (float32 persons × (days + 30), expected intent events per person and day; rows in
   persons.parquet order, columns from `first_day` in truth.json), `intent_days.parquet` and
   `future_outcomes.parquet` (realised intent events per person, day and type; the latter only
-  for the 30 hidden days after `end`), `truth.json`, and `expected_ingest.json` (below).
-  `simulator.truth.true_intent_probability(OUT, as_of, horizon_days, intent_types)` and
-  `simulator.truth.realised_intent(...)` read them.
+  for the 30 hidden days after `end`), `truth.json` (with the readiness walk's parameters,
+  `truth_version` 2), and `expected_ingest.json` (below). Read them with `simulator.truth`:
+  `true_intent_probability(OUT, as_of, horizon_days, intent_types)` is the oracle, the best
+  prediction possible at as_of (every hidden trait and today's readiness known, the future
+  walk averaged over); `clairvoyant_intent_probability(...)` also knows the realised future
+  hazard, which no predictor can; `realised_intent(...)` is what happened.
 - `OUT/world.json`: the arguments and headline counts.
 
 `truth/expected_ingest.json` (`expected_ingest_version` 1) is what a correct ingestion of the

@@ -2,8 +2,8 @@
 
 Everything a person does is driven by hidden state only: theme affinities, home region,
 openness, activity, and a readiness to move that drifts day by day (AR(1) with occasional
-jumps, a life event). The daily intent hazard is a function of that state alone, so the true
-probability of intent in a window is known exactly.
+jumps, a life event). The daily intent hazard is a function of that state alone, so the
+probability of intent in a window given the state at its start is known (simulator.truth).
 """
 
 from __future__ import annotations
@@ -158,11 +158,24 @@ def make_population(rng: np.random.Generator, persons: int, days: int) -> Popula
 
 
 def next_readiness(rng: np.random.Generator, readiness: np.ndarray) -> np.ndarray:
-    """One day of the AR(1) readiness walk (stationary variance 1) with rare upward jumps."""
+    """One day of the AR(1) readiness walk (stationary variance 1 without the jumps) with rare
+    upward jumps, which lift its long-run mean to p·size/(1 - persistence)."""
     noise_scale = np.sqrt(1.0 - READINESS_PERSISTENCE**2)
     jumps = (rng.random(readiness.shape) < READINESS_JUMP_PROBABILITY) * READINESS_JUMP_SIZE
     return (READINESS_PERSISTENCE * readiness
             + noise_scale * rng.standard_normal(readiness.shape) + jumps).astype(np.float32)
+
+
+def readiness_process_parameters() -> dict[str, float]:
+    """The readiness walk and its effect on the hazard, as next_readiness and daily_hazard use
+    them now (read at call time, so truth.json records the values a world was made with)."""
+    return {
+        "persistence": READINESS_PERSISTENCE,
+        "innovation_sd": float(np.sqrt(1.0 - READINESS_PERSISTENCE**2)),
+        "jump_probability": READINESS_JUMP_PROBABILITY,
+        "jump_size": READINESS_JUMP_SIZE,
+        "hazard_readiness": HAZARD_READINESS,
+    }
 
 
 def daily_hazard(baseline: np.ndarray, readiness: np.ndarray) -> np.ndarray:

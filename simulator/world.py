@@ -43,11 +43,15 @@ from simulator.population import (
     Population,
     make_catalog,
     make_population,
+    readiness_process_parameters,
 )
 
 FUTURE_DAYS = 30
 DEFAULT_END = date(2026, 11, 1)
 EXPECTED_INGEST_VERSION = 1
+# 2: persons.parquet holds hazard_baseline and truth.json the readiness process, so the
+# expected probability given the state at as_of can be computed (simulator.truth).
+TRUTH_VERSION = 2
 _JSON_SUFFIXES = ("jsonl.gz", "ndjson", "ndjson.gz", "jsonl")
 _CSV_SUFFIXES = ("csv", "csv.gz")
 _WITHIN_FILE_DUPLICATE_SHARE = 0.002
@@ -398,6 +402,9 @@ def _write_truth(truth_dir: Path, settings: WorldSettings, population: Populatio
                                           dtype=pl.Date),
         "latest_consent": pl.Series(latest_consent.tolist(), dtype=pl.Boolean),
         "n_events": n_events,
+        # The log-hazard without readiness, as simulate_history used it: with hazard.npy it
+        # gives each day's readiness, the hidden state the expected truth starts from.
+        "hazard_baseline": population.hazard_baseline().astype(np.float64),
         "optout_kind": pl.Series([opted.get(pid) for pid in population.person_id.tolist()],
                                  dtype=pl.String),
     })
@@ -428,6 +435,15 @@ def _write_truth(truth_dir: Path, settings: WorldSettings, population: Populatio
         "hazard_rows": "persons.parquet row order",
         "hazard_columns": "day index from first_day",
         "intent_type_shares": INTENT_TYPE_SHARES,
+        "truth_version": TRUTH_VERSION,
+        "hazard_baseline_column": "hazard_baseline",
+        # Recorded so the expected truth does not depend on code constants changing later.
+        "readiness_process": {
+            **readiness_process_parameters(),
+            "day_order": "on day d readiness advances first, then hazard[:, d] = "
+                         "exp(hazard_baseline + hazard_readiness * readiness_d)",
+            "initial_readiness": "standard normal before day 0 (not recorded)",
+        },
     }, indent=2) + "\n")
 
 

@@ -56,8 +56,7 @@ def test_expected_auc_is_the_auc_for_certain_outcomes_and_the_mean_over_drawn_on
     probability = rng.uniform(0.0, 0.6, 400)
     drawn = [roc_auc_score(rng.uniform(size=400) < probability, scores) for _ in range(2000)]
     assert expected_roc_auc(probability, scores) == pytest.approx(np.mean(drawn), abs=0.003)
-    # and it is 0.5 for scores unrelated to the probabilities' order only in expectation, but
-    # exactly 0.5 for a constant score
+    # and a constant score ranks nobody: exactly 0.5
     assert expected_roc_auc(probability, np.zeros(400)) == pytest.approx(0.5)
 
 
@@ -90,3 +89,51 @@ def test_promotion_rule_needs_higher_auc_and_no_worse_log_loss(candidate, promot
     decision, reason = decide(candidate, champion)
     assert decision is promoted, reason
     assert "AUC" in reason and "log loss" in reason
+
+
+def _two_models(rng: np.random.Generator):
+    """LightGBM and the logistic baseline on a small frame with missing values and one column
+    missing throughout training (the baseline's imputer drops it)."""
+    from models.estimators import LightGBMParams, fit_baseline, fit_lightgbm
+
+    X = pd.DataFrame(rng.poisson(2.0, size=(3000, 4)).astype(float), columns=list("abcd"))
+    X.loc[rng.uniform(size=3000) < 0.2, "b"] = np.nan
+    X["never_seen"] = np.nan
+    y = (rng.uniform(size=3000) < 1 / (1 + np.exp(-(0.8 * X["a"] - 3.5)))).astype(int)
+    params = LightGBMParams(min_child_samples=50)
+    trees = fit_lightgbm(X[:2000], y[:2000], X[2000:], y[2000:], params)
+    return X, y, trees, fit_baseline(X[:2000], y[:2000])
+
+
+def test_the_blend_is_the_weighted_log_odds_of_its_parts_and_scores_the_same_everywhere():
+    from models.estimators import (
+        LogOddsBlend,
+        blend,
+        calibrate,
+        choose_blend_weight,
+        linear_log_odds,
+    )
+    from segments.scoring import predict_scores
+
+    # given a fitted LightGBM model and logistic baseline
+    X, y, trees, baseline = _two_models(np.random.default_rng(3))
+    held_out, y_held_out = X[2000:], y[2000:]
+    # then the folded linear log-odds equal the pipeline's, missing values and dropped column
+    # included
+    np.testing.assert_allclose(linear_log_odds(baseline, held_out.to_numpy()),
+                               baseline.decision_function(held_out), rtol=1e-9, atol=1e-9)
+    # and the blend's log-odds are the weighted sum of the parts' log-odds
+    blended = LogOddsBlend(trees, baseline, 0.25)
+    np.testing.assert_allclose(
+        blended.decision_function(held_out),
+        0.25 * trees.predict(held_out, raw_score=True)
+        + 0.75 * baseline.decision_function(held_out), rtol=1e-9, atol=1e-9)
+    # and the weight is the validation AUC's best, LightGBM alone being the model itself
+    weight, aucs = choose_blend_weight(trees, baseline, held_out, y_held_out)
+    assert aucs[weight] == max(aucs.values()) and set(aucs) == {0.0, 0.25, 0.5, 0.75, 1.0}
+    assert blend(trees, baseline, 1.0) is trees
+    # and calibrated, it gives the same probabilities on a frame and on the scoring array
+    model, _ = calibrate(blended, held_out, y_held_out)
+    np.testing.assert_allclose(predict_scores(model, held_out.to_numpy(np.float32)),
+                               model.predict_proba(held_out)[:, 1], atol=1e-6)
+    assert list(model.feature_names_in_) == list(X.columns)

@@ -151,7 +151,8 @@ def train(
         "--intent-types", help="Comma-separated intent event types that count as the label.")]
         = "job_click,guide_download,inquiry,signup,fair_registration",
     snapshots: Annotated[int, typer.Option(
-        "--snapshots", min=1, help="Number of weekly training snapshots.")] = 4,
+        "--snapshots", min=1,
+        help="Weekly training snapshots (fewer when the events start later).")] = 6,
     interval: Annotated[int, typer.Option(
         "--interval", min=1, help="Days between training snapshots.")] = 7,
     min_positives: Annotated[int, typer.Option(
