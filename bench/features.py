@@ -2,14 +2,21 @@
 
 Events are generated inside DuckDB (hash-based pseudo-random columns over range(n)), straight
 into raw.events of a fresh warehouse, so generating 1e8 rows takes no Python loop and little
-memory. The build then runs in a child process, whose peak RSS is the figure reported.
+memory. The build then runs in a child process, whose peak RSS is the figure reported, with
+its CPU seconds (the fairer figure on a shared machine) and each step's seconds. A warehouse
+already in the work folder is reused, so generating 1e8 events (~9-16 min) is paid once;
+--warehouse builds on any existing warehouse without generating.
 
     .venv/bin/python bench/features.py --events 1e7 3e7 --workdir /tmp/norrut-bench-features
+    .venv/bin/python bench/features.py --events 1e8 --generate-only   # then measure, repeatedly:
+    .venv/bin/python bench/features.py --events 1e8
+    .venv/bin/python bench/features.py --warehouse /tmp/feat-bench/events-100000000/warehouse.duckdb
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -100,43 +107,69 @@ def generate(path: Path, n_events: int) -> None:
 
 
 BUILD_CHILD = """
-import resource, sys, time
+import json, resource, sys, time
 from datetime import date
 sys.path.insert(0, {root!r})
 from features.build import build_features
 started = time.perf_counter()
 result = build_features({path!r}, date(2026, 6, 30))
 seconds = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(f"{{result.persons}} {{seconds:.1f}} {{peak:.0f}}")
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({{"persons": result.persons, "seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                  "peak_mib": usage.ru_maxrss / 1024, "steps": result.step_seconds}}))
 """
+
+
+def measure(path: Path, n_events: int | None) -> None:
+    """Build features on the warehouse at `path` in a child process and print the figures."""
+    load_before = os.getloadavg()
+    output = subprocess.run(
+        [sys.executable, "-c", BUILD_CHILD.format(root=str(ROOT), path=str(path))],
+        check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    figures = json.loads(output)
+    load_after = os.getloadavg()
+    if n_events is None:
+        from warehouse.db import open_warehouse
+        with open_warehouse(path, read_only=True) as con:
+            n_events = con.execute("select count(*) from raw.events").fetchone()[0]
+    seconds = figures["seconds"]
+    print(f"  {n_events:>13,} events: {figures['persons']:,} persons in {seconds:.1f} s "
+          f"({n_events / seconds:,.0f} events/s), CPU {figures['cpu_seconds']:.0f} s, "
+          f"peak RSS {figures['peak_mib']:,.0f} MiB, load average before "
+          f"{' / '.join(f'{x:.2f}' for x in load_before)}, after "
+          f"{' / '.join(f'{x:.2f}' for x in load_after)}", flush=True)
+    for step, step_seconds in figures["steps"].items():
+        print(f"      {step:55s} {step_seconds:7.1f} s")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", nargs="+", default=["1e7"],
                         help="Event counts to measure, e.g. 1e7 1e8")
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/norrut-bench-features"))
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/norrut-bench-features"),
+                        help="Holds one warehouse per event count (events-N/), reused when present")
+    parser.add_argument("--warehouse", type=Path,
+                        help="Measure on this existing warehouse instead (nothing is generated)")
+    parser.add_argument("--generate-only", action="store_true",
+                        help="Generate the missing warehouses in --workdir, build nothing")
     args = parser.parse_args()
     from features.build import FeatureSettings
 
     print(f"DuckDB memory_limit {FeatureSettings().memory_limit} (FeatureSettings default); "
           f"cpus {os.cpu_count()}")
-    rows = []
+    if args.warehouse is not None:
+        if not args.warehouse.exists():
+            parser.error(f"no warehouse at {args.warehouse}")
+        measure(args.warehouse, None)
+        return
     for text in args.events:
         n_events = int(float(text))
         path = args.workdir / f"events-{n_events}" / "warehouse.duckdb"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             generate(path, n_events)
-        output = subprocess.run(
-            [sys.executable, "-c", BUILD_CHILD.format(root=str(ROOT), path=str(path))],
-            check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1].split()
-        persons, seconds, peak = int(output[0]), float(output[1]), float(output[2])
-        rows.append((n_events, persons, seconds, peak, os.getloadavg()))
-        print(f"  {n_events:>13,} events: {persons:,} persons in {seconds:.1f} s "
-              f"({n_events / seconds:,.0f} events/s), peak RSS {peak:,.0f} MiB, "
-              f"load average {os.getloadavg()}", flush=True)
+        if not args.generate_only:
+            measure(path, n_events)
 
 
 if __name__ == "__main__":

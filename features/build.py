@@ -49,6 +49,8 @@ class FeatureBuildResult(BaseModel):
     feature_set_version: str
     seconds: float
     table_recreated: bool = False
+    # Seconds per step (SQL file name -> seconds), for the benchmark and for finding slow steps.
+    step_seconds: dict[str, float] = {}
 
 
 class NoEventsBeforeError(ValueError):
@@ -73,15 +75,20 @@ def build_features_on(con: duckdb.DuckDBPyConnection, as_of: date) -> FeatureBui
             f"no events before {as_of.isoformat()} in the warehouse "
             f"(first event: {first_event or 'none'}); ingest events or choose a later date"
         )
+    step_seconds: dict[str, float] = {}
     con.execute("begin transaction")
     try:
         for step, binds_as_of in BUILD_STEPS:
+            step_started = time.perf_counter()
             con.execute(read_sql(step), {"as_of": as_of} if binds_as_of else {})
+            step_seconds[step] = time.perf_counter() - step_started
         for table in INTERMEDIATE_TABLES:
             register_person_table(con, table, "person_id", "feature build intermediate, latest as_of")
         recreated = _match_feature_table_to_sql(con)
         con.execute("delete from features.person_features where as_of_date = ?", [as_of])
+        step_started = time.perf_counter()
         con.execute(read_sql("features/queries/insert_person_features.sql"))
+        step_seconds["features/queries/insert_person_features.sql"] = time.perf_counter() - step_started
         persons = con.execute("select count(*) from features.person_features where as_of_date = ?",
                               [as_of]).fetchone()[0]
         seconds = time.perf_counter() - started
@@ -95,7 +102,7 @@ def build_features_on(con: duckdb.DuckDBPyConnection, as_of: date) -> FeatureBui
         raise
     return FeatureBuildResult(as_of=as_of, persons=persons, features=len(FEATURE_NAMES),
                               feature_set_version=FEATURE_SET_VERSION, seconds=seconds,
-                              table_recreated=recreated)
+                              table_recreated=recreated, step_seconds=step_seconds)
 
 
 def _match_feature_table_to_sql(con: duckdb.DuckDBPyConnection) -> bool:

@@ -180,6 +180,34 @@ def test_withdrawn_consent_and_opt_outs_are_never_profiled(tmp_path):
         assert persons <= {"person_consenting"}, f"{table} profiles {persons}"
 
 
+
+def test_latest_consent_breaks_ties_by_withdrawal_then_smallest_event_id(tmp_path):
+    # given persons whose latest events tie in time
+    path = _warehouse_with(tmp_path, [
+        # consent given and withdrawn at the same instant: withdrawal wins
+        _event("t1", "2026-01-05T10:00:00", person_id="person_tie", consent=True),
+        _event("t2", "2026-01-05T10:00:00", person_id="person_tie", consent=False),
+        # two id types at the latest instant: the smallest event_id decides the id_type
+        _event("m0", "2026-01-01T10:00:00", person_id="person_mixed", id_type="publisher"),
+        _event("m2", "2026-01-05T10:00:00", person_id="person_mixed", id_type="maid"),
+        _event("m1", "2026-01-05T10:00:00", person_id="person_mixed", id_type="cookie"),
+        # a withdrawal followed by renewed consent: the latest decides
+        _event("r1", "2026-01-03T10:00:00", person_id="person_renewed", consent=False),
+        _event("r2", "2026-01-06T10:00:00", person_id="person_renewed", consent=True),
+    ])
+    # when reading the eligibility view and building features
+    with open_warehouse(path, read_only=True) as con:
+        eligibility = {row[0]: row[1:] for row in con.execute(
+            "select person_id, id_type, latest_consent, last_event_at, is_eligible "
+            "from marts.person_eligibility").fetchall()}
+    build_features(path, AS_OF)
+    profiled = dict(_features(path).select("person_id", "id_type").iter_rows())
+    # then withdrawal wins a tie, the smallest event_id picks the id_type, and the latest counts
+    assert eligibility["person_tie"] == ("cookie", False, datetime(2026, 1, 5, 10), False)
+    assert eligibility["person_mixed"] == ("cookie", True, datetime(2026, 1, 5, 10), True)
+    assert eligibility["person_renewed"] == ("cookie", True, datetime(2026, 1, 6, 10), True)
+    assert profiled == {"person_mixed": "cookie", "person_renewed": "cookie"}, profiled
+
 def test_rebuild_replaces_only_its_own_date(tmp_path):
     # given features built for two dates
     path = tmp_path / "warehouse.duckdb"
