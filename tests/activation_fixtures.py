@@ -90,7 +90,7 @@ def build_warehouse(warehouse_path: Path, population: Population, as_of: date = 
         con.register("new_events", all_events.to_arrow())
         con.execute("""
             insert into raw.events by name
-            select *, 'fixture' as file_sha256, row_number() over () as source_row_number
+            select *, 'fixture' as file_sha256
             from new_events
         """)
         con.unregister("new_events")

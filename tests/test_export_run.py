@@ -84,9 +84,9 @@ def test_withdrawn_and_opted_out_persons_are_in_no_file(tmp_path, champion_store
     with open_warehouse(warehouse_path) as con:
         for index, person_id in enumerate(later[:2]):
             con.execute("insert into raw.events (event_id, occurred_at, person_id, id_type, "
-                        "event_type, consent, file_sha256, source_row_number) values "
-                        "(?, timestamp '2026-10-31 12:00', ?, 'maid', 'view', false, 'late', ?)",
-                        [f"late-{index}", person_id, index])
+                        "event_type, consent, file_sha256) values "
+                        "(?, timestamp '2026-10-31 12:00', ?, 'maid', 'view', false, 'late')",
+                        [f"late-{index}", person_id])
         con.execute("insert into raw.suppressed_persons values (sha256(?), 'objection', "
                     "timestamp '2026-10-31 12:00', current_timestamp)", [later[2]])
     # when exporting everyone

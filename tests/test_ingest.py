@@ -77,10 +77,10 @@ def test_quarantined_rows_keep_their_line_numbers(home, tmp_path):
                    "from raw.quarantine_rows order by all")
     assert found == [("a.csv", 3, "malformed_row"), ("a.csv", 5, "bad_event_type"),
                      ("b.jsonl", 3, "malformed_row"), ("b.jsonl", 5, "bad_event_type")]
-    good_lines = _query(home.warehouse_path, "select source_row_number from raw.events "
-                        "where file_sha256 = (select file_sha256 from raw.ingest_files "
-                        "where file_name = 'a.csv') order by 1")
-    assert good_lines == [(2,), (4,), (6,)]
+    good_rows = _query(home.warehouse_path, "select event_id from raw.events "
+                       "where file_sha256 = (select file_sha256 from raw.ingest_files "
+                       "where file_name = 'a.csv') order by 1")
+    assert good_rows == [("evt-00000001",), ("evt-00000002",), ("evt-00000004",)]
 
 
 @pytest.mark.parametrize("suffix", ["jsonl.gz", "csv", "parquet"])
@@ -174,13 +174,14 @@ def test_same_inbox_twice_and_same_events_in_a_new_file_change_nothing(home, tmp
 
 
 def test_event_repeated_within_a_file_is_stored_once(home, tmp_path):
-    rows = [good_event(1), good_event(2), good_event(1), good_event(1)]
+    rows = [good_event(1, channel="first"), good_event(2), good_event(1, channel="second"),
+            good_event(1, channel="third")]
     write_csv(tmp_path / "inbox" / "a.csv", rows)
     report = ingest_inbox(home.warehouse_path, tmp_path / "inbox")
     assert (report.rows_loaded, report.duplicates_skipped) == (2, 2)
-    first_line = _query(home.warehouse_path,
-                        "select source_row_number from raw.events where event_id = 'evt-00000001'")
-    assert first_line == [(2,)], "the first occurrence wins"
+    kept = _query(home.warehouse_path,
+                  "select channel from raw.events where event_id = 'evt-00000001'")
+    assert kept == [("first",)], "the first occurrence wins"
 
 
 def test_unparseable_files_are_quarantined_whole_and_the_rest_loads(home, tmp_path):

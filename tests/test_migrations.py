@@ -28,6 +28,8 @@ def test_v1_warehouse_migrates_with_its_data_intact(home, tmp_path):
     with open_warehouse(home.warehouse_path) as con:
         version = current_version(con)
         kept = con.execute("select event_id, person_id from raw.events").fetchall()
+        event_columns = {row[0] for row in con.execute(
+            "select column_name from duckdb_columns() where table_name = 'events'").fetchall()}
         dropped = con.execute("select suppressed_dropped from raw.ingest_files").fetchall()
     write_jsonl(tmp_path / "inbox" / "new.jsonl",
                 [good_event(1, event_id="evt-1"), good_event(2)])
@@ -37,6 +39,7 @@ def test_v1_warehouse_migrates_with_its_data_intact(home, tmp_path):
     assert version == LATEST_VERSION
     assert kept == [("evt-1", "cookie-000001")]
     assert dropped == [(0,)], "the new column is filled for old rows"
+    assert "source_row_number" not in event_columns, "v5 dropped the events' line numbers"
     assert (report.rows_loaded, report.duplicates_skipped) == (1, 1)
 
 

@@ -35,7 +35,7 @@ def _fingerprint(warehouse: Path) -> tuple:
     status = {k: v for k, v in warehouse_status(warehouse).items() if k not in TIMING_KEYS}
     with duckdb.connect(str(warehouse), read_only=True) as con:
         events = con.execute("select count(*), sum(hash(event_id, person_id, occurred_at, "
-                             "source_row_number)) from raw.events").fetchone()
+                             "channel, file_sha256)) from raw.events").fetchone()
         quarantine = con.execute("select count(*), sum(hash(file_sha256, source_row_number, "
                                  "reason)) from raw.quarantine_rows").fetchone()
     return status, events, quarantine

@@ -97,7 +97,6 @@ def events_frame(n_persons: int = 3000, n_days: int = 70, seed: int = 7,
         pl.lit(True).alias("consent"),
         pl.when(is_intent).then(pl.col("municipality")).otherwise(None).alias("municipality"),
         pl.lit("test-world").alias("file_sha256"),
-        pl.col("row").cast(pl.Int64).alias("source_row_number"),
     )
 
 

@@ -463,7 +463,7 @@ def _load_direct(con: duckdb.DuckDBPyConnection, path: Path, file_name: str,
             compose_insert("raw.events", "direct_source", read_sql(reader_file),
                            read_sql("queries/direct_events.sql")),
             read_params | {
-                "file_sha256": file_sha256, "header_lines": HEADER_LINES[file_format],
+                "file_sha256": file_sha256,
                 "loaded_at": datetime.now(UTC).replace(tzinfo=None),
                 "max_future_hours": MAX_FUTURE_SKEW_HOURS,
                 "max_event_id_length": EVENT_ID_MAX_LENGTH,
@@ -472,9 +472,15 @@ def _load_direct(con: duckdb.DuckDBPyConnection, path: Path, file_name: str,
                 "engagement_types": list(ENGAGEMENT_EVENT_TYPES), "devices": list(DEVICES),
             },
         ).fetchone()[0]
-        # A reader that skipped a line (a blank one, say) would shift every line number after it.
+        # A reader that skipped a line (a blank one, say) would hide it from the quarantine.
         if rows_read != expected_rows:
             raise _NeedsLineCheck(f"{rows_read} rows read from {expected_rows} lines")
+        # Which of two copies in one file stays is decided by file order, which only the
+        # line-checked path knows.
+        repeated = con.execute(read_sql("queries/repeated_event_ids.sql"),
+                               {"file_sha256": file_sha256}).fetchone()[0]
+        if repeated:
+            raise _NeedsLineCheck(f"{repeated} event ids repeated within the file")
         con.execute("create or replace temp table ingest_direct_skipped as "
                     + read_sql("queries/direct_skipped_events.sql"), {"file_sha256": file_sha256})
         skipped, suppressed = con.execute(
@@ -520,7 +526,7 @@ def _load_checked_rows(con: duckdb.DuckDBPyConnection, file_name: str, file_sha2
     try:
         valid_rows, suppressed = con.execute(read_sql("queries/count_valid_rows.sql")).fetchone()
         rows_loaded = con.execute(read_sql("queries/insert_events.sql"),
-                                  {"file_sha256": file_sha256, "header_lines": header_lines}
+                                  {"file_sha256": file_sha256}
                                   ).fetchone()[0]
         con.execute(read_sql("queries/insert_quarantine.sql"),
                     {"file_sha256": file_sha256, "file_name": file_name,

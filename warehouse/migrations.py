@@ -53,6 +53,11 @@ MIGRATIONS: tuple[Migration, ...] = (
          "activation/scores_ranked.sql", "activation/segment_holdouts.sql"),
         {"marts.person_scores": "person_id", "marts.segment_holdouts": "person_id"},
     ),
+    Migration(
+        5,
+        "raw events without their line numbers, so clean files load on every core",
+        ("migrations/0005_events_without_row_number.sql",),
+    ),
 )
 
 LATEST_VERSION = max(m.version for m in MIGRATIONS)

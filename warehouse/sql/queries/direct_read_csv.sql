@@ -1,7 +1,7 @@
 -- CSV read for the direct load (see direct_events.sql): columns named by the file's own header,
--- every value as text, rows numbered in file order. Any row the reader cannot split raises an
--- error, which sends the file to the line-checked path. Bound: $path, $columns (header name ->
--- VARCHAR, in header order).
+-- every value as text. Rows are not numbered, so DuckDB reads the file on every thread. Any row
+-- the reader cannot split raises an error, which sends the file to the line-checked path.
+-- Bound: $path, $columns (header name -> VARCHAR, in header order).
 with records as (
     select *
     from read_csv(
@@ -13,14 +13,13 @@ with records as (
         delim = ',',
         quote = '"',
         escape = '"'
-    ) with ordinality
+    )
 ),
 
 final as (
     select
-        ordinality as source_ordinal,
         -- every value of the row, unknown columns included, for the personal-data check
-        concat_ws(chr(10), *columns(* exclude (ordinality))) as joined_values,
+        concat_ws(chr(10), *columns(*)) as joined_values,
         event_id,
         occurred_at,
         person_id,

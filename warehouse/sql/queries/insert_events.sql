@@ -4,7 +4,7 @@
 -- already stored by probing raw.events with the file's narrow event_ids, so the wide rows only
 -- stream through anti-joins against small tables. Each step reads ingest_checked itself: a step
 -- used by several others would be materialised, copying every wide row once more.
--- Bound: $file_sha256, $header_lines.
+-- Bound: $file_sha256.
 insert into raw.events
 with file_ids as (
     select event_id, source_ordinal from ingest_checked where reason is null
@@ -54,8 +54,7 @@ final as (
         device,
         consent,
         municipality,
-        $file_sha256 as file_sha256,
-        source_ordinal + $header_lines as source_row_number
+        $file_sha256 as file_sha256
     from new_events
 )
 
