@@ -49,7 +49,7 @@ from range(?) as r(i), (select ?::varchar[] as themes)
 GENERATE_EVENTS = """
 insert into raw.events (event_id, occurred_at, person_id, id_type, event_type, content_id,
                         campaign_id, channel, watch_seconds, region, device, consent,
-                        municipality, file_sha256, source_row_number)
+                        municipality, file_sha256)
 with draws as (
     select
         i,
@@ -84,8 +84,7 @@ select
     ['mobile', 'desktop', 'tablet', 'ctv', 'unknown'][1 + (person + i) % 5],
     person % 50 <> 0,
     case when kind_draw >= 990 then ['Luleå', 'Boden', 'Kiruna'][1 + person % 3] end,
-    'bench',
-    i
+    'bench'
 from draws
 """
 

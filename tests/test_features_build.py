@@ -29,7 +29,7 @@ def _event(event_id: str, occurred_at: str, person_id: str = "person_aaaa", even
         "person_id": person_id, "id_type": id_type, "event_type": event_type,
         "content_id": content_id, "campaign_id": "campaign_1", "channel": "meta",
         "watch_seconds": watch_seconds, "region": region, "device": "mobile", "consent": consent,
-        "municipality": municipality, "file_sha256": "test", "source_row_number": 0,
+        "municipality": municipality, "file_sha256": "test",
     }
 
 
