@@ -162,6 +162,8 @@ def test_layouts_the_direct_load_leaves_to_the_line_checked_path(tmp_path):
     write_csv(inbox / "no_municipality.csv", rows, columns=list(rows[0])[:-1])
     # a CSV field quoted over two lines
     write_csv(inbox / "multiline.csv", [good_event(1, campaign_id="spring\n2026")])
+    # a line longer than the direct reader's buffer
+    write_csv(inbox / "long.csv", [*rows, good_event(9, campaign_id="x" * 3_000_000)])
     (direct, _), (direct_db, line_checked_db) = _load_both_ways(inbox, tmp_path)
     assert set(_paths(direct).values()) == {"line_checked"}
     _assert_same_tables(direct_db, line_checked_db)

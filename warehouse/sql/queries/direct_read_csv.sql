@@ -12,7 +12,11 @@ with records as (
         auto_detect = false,
         delim = ',',
         quote = '"',
-        escape = '"'
+        escape = '"',
+        -- DuckDB splits a file into buffers of this size to read it on several threads; its
+        -- default (32 MB) would read most event files on one. A longer line fails the read and
+        -- the file is line-checked.
+        buffer_size = 2097152
     )
 ),
 
