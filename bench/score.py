@@ -9,13 +9,17 @@ replacement up to --persons rows, so the matrix has the real mix of zeros and mi
 
 Each part runs in its own child process (peak RSS its own), with `configure_threads()` before
 LightGBM is imported:
-1. the scoring step: `segments.scoring.predict_scores` (the production path), the sklearn
-   `predict_proba` of the same calibrated model, and the bare `booster.predict` (no
-   calibration), each timed --repeats times (median shown);
+1. the scoring step: `segments.scoring.predict_scores` (the production path), the same step on
+   the champion's LightGBM part alone (what scoring cost before the log-odds blend), the blend's
+   folded logistic part alone, the bare `booster.predict` (no calibration) and the sklearn
+   `predict_proba` of the calibrated model, each timed --repeats times (median shown, with the
+   process CPU seconds, which the other jobs on the machine inflate less than wall time);
 2. `norrut score` end to end (`segments.scoring.score_persons`) on the simulated warehouse.
-Prints the figures with os.getloadavg() and writes bench/results/score.md.
+Training with the defaults blends LightGBM with the logistic baseline when that ranks better on
+validation (on the default world it does); the report states the champion's blend weight.
+Prints the figures with os.getloadavg() and appends them, dated, to bench/results/score.md.
 
-    .venv/bin/python bench/score.py [--persons 1000000] [--threads 2] [--workdir DIR]
+    .venv/bin/python bench/score.py [--persons 1000000] [--threads 2] [--workdir DIR] [--retrain]
 """
 
 from __future__ import annotations
@@ -43,7 +47,8 @@ from models.training import TrainSettings, train_model
 from norrut.home import NorrutHome
 result = train_model(TrainSettings(as_of=date.fromisoformat(sys.argv[2])), NorrutHome.resolve(sys.argv[1]))
 print(json.dumps({"version": result.version, "test_roc_auc": result.test_metrics["roc_auc"],
-                  "best_iteration": result.best_iteration, "calibration": result.calibration}))
+                  "best_iteration": result.best_iteration, "calibration": result.calibration,
+                  "lightgbm_weight": result.lightgbm_weight}))
 """
 
 STEP = """
@@ -55,6 +60,7 @@ import numpy as np
 from norrut.home import NorrutHome
 from features.build import load_feature_frame
 from segments.champion import load_champion_model
+from models.estimators import FoldedLogistic, LogOddsBlend
 from segments.scoring import DEFAULT_MODEL_NAME, feature_matrix, predict_scores
 from warehouse.db import open_warehouse
 
@@ -67,26 +73,37 @@ rows = feature_matrix(frame, champion.feature_names)
 rng = np.random.default_rng(0)
 matrix = np.ascontiguousarray(rows[rng.integers(0, len(rows), persons)])
 model = champion.model
-booster = model.calibrated_classifiers_[0].estimator.estimator.booster_
+inner = model.calibrated_classifiers_[0].estimator.estimator
+lightgbm_model = inner.lightgbm_model if isinstance(inner, LogOddsBlend) else inner
+booster = lightgbm_model.booster_
 
 def median_of(runs, fn):
-    times, loads = [], []
+    times, cpu, loads = [], [], []
     for _ in range(runs):
-        started = time.perf_counter(); fn(); times.append(time.perf_counter() - started)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        fn()
+        times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
         loads.append(os.getloadavg()[0])
-    return float(np.median(times)), times, loads
+    return float(np.median(times)), times, loads, float(np.median(cpu))
 
 fast = predict_scores(model, matrix, threads)
 slow = model.predict_proba(matrix)[:, 1]
 figures = {
     "features": matrix.shape[1], "trees": booster.num_trees(),
-    "leaves": int(model.calibrated_classifiers_[0].estimator.estimator.num_leaves),
+    "leaves": int(lightgbm_model.num_leaves),
+    "lightgbm_weight": float(getattr(inner, "lightgbm_weight", 1.0)),
     "calibration": model.method, "version": champion.version,
     "distinct_rows": len(rows), "max_abs_difference": float(np.max(np.abs(fast - slow))),
 }
-for key, fn in (("predict_scores", lambda: predict_scores(model, matrix, threads)),
-                ("bare_booster", lambda: booster.predict(matrix, num_threads=threads)),
-                ("sklearn_predict_proba", lambda: model.predict_proba(matrix))):
+paths = [("predict_scores", lambda: predict_scores(model, matrix, threads)),
+         ("lightgbm_alone", lambda: predict_scores(lightgbm_model, matrix, threads))]
+if isinstance(inner, LogOddsBlend):
+    linear_part = FoldedLogistic.of(inner.linear_model)
+    paths.append(("logistic_part", lambda: linear_part.log_odds(matrix, threads)))
+paths += [("bare_booster", lambda: booster.predict(matrix, num_threads=threads)),
+          ("sklearn_predict_proba", lambda: model.predict_proba(matrix))]
+for key, fn in paths:
     figures[key] = median_of(repeats if key != "sklearn_predict_proba" else 3, fn)
 figures["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(figures))
@@ -172,35 +189,46 @@ def main() -> None:
                   str(args.repeats))
     load_after = _load()
 
+    blend = step["lightgbm_weight"] < 1.0
+    model_kind = (f"LogOddsBlend of LightGBM (weight {step['lightgbm_weight']:g}) and the "
+                  "logistic baseline" if blend else "LightGBM alone (blend weight 1)")
     lines = [
-        "# Scoring benchmark (`bench/score.py`)", "",
+        f"## Run of {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC", "",
         (f"Machine: {os.cpu_count()} cores, 24 GiB, {platform.platform()}; Python "
          f"{platform.python_version()}; shared with other engineers' jobs. os.getloadavg() "
          f"before {load_before}, after {load_after} (1/5/15 min; 2 = both cores busy)."), "",
         (f"Champion: version {step['version']} of `models`' real model, trained on a simulated "
          f"world ({args.world_persons:,} persons, {args.days} days, seed {args.seed}) as of "
-         f"{args.as_of}: LightGBM {step['trees']} trees x {step['leaves']} leaves over "
-         f"{step['features']} features, {step['calibration']} calibration, loaded from "
+         f"{args.as_of}: {model_kind}; LightGBM {step['trees']} trees x {step['leaves']} leaves "
+         f"over {step['features']} features, {step['calibration']} calibration, loaded from "
          "`models:/<name>@champion`."),
     ]
     if trained:
         lines.append(f"Trained in this run: {trained['seconds']:.0f} s, test AUC "
-                     f"{trained['test_roc_auc']:.4f}.")
+                     f"{trained['test_roc_auc']:.4f}, blend weight chosen on validation "
+                     f"{trained['lightgbm_weight']:g}.")
     lines += [
         "",
-        (f"## Scoring step: {args.persons:,} persons (real feature rows of "
+        (f"### Scoring step: {args.persons:,} persons (real feature rows of "
          f"{step['distinct_rows']:,} profiled persons, drawn with replacement), "
          f"{args.threads} threads"),
         "",
-        "| path | median seconds | persons/s | all runs (s) | 1-min load per run |",
-        "|---|---:|---:|---|---|",
+        "| path | median seconds | persons/s | median CPU s | all runs (s) | 1-min load per run |",
+        "|---|---:|---:|---:|---|---|",
     ]
-    labels = (("predict_scores", "`predict_scores` (production: booster + vectorised calibration)"),
+    labels = (("predict_scores", "`predict_scores` of the champion (production: "
+                                 + ("booster + folded logistic + " if blend else "booster + ")
+                                 + "vectorised calibration)"),
+              ("lightgbm_alone", ("`predict_scores` of the champion's LightGBM part alone "
+                                  "(booster-only cost)")),
+              ("logistic_part", "the blend's folded logistic log-odds alone"),
               ("bare_booster", "bare `booster.predict`, no calibration (reference)"),
-              ("sklearn_predict_proba", "sklearn `predict_proba` of the calibrated model (old path)"))
+              ("sklearn_predict_proba", "sklearn `predict_proba` of the calibrated model"))
     for key, label in labels:
-        median, runs, loads = step[key]
-        lines.append(f"| {label} | {median:.3f} | {args.persons / median:,.0f} | "
+        if key not in step:
+            continue
+        median, runs, loads, cpu = step[key]
+        lines.append(f"| {label} | {median:.3f} | {args.persons / median:,.0f} | {cpu:.2f} | "
                      f"{', '.join(f'{r:.2f}' for r in runs)} | "
                      f"{', '.join(f'{x:.1f}' for x in loads)} |")
     lines += [
@@ -209,7 +237,7 @@ def main() -> None:
          f"Peak RSS of the step process: {step['peak_rss_mib']:,.0f} MiB (the matrix is "
          f"{args.persons * step['features'] * 4 / 2**20:,.0f} MiB)."),
         "",
-        f"## `score_persons` end to end: {e2e['persons']:,} persons",
+        f"### `score_persons` end to end: {e2e['persons']:,} persons",
         "",
         ("After the features for the date are built (not timed): reads the features of eligible persons from DuckDB, builds the float32 "
          "matrix, predicts, stores the scores in one transaction and writes the generic CSV."),
@@ -223,7 +251,10 @@ def main() -> None:
     ]
     report = "\n".join(lines) + "\n"
     print(report)
-    (ROOT / "bench" / "results" / "score.md").write_text(report, encoding="utf-8")
+    results = ROOT / "bench" / "results" / "score.md"
+    history = (results.read_text(encoding="utf-8") if results.exists()
+               else "# Scoring benchmark (`bench/score.py`)\n")
+    results.write_text(history.rstrip("\n") + "\n\n" + report, encoding="utf-8")
 
 
 if __name__ == "__main__":

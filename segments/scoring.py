@@ -42,14 +42,15 @@ class ScoreResult:
 def predict_scores(model: object, features: np.ndarray, threads: int | None = None) -> np.ndarray:
     """Calibrated probabilities for a C-ordered float32 feature matrix, as float64 in 0..1.
 
-    For the models training produces (an LGBMClassifier, bare or inside a binary
-    CalibratedClassifierCV with sigmoid or isotonic calibration) the array goes straight to the
-    LightGBM booster, with no pandas, no sklearn validation and no (n, 2) probability frame, and
+    For the models training produces (an LGBMClassifier or a LogOddsBlend of it with the
+    logistic baseline, bare or inside a binary CalibratedClassifierCV with sigmoid or isotonic
+    calibration) the array goes straight to the LightGBM booster and the blend's folded
+    logistic model, with no pandas, no sklearn validation and no (n, 2) probability frame, and
     the calibration is applied as one vectorised step; any other model takes `predict_proba`.
     Both give the same numbers."""
     threads = threads or os.cpu_count() or 1
     _set_threads(model, threads)
-    parts = _booster_and_calibrators(model)
+    parts = _responses_and_calibrators(model)
     if parts is None:
         with warnings.catch_warnings():
             # Fitted on a named frame, predicting on the same columns as an array: not a problem.
@@ -60,13 +61,18 @@ def predict_scores(model: object, features: np.ndarray, threads: int | None = No
     return np.clip(probabilities.astype(np.float64, copy=False), 0.0, 1.0)
 
 
-def _booster_and_calibrators(model: object) -> list[tuple[object, bool, object | None]] | None:
-    """[(booster, whether the calibrator reads its raw score, calibrator or None), ...] whose
-    mean is the model's positive-class probability, or None when the model is not one this fast
-    path reproduces exactly."""
-    booster = _lightgbm_booster(model)
-    if booster is not None:
-        return [(booster, False, None)]
+# What a fast-path model computes from the float32 matrix with a number of threads: the
+# probability of the positive class, or the response its calibrator reads.
+Response = Callable[[np.ndarray, int], np.ndarray]
+
+
+def _responses_and_calibrators(model: object) -> list[tuple[Response, object | None]] | None:
+    """[(response, calibrator of that response or None), ...] whose calibrated responses
+    average to the model's positive-class probability, or None when the model is not one this
+    fast path reproduces exactly."""
+    bare = _response(model, calibrated=False)
+    if bare is not None:
+        return [(bare, None)]
     from sklearn.calibration import CalibratedClassifierCV, _SigmoidCalibration
     from sklearn.isotonic import IsotonicRegression
 
@@ -76,16 +82,38 @@ def _booster_and_calibrators(model: object) -> list[tuple[object, bool, object |
     parts = []
     for calibrated in model.calibrated_classifiers_:
         inner = calibrated.estimator
-        booster = _lightgbm_booster(getattr(inner, "estimator", inner))
+        # sklearn calibrates decision_function (LightGBM's raw score, the blend's log-odds)
+        # when the estimator has one, else the positive-class probability.
+        response = _response(getattr(inner, "estimator", inner),
+                             calibrated=hasattr(inner, "decision_function"))
         calibrators = calibrated.calibrators
-        if (booster is None or len(calibrators) != 1
+        if (response is None or len(calibrators) != 1
                 or not isinstance(calibrators[0], (_SigmoidCalibration, IsotonicRegression))
                 or list(getattr(inner, "classes_", ())) != list(model.classes_)):
             return None
-        # sklearn calibrates decision_function (LightGBM's raw score) when the estimator has
-        # one, else the positive-class probability.
-        parts.append((booster, hasattr(inner, "decision_function"), calibrators[0]))
+        parts.append((response, calibrators[0]))
     return parts or None
+
+
+def _response(estimator: object, calibrated: bool) -> Response | None:
+    """The estimator's log-odds (what its calibrator reads) when `calibrated`, else its
+    positive-class probability, computed straight from the array; None for an estimator this
+    fast path does not know."""
+    from models.estimators import LogOddsBlend
+
+    if isinstance(estimator, LogOddsBlend):
+        if _lightgbm_booster(estimator.lightgbm_model) is None:
+            return None
+        if calibrated:
+            return estimator.decision_function
+        return lambda matrix, threads: estimator.positive_probability(
+            estimator.decision_function(matrix, threads))
+    booster = _lightgbm_booster(estimator)
+    if booster is None:
+        return None
+    # Booster.predict with no num_iteration uses the best iteration, as predict_proba does.
+    return lambda matrix, threads: booster.predict(matrix, raw_score=calibrated,
+                                                   num_threads=threads)
 
 
 def _lightgbm_booster(estimator: object) -> object | None:
@@ -95,15 +123,14 @@ def _lightgbm_booster(estimator: object) -> object | None:
     return getattr(estimator, "booster_", None)
 
 
-def _predict_direct(parts: list[tuple[object, bool, object | None]], features: np.ndarray,
+def _predict_direct(parts: list[tuple[Response, object | None]], features: np.ndarray,
                     threads: int) -> np.ndarray:
     from scipy.special import expit
 
     matrix = np.ascontiguousarray(features, dtype=np.float32)
     total = None
-    for booster, raw_score, calibrator in parts:
-        # Booster.predict with no num_iteration uses the best iteration, as predict_proba does.
-        response = booster.predict(matrix, raw_score=raw_score, num_threads=threads)
+    for response_of, calibrator in parts:
+        response = response_of(matrix, threads)
         if calibrator is None:
             calibrated = response
         elif hasattr(calibrator, "a_"):

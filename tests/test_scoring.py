@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import polars as pl
 import pytest
@@ -143,6 +145,97 @@ def test_calibrated_predictions_equal_sklearn_predict_proba(method, frozen):
     scores = predict_scores(calibrated, features, threads=2)
     # then the probabilities are sklearn's own, to the last bits
     np.testing.assert_allclose(scores, calibrated.predict_proba(frame)[:, 1], rtol=0, atol=1e-12)
+
+
+def _blend_and_frame(seed: int, rows: int = 3000):
+    """A LightGBM model and the logistic baseline fitted on a named float32 frame with missing
+    values, a signed column and a column missing throughout training (the imputer drops it),
+    blended at weight 0.4; returns the blend, the frame and its float32 array. At scoring time
+    the dropped column holds values, some negative, and some missing."""
+    import lightgbm
+    import pandas as pd
+
+    from models.estimators import LogOddsBlend, fit_baseline
+
+    rng = np.random.default_rng(seed)
+    features = rng.exponential(3.0, size=(rows, 7)).astype(np.float32)
+    features[rng.random(features.shape) < 0.3] = 0.0
+    features[rng.random(features.shape) < 0.1] = np.nan
+    features[:, 5] = rng.normal(size=rows)  # signed, so the signed log1p's sign matters
+    features[rows // 2:, 5] = np.abs(features[rows // 2:, 5])  # blocks with and without
+    features[:, 6] = np.where(rng.random(rows) < 0.5, np.nan, rng.normal(size=rows) * 5)
+    logit = 0.6 * np.log1p(np.nan_to_num(features[:, 0])) + 0.5 * features[:, 5] - 2.0
+    label = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int)
+    frame = pd.DataFrame(features, columns=[f"f{i}" for i in range(7)])
+    training = frame[:2000].copy()
+    training["f6"] = np.nan  # missing throughout training: the imputer drops it
+    trees = lightgbm.LGBMClassifier(n_estimators=40, num_leaves=7, verbose=-1).fit(
+        training, label[:2000])
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Skipping features without any observed")
+        baseline = fit_baseline(training, label[:2000])
+    assert np.isnan(baseline.steps[0][1].statistics_[6]), "the imputer dropped column f6"
+    return LogOddsBlend(trees, baseline, 0.4), frame, label, features
+
+
+def _log_odds_from_the_unfolded_parts(blend, frame) -> np.ndarray:
+    """The blend's log-odds as its definition states them, through sklearn's own pipeline
+    (in float64: on a float32 frame the pipeline computes in float32, 1e-7 off)."""
+    frame = frame.astype(np.float64)
+    return (blend.lightgbm_weight * blend.lightgbm_model.predict(frame, raw_score=True)
+            + (1 - blend.lightgbm_weight) * blend.linear_model.decision_function(frame))
+
+
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic", None])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_blend_predictions_equal_sklearn_predict_proba(method, threads, monkeypatch):
+    # given a LogOddsBlend, bare (method None) or calibrated as training does, with small
+    # chunks and blocks so that several of each, and partial ones, are scored
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
+    import models.estimators
+    from segments.scoring import _responses_and_calibrators
+
+    monkeypatch.setattr(models.estimators, "_BLEND_CHUNK_ROWS", 1100)
+    monkeypatch.setattr(models.estimators, "_LINEAR_BLOCK_ROWS", 96)
+    blend, frame, label, features = _blend_and_frame(seed=4)
+    model = blend
+    if method is not None:
+        model = CalibratedClassifierCV(FrozenEstimator(blend), method=method)
+        model.fit(frame[2000:], label[2000:])
+    expected = model.predict_proba(frame)[:, 1]
+    if method is None:
+        definition = 1 / (1 + np.exp(-_log_odds_from_the_unfolded_parts(blend, frame)))
+    else:
+        calibrator = model.calibrated_classifiers_[0].calibrators[0]
+        definition = calibrator.predict(_log_odds_from_the_unfolded_parts(blend, frame))
+    # when scoring through the fast path (sklearn's predict_proba would fail if taken)
+    assert _responses_and_calibrators(model) is not None, "the fast path knows the blend"
+    monkeypatch.setattr(model, "predict_proba", lambda _: pytest.fail("took predict_proba"))
+    scores = predict_scores(model, features, threads=threads)
+    # then the probabilities are sklearn's own to the last bits, and those of the blend's
+    # definition (LightGBM's raw score and the unfolded logistic pipeline) to rounding
+    np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(scores, definition, rtol=0, atol=1e-11)
+    assert np.ptp(scores) > 0.05, "scores that barely vary would prove little"
+
+
+def test_blend_log_odds_follow_every_part_of_the_folded_logistic_model():
+    # given a blend and rows whose missing values, signs and dropped column all matter
+    from models.estimators import FoldedLogistic
+
+    blend, frame, _, features = _blend_and_frame(seed=5)
+    folded = FoldedLogistic.of(blend.linear_model)
+    # then the folded log-odds equal the pipeline's, in float64 whatever the input dtype
+    pipeline = blend.linear_model.decision_function(frame.astype(np.float64))
+    np.testing.assert_allclose(folded.log_odds(features, threads=2), pipeline, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(folded.log_odds(features.astype(np.float64)), pipeline,
+                               rtol=0, atol=1e-9)
+    # and the dropped column has no say, while missing values take their imputed terms
+    assert folded.weights[6] == 0 and folded.imputed_terms[6] == 0
+    assert np.any(np.isnan(features[:, :5])) and np.count_nonzero(folded.imputed_terms[:5])
+    assert np.any(features[:, 5] < 0) and folded.weights[5] != 0
 
 
 def test_feature_matrix_names_missing_columns():
