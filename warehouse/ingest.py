@@ -308,6 +308,19 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, *,
         _drop_staging(con)
 
 
+def _contract_rule_params() -> dict[str, object]:
+    """The contract's limits and value lists, as both validate_events.sql and direct_events.sql
+    bind them; the clock is read now, for the future-time rule."""
+    return {
+        "loaded_at": datetime.now(UTC).replace(tzinfo=None),
+        "max_future_hours": MAX_FUTURE_SKEW_HOURS,
+        "max_event_id_length": EVENT_ID_MAX_LENGTH,
+        "max_watch_seconds": float(MAX_WATCH_SECONDS),
+        "id_types": list(ID_TYPES), "event_types": list(EVENT_TYPES),
+        "engagement_types": list(ENGAGEMENT_EVENT_TYPES), "devices": list(DEVICES),
+    }
+
+
 class _UnreadableHeader(ValueError):
     """A CSV whose header cannot name its columns."""
 
@@ -360,15 +373,7 @@ def _stage_checked_rows(con: duckdb.DuckDBPyConnection, path: Path,
     con.execute(
         compose_query("ingest_source", read_sql(f"queries/read_{file_format}.sql"),
                  read_sql("queries/validate_events.sql"), "ingest_checked"),
-        read_params | {
-            "loaded_at": datetime.now(UTC).replace(tzinfo=None),
-            "max_future_hours": MAX_FUTURE_SKEW_HOURS,
-            "max_event_id_length": EVENT_ID_MAX_LENGTH,
-            "max_watch_seconds": float(MAX_WATCH_SECONDS),
-            "id_types": list(ID_TYPES), "event_types": list(EVENT_TYPES),
-            "engagement_types": list(ENGAGEMENT_EVENT_TYPES), "devices": list(DEVICES),
-            "contract_fields": list(EVENT_FIELDS),
-        },
+        read_params | _contract_rule_params() | {"contract_fields": list(EVENT_FIELDS)},
     )
     rejects_exist = con.execute(
         "select count(*) from duckdb_tables() where table_name = 'ingest_reject_errors'"
@@ -455,15 +460,7 @@ def _load_direct(con: duckdb.DuckDBPyConnection, path: Path, file_name: str,
         rows_read = con.execute(
             compose_insert("raw.events", "direct_source", read_sql(reader_file),
                            read_sql("queries/direct_events.sql")),
-            read_params | {
-                "file_sha256": file_sha256,
-                "loaded_at": datetime.now(UTC).replace(tzinfo=None),
-                "max_future_hours": MAX_FUTURE_SKEW_HOURS,
-                "max_event_id_length": EVENT_ID_MAX_LENGTH,
-                "max_watch_seconds": float(MAX_WATCH_SECONDS),
-                "id_types": list(ID_TYPES), "event_types": list(EVENT_TYPES),
-                "engagement_types": list(ENGAGEMENT_EVENT_TYPES), "devices": list(DEVICES),
-            },
+            read_params | _contract_rule_params() | {"file_sha256": file_sha256},
         ).fetchone()[0]
         # A reader that skipped a line (a blank one, say) would hide it from the quarantine.
         if rows_read != expected_rows:

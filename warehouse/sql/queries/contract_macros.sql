@@ -26,3 +26,22 @@ create or replace temp macro norrut_is_person_id(value) as
 -- path instead, so values stored by either path are the same.
 create or replace temp macro norrut_may_hold_pii_or_untrimmed(joined_values) as
     regexp_matches(joined_values, '(?m)^\s|\s$|^$|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}|^\s*(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}\s*$|^\s*(([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{0,4}::([0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{0,4})\s*$|^\s*(\+|00)[1-9][0-9 ()./-]{6,18}[0-9]\s*$|^\s*0[1-9][0-9 ()./-]{5,14}[0-9]\s*$');
+
+-- Value parsing shared by the line-checked (validate_events.sql) and direct (direct_events.sql)
+-- loads, so both store the same value from the same text.
+-- occurred_at: integer epoch milliseconds, or ISO 8601 with an offset or Z; the session time
+-- zone is UTC, so the result is UTC. NULL when it is neither.
+create or replace temp macro norrut_occurred_at(text) as
+    case
+        when regexp_full_match(text, '-?[0-9]{1,16}') then epoch_ms(cast(text as bigint))
+        else cast(try_cast(text as timestamptz) as timestamp)
+    end;
+
+-- consent: true/false or 1/0 in any case; NULL for anything else.
+create or replace temp macro norrut_consent(text) as
+    case lower(text)
+        when 'true' then true
+        when '1' then true
+        when 'false' then false
+        when '0' then false
+    end;

@@ -19,20 +19,9 @@ typed as (
     select
         *,
         norrut_may_hold_pii_or_untrimmed(joined_values) as needs_line_check,
-        case
-            -- integer epoch milliseconds
-            when regexp_full_match(occurred_at, '-?[0-9]{1,16}')
-                then epoch_ms(cast(occurred_at as bigint))
-            -- ISO 8601 with offset or Z; the session time zone is UTC, so this is UTC
-            else cast(try_cast(occurred_at as timestamptz) as timestamp)
-        end as occurred_at_utc,
+        norrut_occurred_at(occurred_at) as occurred_at_utc,
         try_cast(watch_seconds as double) as watch_seconds_number,
-        case lower(consent)
-            when 'true' then true
-            when '1' then true
-            when 'false' then false
-            when '0' then false
-        end as consent_flag
+        norrut_consent(consent) as consent_flag
     from source
 ),
 

@@ -36,18 +36,9 @@ fields as (
 typed as (
     select
         *,
-        case
-            -- integer epoch milliseconds
-            when regexp_full_match(occurred_at_text, '-?[0-9]{1,16}')
-                then epoch_ms(cast(occurred_at_text as bigint))
-            -- ISO 8601 with offset or Z; the session time zone is UTC, so this is UTC
-            else cast(try_cast(occurred_at_text as timestamptz) as timestamp)
-        end as occurred_at,
+        norrut_occurred_at(occurred_at_text) as occurred_at,
         try_cast(watch_seconds_text as double) as watch_seconds,
-        case
-            when consent_text in ('true', '1') then true
-            when consent_text in ('false', '0') then false
-        end as consent,
+        norrut_consent(consent_text) as consent,
         not is_malformed
             and norrut_may_hold_pii(array_to_string(field_values, chr(10))) as may_hold_pii
     from fields
