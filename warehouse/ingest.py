@@ -397,17 +397,11 @@ class _NeedsLineCheck(Exception):
     """A direct load found something only the line-checked path handles."""
 
 
-# Names DuckDB's readers add to a row (CSV ordinality, Parquet file_row_number); a file column
-# of the same name would collide with them in the direct load.
-_READER_COLUMN_NAMES = {"csv": "ordinality", "jsonl": "ordinality", "parquet": "file_row_number"}
-
-
-def _names_allow_direct_load(names: list[str], file_format: str) -> bool:
+def _names_allow_direct_load(names: list[str]) -> bool:
     """Every contract field present under its exact name, and no two names that SQL (which
-    ignores case) would confuse with each other or with the reader's own column."""
+    ignores case) would confuse."""
     folded = [name.lower() for name in names]
-    return (set(EVENT_FIELDS) <= set(names) and len(set(folded)) == len(folded)
-            and _READER_COLUMN_NAMES[file_format] not in folded)
+    return set(EVENT_FIELDS) <= set(names) and len(set(folded)) == len(folded)
 
 
 def _direct_source(con: duckdb.DuckDBPyConnection, path: Path, file_format: str,
@@ -436,7 +430,7 @@ def _direct_source(con: duckdb.DuckDBPyConnection, path: Path, file_format: str,
         except duckdb.Error:
             return None
         read_params = {"path": str(path)}
-    if not _names_allow_direct_load(names, file_format):
+    if not _names_allow_direct_load(names):
         return None
     unknown = [name for name in names if name not in EVENT_FIELDS]
     return f"queries/direct_read_{file_format}.sql", read_params, unknown, rows
