@@ -327,16 +327,26 @@ class _UnreadableHeader(ValueError):
 
 def _quarantine_file(con: duckdb.DuckDBPyConnection, file_name: str, file_sha256: str,
                      file_format: str, reason: str, started: float) -> FileResult:
-    seconds = time.perf_counter() - started
+    result = FileResult(file_name, file_sha256, "quarantined", file_format,
+                        failure_reason=reason, seconds=time.perf_counter() - started)
+    _record_file(con, result, datetime.now(UTC))
+    return result
+
+
+def _record_file(con: duckdb.DuckDBPyConnection, result: FileResult,
+                 ingested_at: datetime) -> None:
+    """The file's row in raw.ingest_files; a loaded file's goes in its load's transaction."""
     con.execute(
         read_sql("queries/insert_ingest_file.sql"),
-        {"file_sha256": file_sha256, "file_name": file_name, "file_format": file_format,
-         "status": "quarantined", "rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0,
-         "duplicates_skipped": 0, "suppressed_dropped": 0, "unknown_columns": [],
-         "failure_reason": reason, "seconds": seconds, "ingested_at": datetime.now(UTC)},
+        {"file_sha256": result.file_sha256, "file_name": result.file_name,
+         "file_format": result.file_format, "status": result.status,
+         "rows_read": result.rows_read, "rows_loaded": result.rows_loaded,
+         "rows_quarantined": result.rows_quarantined,
+         "duplicates_skipped": result.duplicates_skipped,
+         "suppressed_dropped": result.suppressed_dropped,
+         "unknown_columns": list(result.unknown_columns), "failure_reason": result.failure_reason,
+         "seconds": result.seconds, "ingested_at": ingested_at},
     )
-    return FileResult(file_name, file_sha256, "quarantined", file_format, failure_reason=reason,
-                      seconds=seconds)
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -480,15 +490,7 @@ def _load_direct(con: duckdb.DuckDBPyConnection, path: Path, file_name: str,
             load_path="direct",
         )
         result.seconds = time.perf_counter() - started
-        con.execute(
-            read_sql("queries/insert_ingest_file.sql"),
-            {"file_sha256": file_sha256, "file_name": file_name, "file_format": file_format,
-             "status": "loaded", "rows_read": rows_read, "rows_loaded": result.rows_loaded,
-             "rows_quarantined": 0, "duplicates_skipped": result.duplicates_skipped,
-             "suppressed_dropped": suppressed, "unknown_columns": shown_unknown,
-             "failure_reason": None, "seconds": result.seconds,
-             "ingested_at": datetime.now(UTC)},
-        )
+        _record_file(con, result, datetime.now(UTC))
         con.execute("commit")
     except (duckdb.Error, _NeedsLineCheck):
         # The reader's message may quote the file's content: it is not kept.
@@ -528,14 +530,7 @@ def _load_checked_rows(con: duckdb.DuckDBPyConnection, file_name: str, file_sha2
             quarantined_by_reason=by_reason, load_path="line_checked",
         )
         result.seconds = time.perf_counter() - started
-        con.execute(
-            read_sql("queries/insert_ingest_file.sql"),
-            {"file_sha256": file_sha256, "file_name": file_name, "file_format": file_format,
-             "status": "loaded", "rows_read": result.rows_read, "rows_loaded": rows_loaded,
-             "rows_quarantined": rows_quarantined, "duplicates_skipped": duplicates,
-             "suppressed_dropped": suppressed, "unknown_columns": shown_unknown,
-             "failure_reason": None, "seconds": result.seconds, "ingested_at": now},
-        )
+        _record_file(con, result, now)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
