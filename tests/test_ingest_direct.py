@@ -126,9 +126,8 @@ def test_a_file_the_direct_load_cannot_prove_clean_is_line_checked(tmp_path, suf
     _assert_same_tables(direct_db, line_checked_db)
 
 
-@pytest.mark.parametrize(("suffix", "expected_path"), [
-    (".csv", "direct"), (".parquet", "direct"), (".jsonl", "line_checked")])
-def test_unknown_columns_are_counted_alike(tmp_path, suffix, expected_path):
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+def test_unknown_columns_are_counted_alike(tmp_path, suffix):
     # given good rows, one with a column the contract does not name
     inbox = tmp_path / "inbox"
     rows = [good_event(n) for n in range(1, 6)]
@@ -136,9 +135,9 @@ def test_unknown_columns_are_counted_alike(tmp_path, suffix, expected_path):
     WRITERS[suffix](inbox / f"events{suffix}", rows)
     # when both paths load it
     (direct, line_checked), (direct_db, line_checked_db) = _load_both_ways(inbox, tmp_path)
-    # then CSV and Parquet name it from their header; JSON lines, whose keys vary by line,
-    # are line-checked; either way the manifest lists it
-    assert _paths(direct) == {f"events{suffix}": expected_path}
+    # then the file is line-checked (which checks the unknown column's values too) and the
+    # manifest lists the column
+    assert _paths(direct) == {f"events{suffix}": "line_checked"}
     assert direct.files[0].unknown_columns == line_checked.files[0].unknown_columns == (
         "referrer",)
     _assert_same_tables(direct_db, line_checked_db)
@@ -209,4 +208,69 @@ def test_json_values_of_every_type_are_read_as_the_line_checked_path_reads_them(
     # then it loaded directly, every row, with the same stored values
     assert _paths(direct) == {"forms.jsonl": "direct"}
     assert direct.rows_loaded == 3
+    _assert_same_tables(direct_db, line_checked_db)
+
+
+def test_a_bad_file_in_a_batch_sends_only_itself_to_the_line_checked_path(tmp_path):
+    # given clean files around one with a bad row, all sharing some event ids
+    inbox = tmp_path / "inbox"
+    write_generated_events(inbox / "a.csv", 0, 2000)
+    write_jsonl(inbox / "b.jsonl", [good_event(n) for n in range(1, 4)]
+                + [good_event(4, event_type="purchase")])
+    write_generated_events(inbox / "c.parquet", 1500, 2000)
+    write_generated_events(inbox / "d.jsonl.gz", 3000, 1000)
+    # when both paths load them
+    (direct, line_checked), (direct_db, line_checked_db) = _load_both_ways(inbox, tmp_path)
+    # then the batch was loaded file by file: the bad file line-checked, the others directly
+    assert _paths(direct) == {"a.csv": "direct", "b.jsonl": "line_checked",
+                              "c.parquet": "direct", "d.jsonl.gz": "direct"}
+    assert direct.duplicates_skipped == line_checked.duplicates_skipped > 0
+    _assert_same_tables(direct_db, line_checked_db)
+
+
+def test_files_of_one_batch_keep_the_name_order_rules(tmp_path):
+    # given, in one batch: CSV headers in two orders; an event whose first copy belongs to an
+    # opted-out person and whose second copy does not; the same content under a second name
+    inbox = tmp_path / "inbox"
+    rows = [good_event(n) for n in range(1, 6)]
+    write_csv(inbox / "a.csv", rows)
+    write_csv(inbox / "b.csv", [good_event(n) for n in range(4, 9)],
+              columns=list(reversed(list(rows[0]))))
+    write_jsonl(inbox / "c.jsonl", [good_event(20, person_id="cookie-opted-out")])
+    write_parquet(inbox / "d.parquet", [good_event(20, person_id="cookie-000042"),
+                                        good_event(21)])
+    shutil.copy(inbox / "a.csv", inbox / "e-copy-of-a.csv")
+    optouts = tmp_path / "optouts.csv"
+    optouts.write_text("person_id,requested_at\ncookie-opted-out,2026-01-01T00:00:00Z\n")
+
+    def opt_out(warehouse: Path) -> None:
+        apply_optouts(warehouse, optouts)
+
+    # when both paths load them
+    (direct, line_checked), (direct_db, line_checked_db) = _load_both_ways(
+        inbox, tmp_path, before=opt_out)
+    # then the outcome is the one of loading the files one by one, in name order
+    assert _paths(direct) == {"a.csv": "direct", "b.csv": "direct", "c.jsonl": "direct",
+                              "d.parquet": "direct", "e-copy-of-a.csv": None}
+    assert [r.status for r in direct.files] == [r.status for r in line_checked.files]
+    assert direct.files[-1].status == "already_loaded"
+    assert [(r.rows_loaded, r.duplicates_skipped, r.suppressed_dropped) for r in direct.files] \
+        == [(r.rows_loaded, r.duplicates_skipped, r.suppressed_dropped)
+            for r in line_checked.files]
+    assert direct.files[1].duplicates_skipped == 2  # events 4 and 5, first stored from a.csv
+    assert direct.files[3].duplicates_skipped == 0  # event 20's first copy was not stored
+    _assert_same_tables(direct_db, line_checked_db)
+
+
+def test_batches_split_by_size_store_the_same(tmp_path, monkeypatch):
+    # given overlapping clean files and batches of at most two files
+    inbox = tmp_path / "inbox"
+    for index, first in enumerate((0, 800, 1600, 2400, 3200)):
+        write_generated_events(inbox / f"{index}.csv", first, 1000)
+    monkeypatch.setattr("warehouse.ingest._BATCH_MAX_FILES", 2)
+    # when both paths load them
+    (direct, line_checked), (direct_db, line_checked_db) = _load_both_ways(inbox, tmp_path)
+    # then every file loaded directly, with the same outcome
+    assert set(_paths(direct).values()) == {"direct"}
+    assert direct.duplicates_skipped == line_checked.duplicates_skipped == 4 * 200
     _assert_same_tables(direct_db, line_checked_db)

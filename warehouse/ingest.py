@@ -1,10 +1,14 @@
 """Loading event files from an inbox into the warehouse, as shared/CONTRACT.md §1 says.
 
-Each file streams through DuckDB's own readers into a temp table of checked rows (validation is
-SQL: warehouse/sql/queries/validate_events.sql), then one transaction writes its events, its
-quarantined rows and its raw.ingest_files record together. A file is known by the SHA-256 of
-its content, so a rerun, or the same content under another name, loads nothing twice; a run
-killed at any moment leaves whole files or nothing.
+Clean files, the everyday case, take the direct load: consecutive files (in name order) are read
+together by DuckDB's own readers straight into raw.events through one check per row
+(warehouse/sql/queries/direct_events.sql), and one transaction writes their events and their
+raw.ingest_files records. A file with any bad row, unknown column or unusual layout is loaded on
+its own through the line-checked path instead: its rows stream into a temp table of checked rows
+(warehouse/sql/queries/validate_events.sql), then one transaction writes its events, its
+quarantined rows and its record together. Either way a file's events and its record commit
+together. A file is known by the SHA-256 of its content, so a rerun, or the same content under
+another name, loads nothing twice; a run killed at any moment leaves whole files or nothing.
 """
 
 from __future__ import annotations
@@ -15,14 +19,15 @@ import hashlib
 import io
 import os
 import time
-import zlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+from isal import isal_zlib
 
 from norrut.contract import (
     DEVICES,
@@ -52,6 +57,10 @@ WITHHELD_COLUMN_NAME = "<name withheld: looks personal>"
 _CHUNK_BYTES = 1 << 20
 # WAL size at which a commit also checkpoints during ingestion (see ingest_inbox).
 _CHECKPOINT_THRESHOLD = "1GB"
+# A direct-load batch ends at this many files or bytes: a batch commits as one transaction, and
+# a bad row anywhere in it sends all its files back to be loaded one by one.
+_BATCH_MAX_FILES = 64
+_BATCH_MAX_BYTES = 1 << 30
 
 
 class InboxError(ValueError):
@@ -178,11 +187,13 @@ def digest_file(path: Path) -> FileDigest:
     """SHA-256 of the content, gzip integrity and the number of text lines, in one pass.
 
     DuckDB reads a truncated gzip file without complaint up to the cut, so the check is here.
-    The line count lets a direct load prove that its reader saw every line as a row.
+    The line count lets a direct load prove that its reader saw every line as a row. ISA-L
+    inflates about twice as fast as zlib; both hashing and inflating release the GIL, so several
+    files are digested at once (digest_files).
     """
     sha = hashlib.sha256()
     is_gzip = path.name.lower().endswith(".gz")
-    inflater = zlib.decompressobj(wbits=47) if is_gzip else None
+    inflater = isal_zlib.decompressobj(wbits=31) if is_gzip else None
     intact = True
     newlines = 0
     last_byte = b"\n"
@@ -203,13 +214,19 @@ def digest_file(path: Path) -> FileDigest:
                             last_byte = text[-1:]
                         data = inflater.unused_data if inflater.eof else b""
                         if data:
-                            inflater = zlib.decompressobj(wbits=47)
-                except zlib.error:
+                            inflater = isal_zlib.decompressobj(wbits=31)
+                except isal_zlib.error:
                     intact = False
     if inflater is not None and intact:
         intact = inflater.eof
     lines = newlines + (0 if last_byte == b"\n" else 1)
     return FileDigest(sha.hexdigest(), intact, lines)
+
+
+def digest_files(paths: list[Path]) -> Iterator[FileDigest]:
+    """digest_file of each path, in order, computed on every core ahead of the caller."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        yield from pool.map(digest_file, paths)
 
 
 def ingest_inbox(
@@ -225,12 +242,11 @@ def ingest_inbox(
 
     With `strict`, raise StrictIngestError (carrying the report) after the run if anything
     was quarantined; everything valid is loaded either way. `direct_load=False` checks every
-    file line by line (see ingest_file).
+    file line by line, one by one (see ingest_file).
     """
     started = time.perf_counter()
     files = list_event_files(inbox)
     inbox = Path(inbox)
-    results: list[FileResult] = []
     catalog_report = None
     with open_warehouse(warehouse_path) as con:
         # DuckDB's own bar would interleave with the caller's progress display.
@@ -245,12 +261,7 @@ def ingest_inbox(
         con.execute(read_sql("queries/contract_macros.sql"))
         if catalog is not None:
             catalog_report = load_catalog(con, Path(catalog))
-        for index, path in enumerate(files, start=1):
-            result = ingest_file(con, path, path.relative_to(inbox).as_posix(),
-                                 direct_load=direct_load)
-            results.append(result)
-            if progress is not None:
-                progress(result, index, len(files))
+        results = _ingest_files(con, inbox, files, direct_load=direct_load, progress=progress)
         con.execute("checkpoint")
     report = IngestReport(results, catalog_report, time.perf_counter() - started)
     if strict and report.anything_quarantined:
@@ -267,17 +278,64 @@ class StrictIngestError(RuntimeError):
         self.report = report
 
 
+def _ingest_files(con: duckdb.DuckDBPyConnection, inbox: Path, files: list[Path], *,
+                  direct_load: bool, progress: ProgressCallback | None) -> list[FileResult]:
+    """Every file in name order: runs of consecutive direct-load candidates as batches (see
+    _load_direct_batch), any other file on its own (ingest_file).
+
+    Only consecutive files share a batch, so when two files carry the same event_id the earlier
+    name keeps it, as when every file loads on its own.
+    """
+    results: list[FileResult] = []
+    batch: list[_DirectCandidate] = []
+
+    def record(result: FileResult) -> None:
+        results.append(result)
+        if progress is not None:
+            progress(result, len(results), len(files))
+
+    def load_batch() -> None:
+        loaded = _load_direct_batch(con, batch) if batch else []
+        if loaded is None:
+            # Some file of the batch needs the line-checked path: each file on its own, tried
+            # directly again unless it was alone.
+            for candidate in batch:
+                record(ingest_file(con, candidate.path, candidate.file_name,
+                                   direct_load=len(batch) > 1, digest=candidate.digest))
+        else:
+            for result in loaded:
+                record(result)
+        batch.clear()
+
+    for path, digest in zip(files, digest_files(files), strict=True):
+        file_name = path.relative_to(inbox).as_posix()
+        candidate = (_direct_candidate(con, path, file_name, digest, batch)
+                     if direct_load else None)
+        if candidate is None:
+            load_batch()
+            record(ingest_file(con, path, file_name, direct_load=direct_load, digest=digest))
+            continue
+        batch_bytes = sum(member.size for member in batch)
+        if batch and (len(batch) >= _BATCH_MAX_FILES
+                      or batch_bytes + candidate.size > _BATCH_MAX_BYTES):
+            load_batch()
+        batch.append(candidate)
+    load_batch()
+    return results
+
+
 def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, *,
-                direct_load: bool = True) -> FileResult:
+                direct_load: bool = True, digest: FileDigest | None = None) -> FileResult:
     """Load one file in one transaction; the contract macros must already be on `con`.
 
     A file is first tried as a direct load (read once, written once: see
     queries/direct_events.sql); one with any bad row, unknown column or unusual layout is rolled
     back and loaded through the line-checked path, which quarantines each bad row with its
     reason. `direct_load=False` goes straight to the line-checked path (tests compare the two).
+    `digest` is the file's digest_file, when the caller has it already.
     """
     started = time.perf_counter()
-    digest = digest_file(path)
+    digest = digest or digest_file(path)
     file_sha256 = digest.sha256
     file_format = format_of(path)
     seen = con.execute("select status, failure_reason from raw.ingest_files where file_sha256 = ?",
@@ -293,9 +351,11 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, *,
     if not digest.intact:
         return _quarantine_file(con, file_name, file_sha256, file_format, "unreadable_file", started)
     if direct_load:
-        loaded = _load_direct(con, path, file_name, digest, file_format, started)
+        candidate = _direct_candidate(con, path, file_name, digest, [])
+        loaded = _load_direct_batch(con, [candidate]) if candidate is not None else None
         if loaded is not None:
-            return loaded
+            loaded[0].seconds = time.perf_counter() - started
+            return loaded[0]
     try:
         unknown_columns = _stage_checked_rows(con, path, file_format)
     except (duckdb.Error, UnicodeDecodeError, csv.Error, _UnreadableHeader):
@@ -408,28 +468,52 @@ class _NeedsLineCheck(Exception):
 
 
 def _names_allow_direct_load(names: list[str]) -> bool:
-    """Every contract field present under its exact name, and no two names that SQL (which
-    ignores case) would confuse."""
-    folded = [name.lower() for name in names]
-    return set(EVENT_FIELDS) <= set(names) and len(set(folded)) == len(folded)
+    """Exactly the contract's fields (any order, each under its exact name): a file with other
+    columns is line-checked, which lists them and checks their values."""
+    return sorted(names) == sorted(EVENT_FIELDS)
 
 
-def _direct_source(con: duckdb.DuckDBPyConnection, path: Path, file_format: str,
-                   digest: FileDigest) -> tuple[str, dict[str, object], list[str], int] | None:
-    """The direct reader's SQL file and parameters, the file's unknown columns and the number of
-    rows the reader must yield; None when the file's layout needs the line-checked path."""
+@dataclass(frozen=True)
+class _DirectCandidate:
+    """A file that may take the direct load, and how its reader reads it."""
+
+    path: Path
+    file_name: str
+    digest: FileDigest
+    file_format: str
+    reader_file: str  # queries/direct_read_<format>.sql
+    # The reader's parameters other than $paths and $file_sha256s; files whose parameters are
+    # equal share one reader.
+    read_params: tuple[tuple[str, object], ...]
+    expected_rows: int
+    size: int
+
+
+def _direct_candidate(con: duckdb.DuckDBPyConnection, path: Path, file_name: str,
+                      digest: FileDigest, batch: list[_DirectCandidate]) -> _DirectCandidate | None:
+    """The file as a direct-load candidate; None when it must be handled on its own: unknown or
+    unreadable, loaded (or refused) before, the same content as a file of `batch`, empty, or a
+    layout only the line-checked path handles."""
+    file_format = format_of(path)
+    if file_format is None or not digest.intact:
+        return None
+    if any(member.digest.sha256 == digest.sha256 for member in batch):
+        return None
+    seen = con.execute("select 1 from raw.ingest_files where file_sha256 = ?",
+                       [digest.sha256]).fetchone()
+    if seen:
+        return None
     if file_format == "jsonl":
         # Keys are checked line by line in the reader; any key outside the contract sends the
         # file to the line-checked path, which lists unknown columns.
-        return ("queries/direct_read_jsonl.sql",
-                {"path": str(path), "contract_fields": list(EVENT_FIELDS)}, [], digest.lines)
-    if file_format == "csv":
+        read_params: dict[str, object] = {"contract_fields": list(EVENT_FIELDS)}
+        rows = digest.lines
+    elif file_format == "csv":
         try:
             names = _csv_header(path)
         except (_UnreadableHeader, UnicodeDecodeError, csv.Error):
             return None
-        read_params: dict[str, object] = {"path": str(path),
-                                          "columns": {name: "VARCHAR" for name in names}}
+        read_params = {"columns": {name: "VARCHAR" for name in names}}
         rows = digest.lines - HEADER_LINES["csv"]
     else:
         try:
@@ -439,58 +523,100 @@ def _direct_source(con: duckdb.DuckDBPyConnection, path: Path, file_format: str,
             rows = con.execute("select count(*) from read_parquet(?)", [str(path)]).fetchone()[0]
         except duckdb.Error:
             return None
-        read_params = {"path": str(path)}
-    if not _names_allow_direct_load(names):
+        read_params = {}
+    if file_format != "jsonl" and not _names_allow_direct_load(names):
         return None
-    unknown = [name for name in names if name not in EVENT_FIELDS]
-    return f"queries/direct_read_{file_format}.sql", read_params, unknown, rows
+    if rows < 1:
+        return None
+    return _DirectCandidate(
+        path, file_name, digest, file_format, f"queries/direct_read_{file_format}.sql",
+        tuple((key, _frozen(value)) for key, value in read_params.items()), rows,
+        path.stat().st_size)
 
 
-def _load_direct(con: duckdb.DuckDBPyConnection, path: Path, file_name: str,
-                 digest: FileDigest, file_format: str, started: float) -> FileResult | None:
-    """Load a clean file straight into raw.events in one transaction; None (and nothing
-    written) when any row or the file's layout needs the line-checked path."""
-    source = _direct_source(con, path, file_format, digest)
-    if source is None:
-        return None
-    reader_file, read_params, unknown_columns, expected_rows = source
-    if expected_rows < 1:
-        return None
-    file_sha256 = digest.sha256
-    shown_unknown = [WITHHELD_COLUMN_NAME if looks_like_pii(name) else name
-                     for name in unknown_columns]
+def _frozen(value: object) -> object:
+    """A reader parameter in a form that can be compared and hashed (dicts keep their order)."""
+    if isinstance(value, dict):
+        return tuple(value.items())
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+def _thawed(read_params: tuple[tuple[str, object], ...]) -> dict[str, object]:
+    thawed: dict[str, object] = {}
+    for key, value in read_params:
+        if key == "columns":
+            thawed[key] = dict(value)  # type: ignore[arg-type]
+        elif isinstance(value, tuple):
+            thawed[key] = list(value)
+        else:
+            thawed[key] = value
+    return thawed
+
+
+def _load_direct_batch(con: duckdb.DuckDBPyConnection,
+                       batch: list[_DirectCandidate]) -> list[FileResult] | None:
+    """Load clean files straight into raw.events, in one transaction with their raw.ingest_files
+    records; None (and nothing written) when any row or file needs the line-checked path.
+
+    Files of one format and layout share one reader, so DuckDB reads them side by side; the
+    rules that depend on file order (duplicates, suppression) are applied after, as if the
+    files had loaded one by one in the batch's order (queries/direct_skipped_events.sql).
+    """
+    started = time.perf_counter()
+    readers: dict[tuple[str, tuple[tuple[str, object], ...]], list[_DirectCandidate]] = {}
+    for candidate in batch:
+        readers.setdefault((candidate.reader_file, candidate.read_params), []).append(candidate)
+    file_sha256s = [candidate.digest.sha256 for candidate in batch]
     con.execute("begin transaction")
     try:
-        rows_read = con.execute(
-            compose_insert("raw.events", "direct_source", read_sql(reader_file),
-                           read_sql("queries/direct_events.sql")),
-            read_params | _contract_rule_params() | {"file_sha256": file_sha256},
-        ).fetchone()[0]
+        for (reader_file, read_params), members in readers.items():
+            con.execute(
+                compose_insert("raw.events", "direct_source", read_sql(reader_file),
+                               read_sql("queries/direct_events.sql")),
+                _thawed(read_params) | _contract_rule_params()
+                | {"paths": [str(member.path) for member in members],
+                   "file_sha256s": [member.digest.sha256 for member in members]},
+            )
+        rows_read = dict(con.execute(read_sql("queries/direct_batch_files.sql"),
+                                     {"file_sha256s": file_sha256s}).fetchall())
         # A reader that skipped a line (a blank one, say) would hide it from the quarantine.
-        if rows_read != expected_rows:
-            raise _NeedsLineCheck(f"{rows_read} rows read from {expected_rows} lines")
-        # Which of two copies in one file stays is decided by file order, which only the
-        # line-checked path knows.
-        repeated = con.execute(read_sql("queries/repeated_event_ids.sql"),
-                               {"file_sha256": file_sha256}).fetchone()[0]
-        if repeated:
-            raise _NeedsLineCheck(f"{repeated} event ids repeated within the file")
+        for candidate in batch:
+            if rows_read.get(candidate.digest.sha256, 0) != candidate.expected_rows:
+                raise _NeedsLineCheck(f"{candidate.file_name}: rows and lines differ")
         con.execute("create or replace temp table ingest_direct_skipped as "
-                    + read_sql("queries/direct_skipped_events.sql"), {"file_sha256": file_sha256})
-        skipped, suppressed = con.execute(
-            "select count(*), count(*) filter (where is_suppressed) from ingest_direct_skipped"
-        ).fetchone()
+                    + read_sql("queries/direct_skipped_events.sql"),
+                    {"file_sha256s": file_sha256s})
+        skipped = {sha: (duplicates, suppressed, repeated) for sha, duplicates, suppressed, repeated
+                   in con.execute(
+                       "select file_sha256, count(*) filter (where not is_suppressed), "
+                       "count(*) filter (where is_suppressed), "
+                       "count(*) filter (where is_repeated_in_file) "
+                       "from ingest_direct_skipped group by file_sha256").fetchall()}
+        # Which of two copies in one file stays is decided by line order, which only the
+        # line-checked path knows.
+        if any(repeated for _, _, repeated in skipped.values()):
+            raise _NeedsLineCheck("event ids repeated within a file")
         if skipped:
-            con.execute(read_sql("queries/delete_direct_skipped.sql"), {"file_sha256": file_sha256})
+            con.execute(read_sql("queries/delete_direct_skipped.sql"))
         con.execute("drop table temp.main.ingest_direct_skipped")
-        result = FileResult(
-            file_name, file_sha256, "loaded", file_format, rows_read=rows_read,
-            rows_loaded=rows_read - skipped, duplicates_skipped=skipped - suppressed,
-            suppressed_dropped=suppressed, unknown_columns=tuple(shown_unknown),
-            load_path="direct",
-        )
-        result.seconds = time.perf_counter() - started
-        _record_file(con, result, datetime.now(UTC))
+        seconds = time.perf_counter() - started
+        total_rows = sum(rows_read.values())
+        ingested_at = datetime.now(UTC)
+        results = []
+        for candidate in batch:
+            file_rows = rows_read[candidate.digest.sha256]
+            duplicates, suppressed, _ = skipped.get(candidate.digest.sha256, (0, 0, 0))
+            result = FileResult(
+                candidate.file_name, candidate.digest.sha256, "loaded", candidate.file_format,
+                rows_read=file_rows, rows_loaded=file_rows - duplicates - suppressed,
+                duplicates_skipped=duplicates, suppressed_dropped=suppressed,
+                # the batch's time, shared by rows
+                seconds=seconds * file_rows / total_rows, load_path="direct",
+            )
+            _record_file(con, result, ingested_at)
+            results.append(result)
         con.execute("commit")
     except (duckdb.Error, _NeedsLineCheck):
         # The reader's message may quote the file's content: it is not kept.
@@ -499,7 +625,7 @@ def _load_direct(con: duckdb.DuckDBPyConnection, path: Path, file_name: str,
     except BaseException:
         con.execute("rollback")
         raise
-    return result
+    return results
 
 
 def _load_checked_rows(con: duckdb.DuckDBPyConnection, file_name: str, file_sha256: str,

@@ -20,12 +20,13 @@ create or replace temp macro norrut_may_hold_pii(joined_values) as
 create or replace temp macro norrut_is_person_id(value) as
     regexp_matches(value, '^[A-Za-z0-9_.:-]{8,128}$');
 
--- For the direct load (direct_events.sql): true when any value may be personal, or would be
--- changed by the trimming and empty-to-null that validate_events.sql applies (a value with a
--- leading or trailing blank, or an empty one). Such a file is loaded through the line-checked
--- path instead, so values stored by either path are the same.
-create or replace temp macro norrut_may_hold_pii_or_untrimmed(joined_values) as
-    regexp_matches(joined_values, '(?m)^\s|\s$|^$|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}|^\s*(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}\s*$|^\s*(([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{0,4}::([0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{0,4})\s*$|^\s*(\+|00)[1-9][0-9 ()./-]{6,18}[0-9]\s*$|^\s*0[1-9][0-9 ()./-]{5,14}[0-9]\s*$');
+-- For the direct load (direct_events.sql), on one value: true when it may be personal, or would
+-- be changed by the trimming and empty-to-null that validate_events.sql applies (a leading or
+-- trailing blank, or nothing at all). Such a file is loaded through the line-checked path
+-- instead, so values stored by either path are the same. Multi-line mode makes ^ and $ match at
+-- each line of a value that has several, which is only ever stricter. NULL for NULL.
+create or replace temp macro norrut_may_hold_pii_or_untrimmed(value) as
+    regexp_matches(value, '(?m)^\s|\s$|^$|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}|^\s*(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}\s*$|^\s*(([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{0,4}::([0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{0,4})\s*$|^\s*(\+|00)[1-9][0-9 ()./-]{6,18}[0-9]\s*$|^\s*0[1-9][0-9 ()./-]{5,14}[0-9]\s*$');
 
 -- Value parsing shared by the line-checked (validate_events.sql) and direct (direct_events.sql)
 -- loads, so both store the same value from the same text.

@@ -1,6 +1,7 @@
--- Removes from raw.events, inside the file's own transaction, the rows a direct load must not
--- keep (temp table ingest_direct_skipped, made by direct_skipped_events.sql; event_ids are
--- unique within the file). Bound: $file_sha256.
+-- Removes from raw.events, inside the batch's own transaction, the rows a direct load must not
+-- keep (temp table ingest_direct_skipped, made by direct_skipped_events.sql; an event_id is
+-- unique within each of the batch's files by then).
 delete from raw.events
-where file_sha256 = $file_sha256
-    and event_id in (select event_id from ingest_direct_skipped)
+using ingest_direct_skipped as skipped
+where raw.events.event_id = skipped.event_id
+    and raw.events.file_sha256 = skipped.file_sha256

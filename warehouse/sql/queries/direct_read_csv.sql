@@ -1,11 +1,13 @@
--- CSV read for the direct load (see direct_events.sql): columns named by the file's own header,
--- every value as text. Rows are not numbered, so DuckDB reads the file on every thread. Any row
--- the reader cannot split raises an error, which sends the file to the line-checked path.
--- Bound: $path, $columns (header name -> VARCHAR, in header order).
+-- CSV read for the direct load (see direct_events.sql): the files of one batch that share one
+-- header, in one reader, columns named by that header, every value as text. Rows are not
+-- numbered, so DuckDB reads the files on every thread. Any row the reader cannot split raises an
+-- error, which sends the batch back to be loaded file by file.
+-- Bound: $paths, $file_sha256s (the same order), $columns (header name -> VARCHAR, in header
+-- order; the header holds the contract's fields and nothing else).
 with records as (
     select *
     from read_csv(
-        $path,
+        $paths,
         columns = $columns,
         header = false,
         skip = 1,
@@ -16,14 +18,13 @@ with records as (
         -- DuckDB splits a file into buffers of this size to read it on several threads; its
         -- default (32 MB) would read most event files on one. A longer line fails the read and
         -- the file is line-checked.
-        buffer_size = 2097152
+        buffer_size = 2097152,
+        filename = true
     )
 ),
 
 final as (
     select
-        -- every value of the row, unknown columns included, for the personal-data check
-        concat_ws(chr(10), *columns(*)) as joined_values,
         event_id,
         occurred_at,
         person_id,
@@ -36,7 +37,8 @@ final as (
         region,
         device,
         consent,
-        municipality
+        municipality,
+        $file_sha256s[list_position($paths, filename)] as file_sha256
     from records
 )
 

@@ -1,17 +1,19 @@
--- JSON lines read for the direct load (see direct_events.sql): DuckDB's parallel reader parses
--- each line once, into a map of its keys to their values as text (the same text
--- json_extract_string gives the line-checked path). A line that is not an object, or gives a key
--- twice, makes the reader raise an error; a key outside the contract raises one here (the
--- line-checked path lists such columns and checks their values). Either error sends the file to
--- the line-checked path. The reader skips blank lines, so ingestion compares row and line counts
--- after. Bound: $path, $contract_fields.
+-- JSON lines read for the direct load (see direct_events.sql): the files of one batch in one
+-- reader, so DuckDB reads them side by side. Each line is parsed once, into a map of its keys to
+-- their values as text (the same text json_extract_string gives the line-checked path). A line
+-- that is not an object, or gives a key twice, makes the reader raise an error; a key outside
+-- the contract raises one here (the line-checked path lists such columns and checks their
+-- values). Either error sends the batch back to be loaded file by file. The reader skips blank
+-- lines, so ingestion compares each file's rows with its lines after.
+-- Bound: $paths, $file_sha256s (the same order), $contract_fields.
 with records as (
-    select record
+    select record, filename
     from read_json(
-        $path,
+        $paths,
         format = 'newline_delimited',
         records = false,
-        columns = {'record': 'MAP(VARCHAR, VARCHAR)'}
+        columns = {'record': 'MAP(VARCHAR, VARCHAR)'},
+        filename = true
     )
 ),
 
@@ -20,14 +22,9 @@ final as (
         case
             when len(list_filter(map_keys(record),
                                  name -> not list_contains($contract_fields, name))) = 0
-                then concat_ws(chr(10), record['event_id'], record['occurred_at'],
-                               record['person_id'], record['id_type'], record['event_type'],
-                               record['content_id'], record['campaign_id'], record['channel'],
-                               record['watch_seconds'], record['region'], record['device'],
-                               record['consent'], record['municipality'])
+                then record['event_id']
             else error('a line has a key outside the contract')
-        end as joined_values,
-        record['event_id'] as event_id,
+        end as event_id,
         record['occurred_at'] as occurred_at,
         record['person_id'] as person_id,
         record['id_type'] as id_type,
@@ -39,7 +36,8 @@ final as (
         record['region'] as region,
         record['device'] as device,
         record['consent'] as consent,
-        record['municipality'] as municipality
+        record['municipality'] as municipality,
+        $file_sha256s[list_position($paths, filename)] as file_sha256
     from records
 )
 

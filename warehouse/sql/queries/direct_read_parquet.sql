@@ -1,14 +1,16 @@
--- Parquet read for the direct load (see direct_events.sql): every column cast to text, as the
--- line-checked path reads it, so both paths see the same values. Bound: $path.
+-- Parquet read for the direct load (see direct_events.sql): the files of one batch in one
+-- reader, columns matched by name, every value cast to text as the line-checked path reads it,
+-- so both paths see the same values. Each file holds the contract's fields and nothing else.
+-- Bound: $paths, $file_sha256s (the same order).
 with records as (
-    select cast(columns(*) as varchar)
-    from read_parquet($path)
+    select
+        cast(columns(* exclude (filename)) as varchar),
+        filename
+    from read_parquet($paths, union_by_name = true, filename = true)
 ),
 
 final as (
     select
-        -- every value of the row, unknown columns included, for the personal-data check
-        concat_ws(chr(10), *columns(*)) as joined_values,
         event_id,
         occurred_at,
         person_id,
@@ -21,7 +23,8 @@ final as (
         region,
         device,
         consent,
-        municipality
+        municipality,
+        $file_sha256s[list_position($paths, filename)] as file_sha256
     from records
 )
 
