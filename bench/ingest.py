@@ -9,7 +9,10 @@ fresh process and a fresh warehouse file:
 - `norrut` : warehouse.ingest.ingest_inbox (hashing, validation, dedup, quarantine, manifest);
 - `bare`   : CREATE TABLE AS SELECT * FROM read_csv/read_json/read_parquet(<same files>) with
              DuckDB's default reader options but union_by_name (column order differs by file)
-             and, for CSV, all_varchar (see BARE_READERS).
+             and, for CSV, all_varchar (see BARE_READERS);
+- `typed`  (with --typed): norrut's own direct readers into raw.events with the values typed
+             (timestamps parsed, numbers and booleans cast) but no check, no hashing and no
+             dedup: what the load costs before validation, to see where the ratio goes.
 It prints each run (with the load average), then per format the median seconds, rows/s, the
 ratio of the medians norrut/bare and each side's largest peak RSS.
 """
@@ -85,6 +88,49 @@ def _measure_bare(inbox: Path, warehouse: Path, file_format: str) -> dict:
             "rows": rows}
 
 
+def _measure_typed(inbox: Path, warehouse: Path, file_format: str) -> dict:
+    import duckdb
+
+    from norrut.contract import EVENT_FIELDS
+    from warehouse.db import open_warehouse
+    from warehouse.ingest import _csv_header, format_of
+    from warehouse.sql_files import read_sql, suffixed_parameters, union_of
+
+    with open_warehouse(warehouse):
+        pass
+    paths = sorted(str(p) for p in inbox.iterdir() if format_of(p) == file_format)
+    # One reader per layout, as the direct load does (CSV column order differs by file).
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for path in paths:
+        header = tuple(_csv_header(Path(path))) if file_format == "csv" else ()
+        groups.setdefault(header, []).append(path)
+    typed = """
+        select event_id, norrut_occurred_at(occurred_at), person_id, id_type, event_type,
+               content_id, campaign_id, lower(channel), try_cast(watch_seconds as double),
+               region, device, norrut_consent(consent), municipality, file_sha256
+        from direct_source"""
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
+    params: dict[str, object] = {}
+    for position, (header, members) in enumerate(groups.items(), start=1):
+        group_params: dict[str, object] = {"paths": members,
+                                           "file_sha256s": ["0" * 64] * len(members)}
+        if file_format == "jsonl":
+            group_params["contract_fields"] = list(EVENT_FIELDS)
+        elif file_format == "csv":
+            group_params["columns"] = {name: "VARCHAR" for name in header}
+        params |= suffixed_parameters(group_params, position)
+    reader = union_of([read_sql(f"queries/direct_read_{file_format}.sql")] * len(groups))
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("set enable_progress_bar = false")
+        con.execute("set timezone = 'UTC'")
+        con.execute(read_sql("queries/contract_macros.sql"))
+        rows = con.execute(
+            f"insert into raw.events with direct_source as ({reader}) {typed}", params
+        ).fetchone()[0]
+    return {"seconds": time.perf_counter() - started, "cpu_seconds": _cpu_seconds() - cpu_started,
+            "rows": rows}
+
+
 def _measure_primary_key(variant: str, warehouse: Path, batches: int, batch_rows: int) -> dict:
     """Load overlapping batches of event ids into an events-like table, deduplicating either
     with a PRIMARY KEY index (insert or ignore) or with an anti-join on a plain table."""
@@ -151,6 +197,9 @@ def main() -> None:
                         help="loads per side and format (medians are reported)")
     parser.add_argument("--formats", default="csv,jsonl,parquet",
                         help="comma-separated formats to measure")
+    parser.add_argument("--typed", action="store_true",
+                        help="also measure norrut's readers typing values into raw.events "
+                        "without any check (where the ratio goes)")
     parser.add_argument("--memory-limit", help="DuckDB memory limit for norrut's load "
                         "(NORRUT_DUCKDB_MEMORY_LIMIT), e.g. 256MB, to show RSS stays bounded")
     parser.add_argument("--compare-primary-key", action="store_true",
@@ -158,7 +207,8 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=10, help="batches for --compare-primary-key")
     parser.add_argument("--batch-rows", type=int, default=300_000,
                         help="rows per batch for --compare-primary-key")
-    parser.add_argument("--measure", choices=("norrut", "bare", "primary_key", "anti_join"),
+    parser.add_argument("--measure",
+                        choices=("norrut", "bare", "typed", "primary_key", "anti_join"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--inbox", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--format", help=argparse.SUPPRESS)
@@ -169,6 +219,8 @@ def main() -> None:
         _warm_up_client()
         if args.measure == "norrut":
             result = _measure_norrut(args.inbox, args.warehouse)
+        elif args.measure == "typed":
+            result = _measure_typed(args.inbox, args.warehouse, args.format)
         elif args.measure in ("primary_key", "anti_join"):
             result = _measure_primary_key(args.measure, args.warehouse, args.batches,
                                           args.batch_rows)
@@ -221,9 +273,11 @@ def main() -> None:
                 continue
             files = list(folder.iterdir())
             size = sum(p.stat().st_size for p in files) / 2**20
-            runs: dict[str, list[dict]] = {"bare": [], "norrut": []}
+            runs: dict[str, list[dict]] = {"bare": [], "norrut": [], "typed": []}
             for repeat in range(args.repeats):
                 order = ("bare", "norrut") if repeat % 2 == 0 else ("norrut", "bare")
+                if args.typed:
+                    order = (*order, "typed")
                 for kind in order:
                     result = _child(kind, folder, file_format)
                     runs[kind].append(result)
@@ -244,6 +298,11 @@ def main() -> None:
                 f"{ours_cpu:7.2f} {bare_cpu:7.2f} {ours_cpu / bare_cpu:6.2f} "
                 f"{max(r['peak_rss_mib'] for r in runs['norrut']):9.0f}Mi "
                 f"{max(r['peak_rss_mib'] for r in runs['bare']):7.0f}Mi")
+            if runs["typed"]:
+                typed_s = statistics.median(r["seconds"] for r in runs["typed"])
+                typed_cpu = statistics.median(r["cpu_seconds"] for r in runs["typed"])
+                summary.append(f"  typed, no checks: {typed_s:.2f} s ({typed_s / bare_s:.2f}x bare), "
+                               f"CPU {typed_cpu:.2f} s ({typed_cpu / bare_cpu:.2f}x bare)")
             if ours_rows != bare_rows:
                 summary.append(f"  note: rows differ (norrut read {ours_rows}, bare {bare_rows})")
         print(f"medians of {args.repeats} alternating runs per side:")

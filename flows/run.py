@@ -119,6 +119,13 @@ def run_export(settings, *, quiet: bool = False):
     return _run(export, settings, quiet)
 
 
+def run_lift(settings, *, quiet: bool = False):
+    """Run the lift flow; returns the LiftMeasurement."""
+    from flows.lift import lift
+
+    return _run(lift, settings, quiet)
+
+
 def run_score_and_export(settings, *, quiet: bool = False):
     """Run the score-and-export flow; returns the ExportRunReport."""
     from flows.score_and_export import score_and_export

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from norrut.home import NorrutHome
+from segments.definitions import SEGMENT_NAME_PATTERN, Destination
 
 DEFAULT_LOCK_WAIT_SECONDS = 600.0
 DEFAULT_MODEL_NAME = "curious-about-working-here"
@@ -132,6 +133,47 @@ class ExportSettings(_FlowSettings):
         "for the date.")
     exports_dir: str | None = Field(
         default=None, description="Exports folder to write into; empty means <home>/exports.")
+
+    def exports_path(self) -> Path:
+        return Path(self.exports_dir) if self.exports_dir else self.norrut_home().exports_dir
+
+
+class LiftSettings(_FlowSettings):
+    segment: str = Field(
+        default="top-decile", pattern=SEGMENT_NAME_PATTERN,
+        description="Segment whose campaign is measured (its name in the segments YAML).")
+    as_of: date | None = Field(
+        default=None,
+        description="As-of date of the export run; empty means the newest that wrote the "
+        "segment.")
+    export_version: int | None = Field(
+        default=None, ge=1,
+        description="Export version (v<N>) of that date; empty means the newest that wrote the "
+        "segment.")
+    destination: Destination = Field(
+        default="meta", description="Ad platform the campaign ran on (its file is the treated "
+        "group).")
+    start: date | None = Field(
+        default=None,
+        description="First day of the measurement period; empty means the day after the as-of "
+        "date.")
+    end: date | None = Field(
+        default=None,
+        description="Last day of the measurement period; empty means the day of the newest "
+        "event.")
+    campaign: str | None = Field(
+        default=None,
+        description="Campaign name, also the lift file's name (letters, digits, '.', '_', "
+        "'-'); empty means "
+        "<segment>-<as_of>-v<N>-<destination>.")
+    intent_types: list[str] | None = Field(
+        default=None,
+        description="Intent event types that count as a conversion; empty means every intent "
+        "type of the contract (the label's default).")
+    exports_dir: str | None = Field(
+        default=None,
+        description="Exports folder holding the export runs and lift/; empty means "
+        "<home>/exports.")
 
     def exports_path(self) -> Path:
         return Path(self.exports_dir) if self.exports_dir else self.norrut_home().exports_dir

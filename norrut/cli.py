@@ -45,9 +45,17 @@ def home_of(ctx: typer.Context) -> NorrutHome:
 
 
 def build_app() -> typer.Typer:
-    from norrut.commands import activation, modeling, orchestration, portal, simulate, warehouse
+    from norrut.commands import (
+        activation,
+        lift,
+        modeling,
+        orchestration,
+        portal,
+        simulate,
+        warehouse,
+    )
 
-    for area in (simulate, warehouse, modeling, activation, orchestration, portal):
+    for area in (simulate, warehouse, modeling, activation, lift, orchestration, portal):
         area.register(app)
     return app
 

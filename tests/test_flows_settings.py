@@ -24,6 +24,7 @@ SETTINGS_OF_FLOW = {
     "score": flow_settings.ScoreSettings,
     "export": flow_settings.ExportSettings,
     "pipeline": flow_settings.PipelineSettings,
+    "lift": flow_settings.LiftSettings,
 }
 
 
@@ -61,8 +62,9 @@ def test_schedules_are_in_swedish_time():
         {"cron": "0 5 * * *", "timezone": "Europe/Stockholm"}]
     assert schedules["flows/train.py:train"] == [
         {"cron": "0 3 * * 1", "timezone": "Europe/Stockholm"}]
-    # and the pipeline runs on demand only
+    # and the pipeline and the lift measurement run on demand only
     assert schedules["flows/pipeline.py:pipeline"] == []
+    assert schedules["flows/lift.py:lift"] == []
 
 
 def test_settings_reject_unknown_and_invalid_values():
@@ -72,6 +74,17 @@ def test_settings_reject_unknown_and_invalid_values():
         flow_settings.IngestSettings(inboxx="/tmp/in")
     with pytest.raises(ValueError, match="lock_wait_seconds"):
         flow_settings.PipelineSettings(lock_wait_seconds=-1)
+
+
+def test_lift_settings_refuse_an_unknown_destination_or_segment_name():
+    # given a destination Norrut has no exporter for, and a segment name no YAML can hold
+    # then the settings object refuses both, naming the field
+    with pytest.raises(ValueError, match="destination"):
+        flow_settings.LiftSettings(destination="linkedin")
+    with pytest.raises(ValueError, match="segment"):
+        flow_settings.LiftSettings(segment="../top-decile")
+    with pytest.raises(ValueError, match="export_version"):
+        flow_settings.LiftSettings(export_version=0)
 
 
 def test_paths_left_empty_resolve_under_the_norrut_home(home):

@@ -20,6 +20,7 @@ from tests.event_files import (
 )
 from warehouse.ingest import ingest_inbox
 from warehouse.optout import apply_optouts
+from warehouse.sql_files import suffixed_parameters, union_of
 
 # Every stored column that does not record when or how long.
 COMPARED = {
@@ -274,3 +275,15 @@ def test_batches_split_by_size_store_the_same(tmp_path, monkeypatch):
     assert set(_paths(direct).values()) == {"direct"}
     assert direct.duplicates_skipped == line_checked.duplicates_skipped == 4 * 200
     _assert_same_tables(direct_db, line_checked_db)
+
+
+def test_union_of_binds_each_copy_of_a_query_to_its_own_values():
+    # given one query with named parameters, used twice in one statement
+    query = "select $name as name, n from range($count) as r(n) -- $name in a comment"
+    # when each copy is bound to its own values
+    rows = duckdb.connect().execute(
+        f"select name, count(*) from ({union_of([query, query])}) group by name order by name",
+        suffixed_parameters({"name": "first", "count": 2}, 1)
+        | suffixed_parameters({"name": "second", "count": 3}, 2)).fetchall()
+    # then each copy read its own
+    assert rows == [("first", 2), ("second", 3)]

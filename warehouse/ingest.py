@@ -42,7 +42,13 @@ from norrut.contract import (
 )
 from warehouse.catalog import CatalogReport, load_catalog
 from warehouse.db import open_warehouse
-from warehouse.sql_files import compose_insert, compose_query, read_sql
+from warehouse.sql_files import (
+    compose_insert,
+    compose_query,
+    read_sql,
+    suffixed_parameters,
+    union_of,
+)
 
 # Longest suffix first, so "x.csv.gz" is CSV and not an unknown ".gz".
 FORMAT_BY_SUFFIX = {
@@ -560,9 +566,10 @@ def _load_direct_batch(con: duckdb.DuckDBPyConnection,
     """Load clean files straight into raw.events, in one transaction with their raw.ingest_files
     records; None (and nothing written) when any row or file needs the line-checked path.
 
-    Files of one format and layout share one reader, so DuckDB reads them side by side; the
-    rules that depend on file order (duplicates, suppression) are applied after, as if the
-    files had loaded one by one in the batch's order (queries/direct_skipped_events.sql).
+    Files of one format and layout share one reader, and all readers run in one statement, so
+    DuckDB reads every file side by side; the rules that depend on file order (duplicates,
+    suppression) are applied after, as if the files had loaded one by one in the batch's order
+    (queries/direct_skipped_events.sql).
     """
     started = time.perf_counter()
     readers: dict[tuple[str, tuple[tuple[str, object], ...]], list[_DirectCandidate]] = {}
@@ -571,14 +578,20 @@ def _load_direct_batch(con: duckdb.DuckDBPyConnection,
     file_sha256s = [candidate.digest.sha256 for candidate in batch]
     con.execute("begin transaction")
     try:
-        for (reader_file, read_params), members in readers.items():
-            con.execute(
-                compose_insert("raw.events", "direct_source", read_sql(reader_file),
-                               read_sql("queries/direct_events.sql")),
-                _thawed(read_params) | _contract_rule_params()
+        # One statement for all readers, so DuckDB reads every file of the batch side by side.
+        reader_params: dict[str, object] = {}
+        for position, ((_, read_params), members) in enumerate(readers.items(), start=1):
+            reader_params |= suffixed_parameters(
+                _thawed(read_params)
                 | {"paths": [str(member.path) for member in members],
                    "file_sha256s": [member.digest.sha256 for member in members]},
-            )
+                position)
+        con.execute(
+            compose_insert("raw.events", "direct_source",
+                           union_of([read_sql(reader_file) for reader_file, _ in readers]),
+                           read_sql("queries/direct_events.sql")),
+            reader_params | _contract_rule_params(),
+        )
         rows_read = dict(con.execute(read_sql("queries/direct_batch_files.sql"),
                                      {"file_sha256s": file_sha256s}).fetchall())
         # A reader that skipped a line (a blank one, say) would hide it from the quarantine.

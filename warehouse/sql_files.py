@@ -66,6 +66,26 @@ def compose_query(source_name: str, source_query: str, query: str, target_table:
             f"select * from (\n{query}\n)")
 
 
+_PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def union_of(queries: list[str]) -> str:
+    """One query of all rows of `queries` (which yield the same columns), each query's named
+    parameters suffixed with its 1-based position ($paths -> $paths_2), so several copies of
+    one .sql file can be bound to different values in one statement. Only names change: values
+    are still bound, never formatted in."""
+    branches = []
+    for position, query in enumerate(queries, start=1):
+        renamed = _PARAMETER.sub(rf"$\1_{position}", query)
+        branches.append(f"select * from (\n{renamed}\n)")
+    return "\nunion all\n".join(branches)
+
+
+def suffixed_parameters(parameters: dict[str, object], position: int) -> dict[str, object]:
+    """`parameters` named as union_of names them for the query at `position`."""
+    return {f"{name}_{position}": value for name, value in parameters.items()}
+
+
 def compose_insert(target_table: str, source_name: str, source_query: str, query: str) -> str:
     """`insert into <target_table> <query>`, where `query` reads `source_name` and `source_query`
     defines it as a CTE: like compose_query, but straight into a table, so rows stream from the
