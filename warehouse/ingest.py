@@ -586,6 +586,13 @@ def _load_direct_batch(con: duckdb.DuckDBPyConnection,
                 | {"paths": [str(member.path) for member in members],
                    "file_sha256s": [member.digest.sha256 for member in members]},
                 position)
+        # raw.events has no order (rows are not numbered). Measured on DuckDB 1.5 with 1.3M
+        # rows: letting go of file order writes Parquet rows as they come (load 2.2 s -> 1.2 s,
+        # no merge at the checkpoint), but leaves CSV rows to be written at the checkpoint
+        # (+1 s); JSON lines are the same either way. So only Parquet batches let it go.
+        # (Reset in the finally below, after the commit or rollback: settings outlive both.)
+        parquet_only = all(candidate.file_format == "parquet" for candidate in batch)
+        con.execute("set preserve_insertion_order = ?", [not parquet_only])
         con.execute(
             compose_insert("raw.events", "direct_source",
                            union_of([read_sql(reader_file) for reader_file, _ in readers]),
@@ -638,6 +645,8 @@ def _load_direct_batch(con: duckdb.DuckDBPyConnection,
     except BaseException:
         con.execute("rollback")
         raise
+    finally:
+        con.execute("reset preserve_insertion_order")
     return results
 
 
