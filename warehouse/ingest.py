@@ -566,10 +566,10 @@ def _load_direct_batch(con: duckdb.DuckDBPyConnection,
     """Load clean files straight into raw.events, in one transaction with their raw.ingest_files
     records; None (and nothing written) when any row or file needs the line-checked path.
 
-    Files of one format and layout share one reader, and all readers run in one statement, so
-    DuckDB reads every file side by side; the rules that depend on file order (duplicates,
-    suppression) are applied after, as if the files had loaded one by one in the batch's order
-    (queries/direct_skipped_events.sql).
+    Files of one format and layout share one reader, and the readers of one format run in one
+    statement, so DuckDB reads those files side by side; the rules that depend on file order
+    (duplicates, suppression) are applied after every format's rows are in, as if the files had
+    loaded one by one in the batch's order (queries/direct_skipped_events.sql).
     """
     started = time.perf_counter()
     readers: dict[tuple[str, tuple[tuple[str, object], ...]], list[_DirectCandidate]] = {}
@@ -578,27 +578,14 @@ def _load_direct_batch(con: duckdb.DuckDBPyConnection,
     file_sha256s = [candidate.digest.sha256 for candidate in batch]
     con.execute("begin transaction")
     try:
-        # One statement for all readers, so DuckDB reads every file of the batch side by side.
-        reader_params: dict[str, object] = {}
-        for position, ((_, read_params), members) in enumerate(readers.items(), start=1):
-            reader_params |= suffixed_parameters(
-                _thawed(read_params)
-                | {"paths": [str(member.path) for member in members],
-                   "file_sha256s": [member.digest.sha256 for member in members]},
-                position)
-        # raw.events has no order (rows are not numbered). Measured on DuckDB 1.5 with 1.3M
-        # rows: letting go of file order writes Parquet rows as they come (load 2.2 s -> 1.2 s,
-        # no merge at the checkpoint), but leaves CSV rows to be written at the checkpoint
-        # (+1 s); JSON lines are the same either way. So only Parquet batches let it go.
-        # (Reset in the finally below, after the commit or rollback: settings outlive both.)
-        parquet_only = all(candidate.file_format == "parquet" for candidate in batch)
-        con.execute("set preserve_insertion_order = ?", [not parquet_only])
-        con.execute(
-            compose_insert("raw.events", "direct_source",
-                           union_of([read_sql(reader_file) for reader_file, _ in readers]),
-                           read_sql("queries/direct_events.sql")),
-            reader_params | _contract_rule_params(),
-        )
+        # One statement per format, whose readers run side by side (a UNION ALL of one reader per
+        # layout), so DuckDB reads every file of that format at once.
+        for file_format in ("csv", "jsonl", "parquet"):
+            format_readers = [(reader_file, read_params, members)
+                              for (reader_file, read_params), members in readers.items()
+                              if members[0].file_format == file_format]
+            if format_readers:
+                _insert_direct(con, file_format, format_readers)
         rows_read = dict(con.execute(read_sql("queries/direct_batch_files.sql"),
                                      {"file_sha256s": file_sha256s}).fetchall())
         # A reader that skipped a line (a blank one, say) would hide it from the quarantine.
@@ -646,8 +633,34 @@ def _load_direct_batch(con: duckdb.DuckDBPyConnection,
         con.execute("rollback")
         raise
     finally:
+        # set by _insert_direct; settings outlive the transaction
         con.execute("reset preserve_insertion_order")
     return results
+
+
+def _insert_direct(con: duckdb.DuckDBPyConnection, file_format: str,
+                   readers: list[tuple[str, tuple[tuple[str, object], ...],
+                                       list[_DirectCandidate]]]) -> None:
+    """One INSERT into raw.events of every file of one format of a batch, checked row by row
+    (queries/direct_events.sql)."""
+    reader_params: dict[str, object] = {}
+    for position, (_, read_params, members) in enumerate(readers, start=1):
+        reader_params |= suffixed_parameters(
+            _thawed(read_params)
+            | {"paths": [str(member.path) for member in members],
+               "file_sha256s": [member.digest.sha256 for member in members]},
+            position)
+    # raw.events has no order (rows are not numbered). Measured on DuckDB 1.5 with 1.3M rows:
+    # letting go of file order writes Parquet rows as they come (load 2.2 s -> 1.2 s, no merge
+    # at the checkpoint), but leaves CSV rows to be written at the checkpoint (+1 s); JSON lines
+    # are the same either way. So only Parquet lets it go.
+    con.execute("set preserve_insertion_order = ?", [file_format != "parquet"])
+    con.execute(
+        compose_insert("raw.events", "direct_source",
+                       union_of([read_sql(reader_file) for reader_file, _, _ in readers]),
+                       read_sql("queries/direct_events.sql")),
+        reader_params | _contract_rule_params(),
+    )
 
 
 def _load_checked_rows(con: duckdb.DuckDBPyConnection, file_name: str, file_sha256: str,
