@@ -246,7 +246,7 @@ def test_features_build_and_a_refused_train_run_as_flow_runs(prefect_harness, ho
     assert [(r.name, r.state.is_completed()) for r in runs] == [
         ("build-features-2026-03-12", True)], runs
     # and the refused training said why in one line, and its run is failed in Prefect
-    assert refused.exit_code == 1, refused.output
+    assert refused.exit_code == 2, refused.output
     assert len(refused.output.strip().splitlines()) == 1, refused.output
     assert "too few positive examples" in refused.output and "Traceback" not in refused.output
     runs = _runs_of("train", home)

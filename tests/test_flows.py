@@ -265,7 +265,7 @@ def test_norrut_pipeline_on_a_busy_warehouse_fails_with_one_clear_line(home, inb
         holder.kill()
         holder.wait()
     # then it fails with a line naming the run holding the warehouse, and no DuckDB lock error
-    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.returncode == 2, done.stdout + done.stderr
     assert "The pipeline run failed: WarehouseBusyError" in done.stdout, done.stdout
     assert "score-and-export-2026-11-02" in done.stdout, done.stdout
     assert "could not set lock" not in (done.stdout + done.stderr).lower()

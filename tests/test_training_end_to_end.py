@@ -94,7 +94,7 @@ def test_too_few_positives_stops_before_anything_is_registered(prefect_harness, 
     refused = runner.invoke(build_app(), ["train", "--as-of", "2026-03-12",
                                           "--min-positives", "100000"])
     # then it exits non-zero, says why, and no model version exists
-    assert refused.exit_code == 1
+    assert refused.exit_code == 2
     assert "too few positive examples" in refused.output
     assert "champion is unchanged" in refused.output
     listed = runner.invoke(build_app(), ["models", "--json"])

@@ -34,7 +34,7 @@ def _fail(message: str) -> None:
     from rich.console import Console
 
     Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code=1)
+    raise typer.Exit(code=2)
 
 
 LOCK_WAIT_HELP = "How long to wait for another run to release the warehouse."

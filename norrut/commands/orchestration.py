@@ -67,7 +67,7 @@ def pipeline_command(
         result = run_pipeline(settings)
     except FlowRunFailed as failed:
         console.print(f"[red]The pipeline run failed:[/red] {failed}")
-        raise typer.Exit(1) from None
+        raise typer.Exit(2) from None
     # Plain echo, not Rich: paths and commands must stay on one line to be copied.
     typer.echo(where_to_look(home, result.export))
 
