@@ -131,6 +131,35 @@ def _measure_typed(inbox: Path, warehouse: Path, file_format: str) -> dict:
             "rows": rows}
 
 
+def _measure_hourly(world_inbox: Path, rows: int, repeats: int) -> None:
+    """The everyday case: one new file of `rows` events into a warehouse that already holds the
+    whole world, by the direct load and by the line-checked path (each from a copy of the same
+    warehouse, `repeats` times, in this process)."""
+    from tests.event_files import write_generated_events  # new event ids, not the world's
+    from warehouse.ingest import ingest_inbox
+
+    with tempfile.TemporaryDirectory(prefix="norrut-bench-hourly-") as folder:
+        base = Path(folder) / "base.duckdb"
+        started = time.perf_counter()
+        stored = ingest_inbox(base, world_inbox).rows_loaded
+        print(f"hourly file: warehouse of {stored:,} events built in "
+              f"{time.perf_counter() - started:.1f} s")
+        inbox = Path(folder) / "hourly"
+        write_generated_events(inbox / "hour.jsonl", 0, rows)
+        for direct_load in (True, False):
+            seconds = []
+            for repeat in range(repeats):
+                warehouse = Path(folder) / f"copy-{direct_load}-{repeat}.duckdb"
+                shutil.copy(base, warehouse)
+                started = time.perf_counter()
+                report = ingest_inbox(warehouse, inbox, direct_load=direct_load)
+                seconds.append(time.perf_counter() - started)
+                warehouse.unlink()
+            path = report.files[0].load_path
+            print(f"  {rows:,} new rows by the {path} path: median {statistics.median(seconds):.2f} s "
+                  f"of {repeats} ({', '.join(f'{value:.2f}' for value in seconds)})")
+
+
 def _measure_primary_key(variant: str, warehouse: Path, batches: int, batch_rows: int) -> dict:
     """Load overlapping batches of event ids into an events-like table, deduplicating either
     with a PRIMARY KEY index (insert or ignore) or with an anti-join on a plain table."""
@@ -200,6 +229,9 @@ def main() -> None:
     parser.add_argument("--typed", action="store_true",
                         help="also measure norrut's readers typing values into raw.events "
                         "without any check (where the ratio goes)")
+    parser.add_argument("--hourly-rows", type=int, default=0,
+                        help="also time one new JSON-lines file of this many rows into a "
+                        "warehouse already holding the world, both load paths")
     parser.add_argument("--memory-limit", help="DuckDB memory limit for norrut's load "
                         "(NORRUT_DUCKDB_MEMORY_LIMIT), e.g. 256MB, to show RSS stays bounded")
     parser.add_argument("--compare-primary-key", action="store_true",
@@ -311,6 +343,8 @@ def main() -> None:
               f"{'CPU ratio':>6} {'RSS norrut':>11} "
               f"{'RSS bare':>9}")
         print("\n".join(summary))
+        if args.hourly_rows:
+            _measure_hourly(world / "inbox", args.hourly_rows, args.repeats)
         print(f"load average after: {_load()}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
