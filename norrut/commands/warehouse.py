@@ -106,6 +106,10 @@ def _print_ingest_summary(console, report) -> None:
     table.add_column("count", justify="right")
     rows = [
         ("files loaded", report.files_loaded),
+        ("  directly (clean: read once, in batches)",
+         sum(result.load_path == "direct" for result in report.files)),
+        ("  line-checked (a bad row or an unusual layout)",
+         sum(result.load_path == "line_checked" for result in report.files)),
         ("files already loaded (skipped)", report.files_already_loaded),
         ("files quarantined", report.files_quarantined),
         ("rows read", report.rows_read),
