@@ -260,9 +260,10 @@ def ingest_inbox(
         # Each file or batch commits on its own (a killed run keeps whole files), but a file of
         # ~100k rows writes ~16 MiB of WAL, DuckDB's default checkpoint threshold, so every
         # commit also checkpointed, rewriting the table's last, partly filled row group each
-        # time. With a larger threshold the commits only append to the WAL and the run checkpoints once at
-        # the end (measured: commit + checkpoint CPU ~1.4 s -> ~1.0 s for 4 files, 335k rows).
-        # Durability is the same: a committed file is in the WAL, replayed on the next open.
+        # time. With a larger threshold the commits only append to the WAL and the run
+        # checkpoints once at the end (measured: commit + checkpoint CPU ~1.4 s -> ~1.0 s for 4
+        # files, 335k rows). Durability is the same: a committed file is in the WAL, replayed on
+        # the next open.
         con.execute(f"set checkpoint_threshold = '{_CHECKPOINT_THRESHOLD}'")
         con.execute(read_sql("queries/contract_macros.sql"))
         if catalog is not None:
