@@ -288,7 +288,8 @@ class StrictIngestError(RuntimeError):
 def _ingest_files(con: duckdb.DuckDBPyConnection, inbox: Path, files: list[Path], *,
                   direct_load: bool, progress: ProgressCallback | None) -> list[FileResult]:
     """Every file in name order: runs of consecutive direct-load candidates as batches (see
-    _load_direct_batch), any other file on its own (ingest_file).
+    _load_direct_batch), any other file on its own (ingest_file); `direct_load=False` sends
+    every file to ingest_file.
 
     Only consecutive files share a batch, so when two files carry the same event_id the earlier
     name keeps it, as when every file loads on its own.
@@ -307,8 +308,9 @@ def _ingest_files(con: duckdb.DuckDBPyConnection, inbox: Path, files: list[Path]
             # Some file of the batch needs the line-checked path: each file on its own, tried
             # directly again unless it was alone.
             for candidate in batch:
-                record(ingest_file(con, candidate.path, candidate.file_name,
-                                   direct_load=len(batch) > 1, digest=candidate.digest))
+                alone = _load_direct_batch(con, [candidate]) if len(batch) > 1 else None
+                record(alone[0] if alone else ingest_file(con, candidate.path,
+                                                          candidate.file_name, candidate.digest))
         else:
             for result in loaded:
                 record(result)
@@ -320,7 +322,7 @@ def _ingest_files(con: duckdb.DuckDBPyConnection, inbox: Path, files: list[Path]
                      if direct_load else None)
         if candidate is None:
             load_batch()
-            record(ingest_file(con, path, file_name, direct_load=direct_load, digest=digest))
+            record(ingest_file(con, path, file_name, digest))
             continue
         batch_bytes = sum(member.size for member in batch)
         if batch and (len(batch) >= _BATCH_MAX_FILES
@@ -331,18 +333,12 @@ def _ingest_files(con: duckdb.DuckDBPyConnection, inbox: Path, files: list[Path]
     return results
 
 
-def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, *,
-                direct_load: bool = True, digest: FileDigest | None = None) -> FileResult:
-    """Load one file in one transaction; the contract macros must already be on `con`.
-
-    A file is first tried as a direct load (read once, written once: see
-    queries/direct_events.sql); one with any bad row, unknown column or unusual layout is rolled
-    back and loaded through the line-checked path, which quarantines each bad row with its
-    reason. `direct_load=False` goes straight to the line-checked path (tests compare the two).
-    `digest` is the file's digest_file, when the caller has it already.
-    """
+def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str,
+                digest: FileDigest) -> FileResult:
+    """One file on its own, in one transaction, through the line-checked path (which
+    quarantines each bad row with its reason), unless it was loaded before or cannot be read at
+    all; the contract macros must already be on `con`. `digest` is the file's digest_file."""
     started = time.perf_counter()
-    digest = digest or digest_file(path)
     file_sha256 = digest.sha256
     file_format = format_of(path)
     seen = con.execute("select status, failure_reason from raw.ingest_files where file_sha256 = ?",
@@ -357,12 +353,6 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, *,
         return _quarantine_file(con, file_name, file_sha256, "unknown", "unknown_extension", started)
     if not digest.intact:
         return _quarantine_file(con, file_name, file_sha256, file_format, "unreadable_file", started)
-    if direct_load:
-        candidate = _direct_candidate(con, path, file_name, digest, [])
-        loaded = _load_direct_batch(con, [candidate]) if candidate is not None else None
-        if loaded is not None:
-            loaded[0].seconds = time.perf_counter() - started
-            return loaded[0]
     try:
         unknown_columns = _stage_checked_rows(con, path, file_format)
     except (duckdb.Error, UnicodeDecodeError, csv.Error, _UnreadableHeader):
