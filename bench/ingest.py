@@ -94,7 +94,7 @@ def _measure_typed(inbox: Path, warehouse: Path, file_format: str) -> dict:
     from norrut.contract import EVENT_FIELDS
     from warehouse.db import open_warehouse
     from warehouse.ingest import _csv_header, format_of
-    from warehouse.sql_files import read_sql, suffixed_parameters, union_of
+    from warehouse.sql_files import read_sql, reader_path, suffixed_parameters, union_of
 
     with open_warehouse(warehouse):
         pass
@@ -112,7 +112,8 @@ def _measure_typed(inbox: Path, warehouse: Path, file_format: str) -> dict:
     started, cpu_started = time.perf_counter(), _cpu_seconds()
     params: dict[str, object] = {}
     for position, (header, members) in enumerate(groups.items(), start=1):
-        group_params: dict[str, object] = {"paths": members,
+        group_params: dict[str, object] = {"paths": [reader_path(m) for m in members],
+                                           "file_paths": members,
                                            "file_sha256s": ["0" * 64] * len(members)}
         if file_format == "jsonl":
             group_params["contract_fields"] = list(EVENT_FIELDS)

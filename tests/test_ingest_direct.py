@@ -287,3 +287,29 @@ def test_union_of_binds_each_copy_of_a_query_to_its_own_values():
         | suffixed_parameters({"name": "second", "count": 3}, 2)).fetchall()
     # then each copy read its own
     assert rows == [("first", 2), ("second", 3)]
+
+
+def test_file_names_with_glob_characters_name_only_their_own_file(tmp_path):
+    # given files whose names DuckDB would read as globs, next to files those globs would match
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "events[1].csv", [good_event(1)])
+    write_csv(inbox / "events1.csv", [good_event(2)])
+    write_jsonl(inbox / "hour*.jsonl", [good_event(3)])
+    write_jsonl(inbox / "hour-2.jsonl", [good_event(4)])
+    write_parquet(inbox / "day?.parquet", [good_event(5)])
+    write_parquet(inbox / "day5.parquet", [good_event(6)])
+    # when both paths load them
+    (direct, line_checked), (direct_db, line_checked_db) = _load_both_ways(inbox, tmp_path)
+    # then every file loaded its own single row, directly
+    assert set(_paths(direct).values()) == {"direct"}
+    assert [result.rows_loaded for result in direct.files] == [1] * 6
+    assert [result.rows_loaded for result in line_checked.files] == [1] * 6
+    with duckdb.connect(str(direct_db), read_only=True) as con:
+        stored = con.execute(
+            "select files.file_name, events.event_id from raw.events as events "
+            "join raw.ingest_files as files using (file_sha256) order by files.file_name"
+        ).fetchall()
+    assert stored == [("day5.parquet", "evt-00000006"), ("day?.parquet", "evt-00000005"),
+                      ("events1.csv", "evt-00000002"), ("events[1].csv", "evt-00000001"),
+                      ("hour*.jsonl", "evt-00000003"), ("hour-2.jsonl", "evt-00000004")]
+    _assert_same_tables(direct_db, line_checked_db)

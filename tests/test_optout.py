@@ -85,3 +85,17 @@ def test_every_table_with_a_person_id_is_registered(home):
     assert with_person, "raw.events at least holds person_id"
     missing = sorted(with_person - registered)
     assert missing == [], f"tables with person_id not in meta.person_tables: {missing}"
+
+
+def test_an_optout_file_name_with_glob_characters_reads_only_that_file(home, tmp_path):
+    # given an opt-out file whose name DuckDB would read as a glob, and a file that glob matches
+    write_jsonl(tmp_path / "inbox" / "a.jsonl", [good_event(i) for i in range(14)])
+    ingest_inbox(home.warehouse_path, tmp_path / "inbox")
+    _write_optouts(tmp_path / "optoutsn.csv", [f"{OBJECTS},2026-03-02T10:00:00Z,erasure"])
+    optouts = _write_optouts(tmp_path / "optouts[nov].csv", [f"{GONE},2026-03-02T10:00:00Z,erasure"])
+    # when that file is applied
+    apply_optouts(home.warehouse_path, optouts)
+    # then only its person is gone
+    with open_warehouse(home.warehouse_path) as con:
+        left = {row[0] for row in con.execute("select distinct person_id from raw.events").fetchall()}
+    assert GONE not in left and OBJECTS in left

@@ -10,7 +10,7 @@ import duckdb
 
 from norrut.contract import CONTENT_KINDS
 from warehouse.rejections import RejectedRows
-from warehouse.sql_files import compose_query, read_sql
+from warehouse.sql_files import compose_query, read_sql, reader_path
 
 
 class CatalogError(ValueError):
@@ -46,7 +46,7 @@ def load_catalog(con: duckdb.DuckDBPyConnection, path: Path) -> CatalogReport:
     try:
         con.execute(compose_query("catalog_source", _source_query(path),
                                   read_sql("queries/validate_catalog.sql"), "catalog_checked"),
-                    {"path": str(path), "kinds": list(CONTENT_KINDS)})
+                    {"path": reader_path(path), "kinds": list(CONTENT_KINDS)})
     except duckdb.Error as error:
         # Only the kind of failure: the reader's message may quote the file's content.
         raise CatalogError(f"catalog {path.name} cannot be parsed "

@@ -46,6 +46,7 @@ from warehouse.sql_files import (
     compose_insert,
     compose_query,
     read_sql,
+    reader_path,
     suffixed_parameters,
     union_of,
 )
@@ -424,18 +425,19 @@ def _stage_checked_rows(con: duckdb.DuckDBPyConnection, path: Path,
     """Read and check the file into temp table ingest_checked; returns its unknown columns."""
     _drop_staging(con)
     if file_format == "jsonl":
-        read_params: dict[str, object] = {"path": str(path), "delimiter": JSONL_DELIMITER}
+        read_params: dict[str, object] = {"path": reader_path(path),
+                                          "delimiter": JSONL_DELIMITER}
     elif file_format == "csv":
         names = _csv_header(path)
         read_params = {
-            "path": str(path),
+            "path": reader_path(path),
             "columns": {f"c{position}": "VARCHAR" for position in range(1, len(names) + 1)},
             "field_names": names,
         }
     else:
         names = [row[0] for row in con.execute(
-            "describe select * from read_parquet(?)", [str(path)]).fetchall()]
-        read_params = {"path": str(path), "field_names": names}
+            "describe select * from read_parquet(?)", [reader_path(path)]).fetchall()]
+        read_params = {"path": reader_path(path), "field_names": names}
     # One statement, so the file streams from reader through validation into the temp table.
     con.execute(
         compose_query("ingest_source", read_sql(f"queries/read_{file_format}.sql"),
@@ -515,9 +517,10 @@ def _direct_candidate(con: duckdb.DuckDBPyConnection, path: Path, file_name: str
     else:
         try:
             names = [row[0] for row in con.execute(
-                "describe select * from read_parquet(?)", [str(path)]).fetchall()]
+                "describe select * from read_parquet(?)", [reader_path(path)]).fetchall()]
             # from the file's footer, without reading its rows
-            rows = con.execute("select count(*) from read_parquet(?)", [str(path)]).fetchone()[0]
+            rows = con.execute("select count(*) from read_parquet(?)",
+                               [reader_path(path)]).fetchone()[0]
         except duckdb.Error:
             return None
         read_params = {}
@@ -638,7 +641,8 @@ def _insert_direct(con: duckdb.DuckDBPyConnection, file_format: str,
     for position, (_, read_params, members) in enumerate(readers, start=1):
         reader_params |= suffixed_parameters(
             _thawed(read_params)
-            | {"paths": [str(member.path) for member in members],
+            | {"paths": [reader_path(member.path) for member in members],
+               "file_paths": [str(member.path) for member in members],
                "file_sha256s": [member.digest.sha256 for member in members]},
             position)
     # raw.events has no order (rows are not numbered). Measured on DuckDB 1.5 with 1.3M rows:

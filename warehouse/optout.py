@@ -21,7 +21,7 @@ import duckdb
 from norrut.contract import OPTOUT_KINDS
 from warehouse.db import open_warehouse
 from warehouse.rejections import RejectedRows
-from warehouse.sql_files import compose_query, read_sql
+from warehouse.sql_files import compose_query, read_sql, reader_path
 
 _TABLE_NAME = re.compile(r"^([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)$")
 _COLUMN_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -82,7 +82,7 @@ def apply_optouts(warehouse_path: str | os.PathLike[str],
             con.execute(
                 compose_query("optout_source", read_sql("queries/read_table_csv.sql"),
                               read_sql("queries/validate_optouts.sql"), "optout_checked"),
-                {"path": str(optouts_csv), "kinds": list(OPTOUT_KINDS)})
+                {"path": reader_path(optouts_csv), "kinds": list(OPTOUT_KINDS)})
         except duckdb.Error as error:
             # Only the kind of failure: the reader's message may quote the file's content.
             raise OptoutError(f"opt-out file {optouts_csv.name} cannot be parsed "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -64,6 +65,17 @@ def compose_query(source_name: str, source_query: str, query: str, target_table:
     return (f"create or replace temp table {target_table} as\n"
             f"with {source_name} as (\n{source_query}\n)\n"
             f"select * from (\n{query}\n)")
+
+
+# DuckDB's readers take a path as a glob: *, ? and [ would match other files (or none).
+_GLOB_ESCAPES = str.maketrans({"[": "[[]", "*": "[*]", "?": "[?]"})
+
+
+def reader_path(path: str | os.PathLike[str]) -> str:
+    """`path` as a DuckDB reader (read_csv, read_json, read_parquet) must be given it to read
+    exactly that file: each glob character becomes a class of itself (`a[1].csv` ->
+    `a[[]1].csv`). The reader's `filename` column still gives the path as it is."""
+    return os.fspath(path).translate(_GLOB_ESCAPES)
 
 
 _PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")

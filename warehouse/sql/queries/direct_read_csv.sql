@@ -2,7 +2,8 @@
 -- header, in one reader, columns named by that header, every value as text. Rows are not
 -- numbered, so DuckDB reads the files on every thread. Any row the reader cannot split raises an
 -- error, which sends the batch back to be loaded file by file.
--- Bound: $paths, $file_sha256s (the same order), $columns (header name -> VARCHAR, in header
+-- Bound: $paths (as reader_path gives them), $file_paths (the files' own paths) and
+-- $file_sha256s, all in the same order, $columns (header name -> VARCHAR, in header
 -- order; the header holds the contract's fields and nothing else).
 with records as (
     select *
@@ -38,7 +39,7 @@ final as (
         device,
         consent,
         municipality,
-        $file_sha256s[list_position($paths, filename)] as file_sha256
+        $file_sha256s[list_position($file_paths, filename)] as file_sha256
     from records
 )
 

@@ -5,7 +5,8 @@
 -- the contract raises one here (the line-checked path lists such columns and checks their
 -- values). Either error sends the batch back to be loaded file by file. The reader skips blank
 -- lines, so ingestion compares each file's rows with its lines after.
--- Bound: $paths, $file_sha256s (the same order), $contract_fields.
+-- Bound: $paths (as reader_path gives them), $file_paths (the files' own paths) and
+-- $file_sha256s, all in the same order, $contract_fields.
 with records as (
     select record, filename
     from read_json(
@@ -37,7 +38,7 @@ final as (
         record['device'] as device,
         record['consent'] as consent,
         record['municipality'] as municipality,
-        $file_sha256s[list_position($paths, filename)] as file_sha256
+        $file_sha256s[list_position($file_paths, filename)] as file_sha256
     from records
 )
 

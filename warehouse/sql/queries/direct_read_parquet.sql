@@ -1,7 +1,8 @@
 -- Parquet read for the direct load (see direct_events.sql): the files of one batch in one
 -- reader, columns matched by name, every value cast to text as the line-checked path reads it,
 -- so both paths see the same values. Each file holds the contract's fields and nothing else.
--- Bound: $paths, $file_sha256s (the same order).
+-- Bound: $paths (as reader_path gives them), $file_paths (the files' own paths) and
+-- $file_sha256s, all in the same order.
 with records as (
     select
         cast(columns(* exclude (filename)) as varchar),
@@ -24,7 +25,7 @@ final as (
         device,
         consent,
         municipality,
-        $file_sha256s[list_position($paths, filename)] as file_sha256
+        $file_sha256s[list_position($file_paths, filename)] as file_sha256
     from records
 )
 
