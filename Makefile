@@ -1,7 +1,10 @@
 # Two commands for newcomers: `make demo` and `make test`. Both bootstrap a fresh machine that
-# has only python3 and make: uv is installed with pip when missing, then the locked set.
+# has only python3 and make: uv comes from the uv on the PATH or, failing that, is installed by
+# pip into .tools/uv (a folder of its own, so a PEP 668 "externally managed" system Python is
+# never touched), then the locked set.
 SHELL := /bin/bash
-UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+TOOLS_DIR := $(CURDIR)/.tools
+UV := $(shell command -v uv 2>/dev/null || echo "$(TOOLS_DIR)/uv/bin/uv")
 NORRUT_HOME ?= $(CURDIR)/.norrut
 DEMO_WORLD ?= $(CURDIR)/.demo-world
 export NORRUT_HOME
@@ -9,7 +12,7 @@ export NORRUT_HOME
 .PHONY: setup uv demo test test-fast browser bench lint clean
 
 uv:
-	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
+	@$(UV) --version >/dev/null 2>&1 || bash .ci/install-uv "$(TOOLS_DIR)/uv"
 
 setup: uv
 	@$(UV) sync --locked

@@ -32,6 +32,8 @@ EVENT_FILE_SUFFIXES = (".jsonl", ".ndjson", ".csv", ".parquet",
 EVENT_ID_MAX_LENGTH = 64
 PERSON_ID_PATTERN = r"^[A-Za-z0-9_.:-]{8,128}$"
 MAX_WATCH_SECONDS = 4 * 3600
+# A mobile advertising id (IDFA, GAID) is a UUID: 8-4-4-4-12 hex digits, in either case.
+UUID_PATTERN = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
 MAX_FUTURE_SKEW_HOURS = 24
 
 # Personal-data detectors. Written in the RE2 dialect so DuckDB's regexp_matches and
@@ -56,6 +58,18 @@ PII_PATTERNS = {
     "pii_ip_address": IPV4_PATTERN + "|" + IPV6_PATTERN,
     "pii_phone": PHONE_PATTERN,
 }
+
+
+def canonical_person_id(person_id: str) -> str:
+    """The one form a pseudonym is stored, matched, suppressed and exported in.
+
+    A UUID (every mobile advertising id) is case-insensitive, so it is lower-cased whatever
+    its id_type says: an opt-out file names no id_type, and both sides must agree. Any other
+    pseudonym is kept exactly as given. Mirrored by the SQL macro norrut_canonical_person_id.
+    """
+    if re.fullmatch(UUID_PATTERN, person_id):
+        return person_id.lower()
+    return person_id
 
 
 def looks_like_pii(value: str) -> str | None:

@@ -18,11 +18,12 @@ from typing import ClassVar
 import duckdb
 import polars as pl
 
+from norrut.contract import UUID_PATTERN
 from segments.definitions import DestinationSettings
 from warehouse.sql_files import read_sql
 
 # IDFA and GAID are UUIDs (8-4-4-4-12 hex digits), in either case.
-MAID_PATTERN = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+MAID_PATTERN = UUID_PATTERN
 ZERO_MAID = "00000000-0000-0000-0000-000000000000"
 AUDIENCE_COLUMNS = ("person_id", "id_type", "score", "rank", "decile")
 

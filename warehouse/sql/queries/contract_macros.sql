@@ -20,6 +20,15 @@ create or replace temp macro norrut_may_hold_pii(joined_values) as
 create or replace temp macro norrut_is_person_id(value) as
     regexp_matches(value, '^[A-Za-z0-9_.:-]{8,128}$');
 
+-- The one stored form of a pseudonym (norrut.contract.canonical_person_id): a UUID, as every
+-- mobile advertising id is, lower-cased whatever its id_type; anything else as given.
+create or replace temp macro norrut_canonical_person_id(value) as
+    case
+        when regexp_matches(value, '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$')
+            then lower(value)
+        else value
+    end;
+
 -- For the direct load (direct_events.sql), on one value: true when it may be personal, or would
 -- be changed by the trimming and empty-to-null that validate_events.sql applies (a leading or
 -- trailing blank, or nothing at all). Such a file is loaded through the line-checked path
