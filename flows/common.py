@@ -3,9 +3,10 @@ as-of date and publishing the run's summary as a Prefect artifact."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime
 
 from prefect import get_run_logger, task
@@ -14,7 +15,9 @@ from prefect.runtime import flow_run
 
 from flows.settings import day_after
 from norrut.home import NorrutHome
-from norrut.locking import warehouse_writer_lock
+from norrut.locking import WarehouseBusyError, warehouse_writer_lock
+
+WRITER_SLOT_LEASE_SECONDS = 60.0
 
 
 def retry_only_io_errors(task, task_run, state) -> bool:
@@ -25,14 +28,63 @@ def retry_only_io_errors(task, task_run, state) -> bool:
 
 @contextmanager
 def holding_the_warehouse(home: NorrutHome, wait_seconds: float) -> Iterator[None]:
-    """Take the warehouse writer lock in this run's name, so a waiting run can say who holds it."""
+    """Take the warehouse writer lock in this run's name, so a waiting run can say who holds it.
+
+    On a Prefect server (PREFECT_API_URL set) the run first takes the warehouse's slot of a
+    global concurrency limit, so the UI's Concurrency page shows who holds the warehouse and
+    who waits; the file lock stays underneath for runs started without a server.
+    """
     run_name = flow_run.get_name() or f"pid-{os.getpid()}"
     run_id = flow_run.get_id()
     get_run_logger().info("Waiting up to %g s for the warehouse %s", wait_seconds,
                           home.warehouse_path)
-    with warehouse_writer_lock(home.warehouse_path, home.locks_dir, run_name=run_name,
-                               run_id=run_id, wait_seconds=wait_seconds):
+    slot = (writer_concurrency_slot(home, wait_seconds) if os.environ.get("PREFECT_API_URL")
+            else nullcontext())
+    with slot, warehouse_writer_lock(home.warehouse_path, home.locks_dir, run_name=run_name,
+                                     run_id=run_id, wait_seconds=wait_seconds):
         yield
+
+
+def writer_limit_name(home: NorrutHome) -> str:
+    """The global concurrency limit guarding one warehouse file (one per home on a server)."""
+    digest = hashlib.sha256(str(home.warehouse_path).encode()).hexdigest()[:12]
+    return f"norrut-warehouse-{digest}"
+
+
+@contextmanager
+def writer_concurrency_slot(home: NorrutHome, wait_seconds: float) -> Iterator[None]:
+    """Hold the warehouse's one slot on the Prefect server, creating the limit on first use."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.concurrency.sync import concurrency
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+    name = writer_limit_name(home)
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            try:
+                client.create_global_concurrency_limit(
+                    GlobalConcurrencyLimitCreate(name=name, limit=1))
+            except ObjectAlreadyExists:
+                pass  # another run created it a moment ago
+    get_run_logger().info("Taking the slot of concurrency limit %s (the warehouse %s)", name,
+                          home.warehouse_path)
+    acquired = False
+    try:
+        # A short lease, renewed while the run lives, frees the slot soon after a killed run.
+        with concurrency(name, occupy=1, timeout_seconds=wait_seconds, strict=True,
+                         lease_duration=WRITER_SLOT_LEASE_SECONDS):
+            acquired = True
+            yield
+    except TimeoutError:
+        if acquired:
+            raise  # the run's own time-out, not the wait for the slot
+        raise WarehouseBusyError(
+            f"the warehouse {home.warehouse_path} is busy: the slot of concurrency limit {name} "
+            f"stayed taken for {wait_seconds:g} s (see Concurrency in the Prefect UI). Let that "
+            "run finish, then start this one again.") from None
 
 
 def rename_run(name: str) -> None:
