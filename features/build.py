@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -59,15 +61,19 @@ class NoEventsBeforeError(ValueError):
 
 def build_features(warehouse_path: str | os.PathLike[str], as_of: date,
                    settings: FeatureSettings | None = None) -> FeatureBuildResult:
-    """Materialise features.person_features for `as_of` (its rows replaced); eligible persons only."""
+    """Materialise features.person_features for `as_of` (its rows replaced); eligible persons
+    only. One transaction: a build stopped at any moment (kill -9 included) leaves every
+    feature table as the last complete build left it."""
     settings = settings or FeatureSettings()
-    with open_warehouse(Path(warehouse_path), memory_limit=settings.memory_limit,
-                        threads=settings.threads) as con:
-        return build_features_on(con, as_of)
+    with (open_warehouse(Path(warehouse_path), memory_limit=settings.memory_limit,
+                         threads=settings.threads) as con,
+          one_transaction(con)):
+        return build_features_in_transaction(con, as_of)
 
 
-def build_features_on(con: duckdb.DuckDBPyConnection, as_of: date) -> FeatureBuildResult:
-    """The build itself, on an open writer connection (training builds many dates on one)."""
+def build_features_in_transaction(con: duckdb.DuckDBPyConnection,
+                                  as_of: date) -> FeatureBuildResult:
+    """The build inside the caller's transaction (training builds all its snapshots in one)."""
     started = time.perf_counter()
     first_event = con.execute("select min(occurred_at) from raw.events").fetchone()[0]
     if first_event is None or first_event.date() >= as_of:
@@ -76,33 +82,40 @@ def build_features_on(con: duckdb.DuckDBPyConnection, as_of: date) -> FeatureBui
             f"(first event: {first_event or 'none'}); ingest events or choose a later date"
         )
     step_seconds: dict[str, float] = {}
+    for step, binds_as_of in BUILD_STEPS:
+        step_started = time.perf_counter()
+        con.execute(read_sql(step), {"as_of": as_of} if binds_as_of else {})
+        step_seconds[step] = time.perf_counter() - step_started
+    for table in INTERMEDIATE_TABLES:
+        register_person_table(con, table, "person_id", "feature build intermediate, latest as_of")
+    recreated = _match_feature_table_to_sql(con)
+    con.execute("delete from features.person_features where as_of_date = ?", [as_of])
+    step_started = time.perf_counter()
+    con.execute(read_sql("features/queries/insert_person_features.sql"))
+    step_seconds["features/queries/insert_person_features.sql"] = time.perf_counter() - step_started
+    persons = con.execute("select count(*) from features.person_features where as_of_date = ?",
+                          [as_of]).fetchone()[0]
+    seconds = time.perf_counter() - started
+    con.execute(
+        "insert into features.feature_builds values (?, current_timestamp, ?, ?, ?)",
+        [as_of, FEATURE_SET_VERSION, persons, seconds],
+    )
+    return FeatureBuildResult(as_of=as_of, persons=persons, features=len(FEATURE_NAMES),
+                              feature_set_version=FEATURE_SET_VERSION, seconds=seconds,
+                              table_recreated=recreated, step_seconds=step_seconds)
+
+
+@contextmanager
+def one_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Everything done in the block commits together, or not at all (rolled back on any error;
+    a killed process never commits, so DuckDB's log replays none of it)."""
     con.execute("begin transaction")
     try:
-        for step, binds_as_of in BUILD_STEPS:
-            step_started = time.perf_counter()
-            con.execute(read_sql(step), {"as_of": as_of} if binds_as_of else {})
-            step_seconds[step] = time.perf_counter() - step_started
-        for table in INTERMEDIATE_TABLES:
-            register_person_table(con, table, "person_id", "feature build intermediate, latest as_of")
-        recreated = _match_feature_table_to_sql(con)
-        con.execute("delete from features.person_features where as_of_date = ?", [as_of])
-        step_started = time.perf_counter()
-        con.execute(read_sql("features/queries/insert_person_features.sql"))
-        step_seconds["features/queries/insert_person_features.sql"] = time.perf_counter() - step_started
-        persons = con.execute("select count(*) from features.person_features where as_of_date = ?",
-                              [as_of]).fetchone()[0]
-        seconds = time.perf_counter() - started
-        con.execute(
-            "insert into features.feature_builds values (?, current_timestamp, ?, ?, ?)",
-            [as_of, FEATURE_SET_VERSION, persons, seconds],
-        )
+        yield
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
-    return FeatureBuildResult(as_of=as_of, persons=persons, features=len(FEATURE_NAMES),
-                              feature_set_version=FEATURE_SET_VERSION, seconds=seconds,
-                              table_recreated=recreated, step_seconds=step_seconds)
 
 
 def _match_feature_table_to_sql(con: duckdb.DuckDBPyConnection) -> bool:

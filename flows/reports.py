@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 
+from norrut.contract import WITHHELD_FILE_NAME, looks_like_personal_file_name
+
 
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """A GitHub-style markdown table; `|` inside a cell is escaped so columns stay aligned."""
@@ -15,6 +17,14 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> s
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def shown_file_name(name: str) -> str:
+    """A file's name as a summary shows it: withheld when it looks personal (an event file's
+    name already arrives withheld, with its hash; a catalog's is withheld here)."""
+    if name.startswith(WITHHELD_FILE_NAME) or not looks_like_personal_file_name(name):
+        return name
+    return WITHHELD_FILE_NAME
 
 
 def features_markdown(result, as_of: date) -> str:
@@ -53,15 +63,15 @@ def ingest_markdown(report) -> str:
     if report.files:
         lines += ["", "### Files", "", markdown_table(
             ["file", "result", "rows read", "loaded", "quarantined", "why quarantined"],
-            [(f.file_name, f.status, f"{f.rows_read:,}", f"{f.rows_loaded:,}",
+            [(shown_file_name(f.file_name), f.status, f"{f.rows_read:,}", f"{f.rows_loaded:,}",
               f"{f.rows_quarantined:,}", f.failure_reason or "") for f in report.files],
         )]
     else:
         lines += ["", "The inbox held no event files."]
     if report.catalog is not None:
         catalog = report.catalog
-        lines += ["", f"Content catalog `{catalog.file_name}`: {catalog.rows_upserted:,} of "
-                  f"{catalog.rows_read:,} row(s) loaded, {catalog.rows_rejected:,} rejected"
+        lines += ["", f"Content catalog `{shown_file_name(catalog.file_name)}`: "
+                  f"{catalog.rows_upserted:,} of {catalog.rows_read:,} row(s) loaded, {catalog.rows_rejected:,} rejected"
                   + (" (" + ", ".join(f"{reason}: {count}" for reason, count
                                       in catalog.rejected_by_reason.items()) + ")."
                      if catalog.rows_rejected else ".")]

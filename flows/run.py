@@ -7,15 +7,21 @@ usage telemetry cannot reach the internet here, so it is switched off unless set
 With `quiet=True` (the `norrut` commands other than `pipeline`) Prefect's log lines stay out of
 the terminal, where the command prints its own summary or one-line error; they still reach the
 Prefect server, so the run's logs are in the UI.
+
+The temporary server migrates $PREFECT_HOME's database as it starts. Two first runs at once
+migrated a fresh database side by side, and one crashed ("duplicate column name"), so each
+process starts its temporary server under a lock per PREFECT_HOME, before the run would.
 """
 
 from __future__ import annotations
 
 import atexit
+import fcntl
 import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -61,18 +67,46 @@ def _console_logs_silenced() -> Iterator[None]:
         atexit.register(_mute_prefect_console)
 
 
+TEMPORARY_SERVER_LOCK = "norrut-temporary-server.lock"
+# Prefect waits 20 s by default; a first start, migrating the database, took longer than that
+# on two busy cores while another process started its server.
+TEMPORARY_SERVER_START_SECONDS = 120
+
+
+def _start_temporary_server() -> None:
+    """Without PREFECT_API_URL, start this process's temporary server now, one process per
+    PREFECT_HOME at a time; the flow run then uses it (Prefect keeps one per process)."""
+    from prefect.settings import PREFECT_API_URL, get_current_settings
+
+    settings = get_current_settings()
+    if PREFECT_API_URL.value() or not settings.server.ephemeral.enabled:
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    prefect_home = Path(settings.home).expanduser()
+    prefect_home.mkdir(parents=True, exist_ok=True)
+    with open(prefect_home / TEMPORARY_SERVER_LOCK, "a") as lock:
+        # Blocks while another process starts its server (bounded by that start's timeout);
+        # the kernel releases the lock when the file closes or its holder dies.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        SubprocessASGIServer().start(timeout=TEMPORARY_SERVER_START_SECONDS)
+
+
 def _run(flow_function, settings: BaseModel, quiet: bool = False) -> Any:
     """Call the flow with the settings' fields as its parameters; raise FlowRunFailed on failure."""
     _prepare_environment()
     import prefect.main  # noqa: F401 - sets up Prefect's logging, whose handlers are muted
 
     with _console_logs_silenced() if quiet else nullcontext():
+        _start_temporary_server()
         state = flow_function(**dict(settings), return_state=True)
     if not state.is_completed():
         try:
             state.result()
         except Exception as error:  # the run's own error, already logged by Prefect
-            raise FlowRunFailed(f"{type(error).__name__}: {error}") from error
+            from norrut.cli import one_line  # the CLI prints it: one line, no SQL excerpt
+
+            raise FlowRunFailed(one_line(error)) from error
         raise FlowRunFailed(state.message or f"the flow run ended {state.name}")
     return state.result()
 

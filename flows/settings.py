@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from norrut.home import NorrutHome
 from segments.definitions import SEGMENT_NAME_PATTERN, Destination
+from warehouse.ingest import DEFAULT_EARLIEST_OCCURRED_AT
 
 DEFAULT_LOCK_WAIT_SECONDS = 600.0
 DEFAULT_MODEL_NAME = "curious-about-working-here"
@@ -39,6 +40,11 @@ class IngestSettings(_FlowSettings):
         default=None, description="Content catalog file (CSV, JSON or Parquet); optional.")
     strict: bool = Field(
         default=False, description="Fail the run when any row is quarantined.")
+    earliest_occurred_at: AwareDatetime = Field(
+        default=DEFAULT_EARLIEST_OCCURRED_AT,
+        description="Events before this instant are implausible (no campaign ran then) and "
+        "quarantined as bad_occurred_at; an epoch in seconds, read as milliseconds, lands in "
+        "January 1970.")
 
     def inbox_path(self) -> Path:
         return Path(self.inbox) if self.inbox else self.norrut_home().root / "inbox"

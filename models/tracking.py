@@ -3,12 +3,20 @@ default, any tracking URI by setting."""
 
 from __future__ import annotations
 
+import os
+import socket
+from datetime import UTC, datetime
 from pathlib import Path
 
 from norrut.home import NorrutHome
 
 DEFAULT_EXPERIMENT = "norrut-propensity"
 DEFAULT_MODEL_NAME = "curious-about-working-here"
+# Set on every training run at its start, so a later training can tell a run whose process died
+# (killed: MLflow never hears its end, and the run would stay RUNNING for ever).
+PID_TAG = "norrut.pid"
+HOST_TAG = "norrut.host"
+ABANDONED_TAG = "norrut.failure_reason"
 
 
 def resolve_tracking(home: NorrutHome, tracking_uri: str | None,
@@ -44,3 +52,47 @@ def sqlite_store_exists(tracking_uri: str) -> bool:
     if not tracking_uri.startswith("sqlite:///"):
         return True
     return Path(tracking_uri.removeprefix("sqlite:///")).exists()
+
+
+def owner_tags() -> dict[str, str]:
+    """Tags naming the process that runs a training run."""
+    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+
+
+def fail_abandoned_runs(tracking_uri: str, experiment_name: str) -> list[str]:
+    """Mark FAILED, with a reason tag, the experiment's runs still RUNNING whose training
+    process on this host is gone; returns their run ids. Runs of another host, or started
+    without the owner tags, are left alone: nothing here can tell whether they still run."""
+    from mlflow import MlflowClient
+
+    if not sqlite_store_exists(tracking_uri):
+        return []  # no store yet, so no run; opening one would create it
+    client = MlflowClient(tracking_uri=tracking_uri)
+    experiment = client.get_experiment_by_name(experiment_name)
+    if experiment is None:
+        return []
+    abandoned = []
+    for run in client.search_runs([experiment.experiment_id],
+                                  filter_string="attributes.status = 'RUNNING'"):
+        tags = run.data.tags
+        if tags.get(HOST_TAG) != socket.gethostname() or not _process_gone(tags.get(PID_TAG)):
+            continue
+        client.set_tag(run.info.run_id, ABANDONED_TAG,
+                       f"its training process (pid {tags[PID_TAG]} on {tags[HOST_TAG]}) ended "
+                       f"before the run did; marked failed by the training started "
+                       f"{datetime.now(UTC).isoformat(timespec='seconds')}")
+        client.set_terminated(run.info.run_id, status="FAILED")
+        abandoned.append(run.info.run_id)
+    return abandoned
+
+
+def _process_gone(pid: str | None) -> bool:
+    if pid is None or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # it exists, under another user
+    return False

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,6 +45,8 @@ from models.tracking import (
     DEFAULT_EXPERIMENT,
     DEFAULT_MODEL_NAME,
     ensure_experiment,
+    fail_abandoned_runs,
+    owner_tags,
     resolve_tracking,
     use_tracking,
 )
@@ -94,6 +97,8 @@ class TrainResult(BaseModel):
     baseline_test_metrics: dict[str, float]
     seconds: float
     promotion: PromotionResult | None = None
+    # Runs left RUNNING by a killed training process, marked FAILED when this one started.
+    abandoned_runs_failed: list[str] = []
 
 
 def train_model(settings: TrainSettings, home: NorrutHome,
@@ -108,6 +113,9 @@ def train_model(settings: TrainSettings, home: NorrutHome,
     step = on_step or (lambda name: None)
     configure_threads()
     started = time.perf_counter()
+    tracking_uri, artifact_location = resolve_tracking(home, settings.tracking_uri,
+                                                       settings.artifact_location)
+    abandoned = fail_abandoned_runs(tracking_uri, settings.experiment_name)
     plan = plan_snapshots(settings.as_of, settings.horizon_days, settings.n_training_snapshots,
                           settings.snapshot_interval_days)
     step("building features and labels for each snapshot")
@@ -143,12 +151,10 @@ def train_model(settings: TrainSettings, home: NorrutHome,
     test_metrics = evaluate(y_test, p_test)
     baseline_metrics = evaluate(y_test, p_baseline)
 
-    tracking_uri, artifact_location = resolve_tracking(home, settings.tracking_uri,
-                                                       settings.artifact_location)
     step("logging the run and registering the model")
     run_id, version = _log_and_register(
         settings, tracking_uri, artifact_location, plan, sets, params, booster_model, model,
-        calibration, lightgbm_weight, blend_aucs, X_test, y_test, p_test, p_baseline,
+        calibration, lightgbm_weight, blend_aucs, X_train, X_test, y_test, p_test, p_baseline,
         test_metrics, baseline_metrics, single_feature_aucs, search_auc,
     )
     result = TrainResult(
@@ -160,7 +166,7 @@ def train_model(settings: TrainSettings, home: NorrutHome,
                         "test": float(y_test.mean())},
         best_iteration=int(booster_model.best_iteration_ or params.n_estimators),
         calibration=calibration, lightgbm_weight=lightgbm_weight, test_metrics=test_metrics,
-        baseline_test_metrics=baseline_metrics, seconds=0.0,
+        baseline_test_metrics=baseline_metrics, seconds=0.0, abandoned_runs_failed=abandoned,
     )
     if settings.promote:
         step("comparing with the champion")
@@ -193,6 +199,14 @@ def promote(home: NorrutHome, version: str | None = None, model_name: str = DEFA
     return promote_version(tracking_uri, model_name, version, test_frame, test_snapshot)
 
 
+def typical_input(X: pd.DataFrame) -> pd.DataFrame:
+    """The model's input example: one row of per-feature means over `X`, to 4 significant
+    digits. MLflow keeps the example (input_example.json, serving_input_example.json), so it
+    must show the columns and typical values without being any person's row."""
+    means = X.mean(skipna=True)
+    return pd.DataFrame([[float(f"{value:.4g}") for value in means]], columns=X.columns)
+
+
 def _labels(frame: pl.DataFrame) -> np.ndarray:
     return frame["label"].cast(pl.Int8).to_numpy()
 
@@ -200,7 +214,7 @@ def _labels(frame: pl.DataFrame) -> np.ndarray:
 def _log_and_register(settings: TrainSettings, tracking_uri: str, artifact_location: str | None,
                       plan: SnapshotPlan, sets, params: LightGBMParams, booster_model, model,
                       calibration: str, lightgbm_weight: float, blend_aucs: dict[float, float],
-                      X_test, y_test, p_test, p_baseline,
+                      X_train, X_test, y_test, p_test, p_baseline,
                       test_metrics: dict[str, float], baseline_metrics: dict[str, float],
                       single_feature_aucs: dict[str, float],
                       search_auc: float | None) -> tuple[str, str]:
@@ -215,7 +229,7 @@ def _log_and_register(settings: TrainSettings, tracking_uri: str, artifact_locat
 
     use_tracking(tracking_uri)
     experiment_id = ensure_experiment(settings.experiment_name, artifact_location)
-    with mlflow.start_run(experiment_id=experiment_id) as run:
+    with mlflow.start_run(experiment_id=experiment_id, tags=owner_tags()) as run:
         mlflow.log_params({
             "model": ("lightgbm.LGBMClassifier + CalibratedClassifierCV" if lightgbm_weight == 1
                       else "LogOddsBlend(LGBMClassifier, logistic baseline) + "
@@ -272,7 +286,7 @@ def _log_and_register(settings: TrainSettings, tracking_uri: str, artifact_locat
             plots.shap_summary_png(out / "shap_summary.png", sample, contributions)
             mlflow.log_artifacts(folder)
 
-        input_example = X_test.head(5)
+        input_example = typical_input(X_train)
         info = mlflow.sklearn.log_model(
             model,
             name="model",

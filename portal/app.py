@@ -35,11 +35,12 @@ from portal.auth import (
     SessionStore,
     tokens_match,
 )
-from portal.users import User, UserStore, UserStoreError
+from portal.users import PasswordChecksBusy, PasswordCheckSlots, User, UserStore, UserStoreError
 
 PACKAGE_DIR = Path(__file__).parent
 CHUNK_BYTES = 1024 * 1024
 TOP_PROFILE_ENTRIES = 8
+BUSY_RETRY_AFTER_SECONDS = 2
 
 DESTINATION_LABELS = {
     "generic": "All people (generic CSV)",
@@ -52,8 +53,9 @@ DESTINATION_LABELS = {
 MEDIA_TYPES = {".csv": "text/csv; charset=utf-8", ".json": "application/json"}
 
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    # No scripts at all (the pages use none), only this site's style sheet and images.
+    "Content-Security-Policy": "default-src 'none'; script-src 'none'; style-src 'self'; "
+    "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
@@ -74,14 +76,21 @@ class SignedIn:
 
 
 def create_app(home: NorrutHome, *, secure_cookies: bool = False, max_failed_logins: int = 5,
+               max_failed_logins_per_client: int = 10,
                clock: Callable[[], float] = time.time,
-               password_hasher: PasswordHasher | None = None) -> FastAPI:
-    """The portal for one Norrut home. `secure_cookies` for serving behind HTTPS."""
+               password_hasher: PasswordHasher | None = None,
+               password_check_slots: PasswordCheckSlots | None = None) -> FastAPI:
+    """The portal for one Norrut home. `secure_cookies` for serving behind HTTPS.
+
+    `max_failed_logins` (per user name) and `max_failed_logins_per_client` (per address) are
+    the failures before further tries must wait (portal/README.md, "Security").
+    """
     app = FastAPI(title="Norrut segment portal", docs_url=None, redoc_url=None,
                   openapi_url=None)
-    users = UserStore(home.users_file, password_hasher)
+    users = UserStore(home.users_file, password_hasher, password_check_slots)
     sessions = SessionStore(clock)
-    throttle = LoginThrottle(max_failures=max_failed_logins, window_seconds=60.0, clock=clock)
+    throttle = LoginThrottle(free_failures_per_account=max_failed_logins,
+                             free_failures_per_client=max_failed_logins_per_client, clock=clock)
     templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
     _add_filters(templates)
     app.mount("/static", StaticFiles(directory=str(PACKAGE_DIR / "static")), name="static")
@@ -152,7 +161,8 @@ def create_app(home: NorrutHome, *, secure_cookies: bool = False, max_failed_log
         )
 
     def login_form(request: Request, *, status_code: int = 200, error: str | None = None,
-                   next_path: str = "/", user_name: str = "") -> HTMLResponse:
+                   next_path: str = "/", user_name: str = "",
+                   retry_after_seconds: int | None = None) -> HTMLResponse:
         # Login CSRF: the form carries a random value that must match a cookie set with it.
         form_token = _random_token()
         response = templates.TemplateResponse(
@@ -161,6 +171,8 @@ def create_app(home: NorrutHome, *, secure_cookies: bool = False, max_failed_log
              "user_name": user_name, "user": None, "csrf_token": "",
              "no_users": _no_users(users)},
             status_code=status_code,
+            headers=({"Retry-After": str(retry_after_seconds)}
+                     if retry_after_seconds is not None else None),
         )
         response.set_cookie(LOGIN_CSRF_COOKIE, form_token, httponly=True, samesite="strict",
                             secure=secure_cookies, path="/login")
@@ -184,23 +196,33 @@ def create_app(home: NorrutHome, *, secure_cookies: bool = False, max_failed_log
         if not tokens_match(request.cookies.get(LOGIN_CSRF_COOKIE), form_token):
             return login_form(request, status_code=403, next_path=next, user_name=user_name,
                               error="The sign-in form had expired. Please try again.")
-        if throttle.is_blocked(user_name):
+        # Counted before the password is checked, so concurrent tries cannot all get through.
+        attempt = throttle.begin(user_name, _client_address(request))
+        if not attempt.admitted:
+            wait = attempt.retry_after_seconds
             return login_form(
                 request, status_code=429, next_path=next, user_name=user_name,
-                error=f"Too many failed sign-in attempts for this account. For your safety, "
-                      f"wait a minute before trying again "
-                      f"(at most {throttle.max_failures} attempts per minute).",
+                retry_after_seconds=wait,
+                error=f"Too many failed sign-in attempts from here or for this account. For "
+                      f"your safety, wait {wait} second{'s' if wait != 1 else ''} before "
+                      f"trying again.",
             )
         try:
             user = users.authenticate(user_name, password)
+        except PasswordChecksBusy:
+            throttle.not_checked(attempt)
+            return login_form(request, status_code=503, next_path=next, user_name=user_name,
+                              retry_after_seconds=BUSY_RETRY_AFTER_SECONDS,
+                              error="The portal is busy signing other people in. Please try "
+                                    "again in a moment.")
         except UserStoreError as problem:
+            throttle.not_checked(attempt)
             return login_form(request, status_code=500, next_path=next, user_name=user_name,
                               error=f"The portal cannot read its accounts: {problem}")
         if user is None:
-            throttle.record_failure(user_name)
             return login_form(request, status_code=401, next_path=next, user_name=user_name,
                               error="Wrong user name or password.")
-        throttle.reset(user_name)
+        throttle.succeeded(attempt)
         token, _ = sessions.create(user.name)
         response = RedirectResponse(_safe_next(next), status_code=303)
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
@@ -260,11 +282,10 @@ def create_app(home: NorrutHome, *, secure_cookies: bool = False, max_failed_log
         run, segment = _find_segment(home.exports_dir, as_of, version_folder, segment_name)
         is_part_number = part.isascii() and part.isdigit()
         export_file = segment.find_file(destination, int(part)) if is_part_number else None
-        path = exports.resolve_file(segment, export_file) if export_file else None
-        if export_file is None or path is None:
-            raise StarletteHTTPException(404)
         # One open handle for hashing and sending, so what is sent is what was checked.
-        handle = path.open("rb")
+        handle = exports.open_file(segment, export_file) if export_file else None
+        if export_file is None or handle is None:
+            raise StarletteHTTPException(404)
         try:
             digest, size = _sha256_of(handle)
             logged = {"user": current.user.name, "as_of": run.as_of, "version": run.version,
@@ -285,7 +306,8 @@ def create_app(home: NorrutHome, *, secure_cookies: bool = False, max_failed_log
         download_name = f"{run.as_of}_v{run.version}_{segment.name}_{export_file.file}"
         return StreamingResponse(
             _chunks(handle),
-            media_type=MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream"),
+            media_type=MEDIA_TYPES.get(Path(export_file.file).suffix.lower(),
+                                       "application/octet-stream"),
             headers={
                 "Content-Length": str(size),
                 "Content-Disposition": f"attachment; filename*=UTF-8''"
@@ -345,6 +367,12 @@ def _safe_next(target: str) -> str:
     if not target.startswith("/") or target.startswith(("//", "/login")) or "\\" in target:
         return "/"
     return target
+
+
+def _client_address(request: Request) -> str:
+    """The peer's address; behind a reverse proxy that is the proxy unless uvicorn is told to
+    trust its forwarded headers (`norrut serve --forwarded-allow-ips`)."""
+    return request.client.host if request.client else "unknown"
 
 
 def _no_users(users: UserStore) -> bool:

@@ -7,10 +7,12 @@ names from a request are compared against them, never joined into a path.
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 AS_OF_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 VERSION_FOLDER_PATTERN = re.compile(r"^v([1-9]\d{0,5})$")
@@ -70,6 +72,27 @@ class SegmentExport:
             return []
         return [row for row in rows if isinstance(row, dict) and _is_number(row.get("decile"))
                 and _is_number(row.get("cumulative_gain"))]
+
+    @property
+    def erasures(self) -> list[dict[str, Any]]:
+        """Rewrites of this segment's files after opt-outs (segments/export_rewrite.py)."""
+        entries = _get(self.manifest, "erasures")
+        if not isinstance(entries, list):
+            return []
+        return [{"at": str(entry.get("at") or ""),
+                 "rows_removed": entry.get("rows_removed"),
+                 "files_rewritten": _names(entry.get("files_rewritten")),
+                 "files_withdrawn": _names(entry.get("files_withdrawn"))}
+                for entry in entries if isinstance(entry, dict)]
+
+    @property
+    def files_withdrawn(self) -> list[dict[str, str]]:
+        """Files taken out of download after an opt-out; they are not in `files`."""
+        entries = _get(self.manifest, "files_withdrawn")
+        if not isinstance(entries, list):
+            return []
+        return [{key: str(entry.get(key) or "") for key in ("destination", "file", "reason", "at")}
+                for entry in entries if isinstance(entry, dict)]
 
     def profile(self, kind: str, key: str) -> list[tuple[str, float]]:
         """`kind` is "themes" or "regions"; pairs of (name, share) largest first."""
@@ -144,13 +167,38 @@ def find_run(exports_dir: Path, as_of: str, version: int) -> ExportRun | None:
 
 
 def resolve_file(segment: SegmentExport, export_file: ExportFile) -> Path | None:
-    """The file's path if it is a regular file directly inside the segment folder."""
+    """The file's path if it is a regular file directly inside the segment folder.
+
+    Not a symlink, and not a hard link either: a file with more than one link may be the
+    same inode as a file outside the exports tree, so it is refused the same way.
+    """
     for entry in segment.folder.iterdir():
         if entry.name == export_file.file:
             path = entry.resolve()
-            if path.parent == segment.folder.resolve() and path.is_file():
+            if path.parent == segment.folder.resolve() and _is_single_link_file(path.lstat()):
                 return path
     return None
+
+
+def open_file(segment: SegmentExport, export_file: ExportFile) -> BinaryIO | None:
+    """The file opened for reading, if `resolve_file` accepts it and it is still that file."""
+    path = resolve_file(segment, export_file)
+    if path is None:
+        return None
+    try:
+        # O_NOFOLLOW and O_NONBLOCK: a link or a FIFO swapped in since the check is not opened
+        # or waited on; fstat then checks what was actually opened.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    if not _is_single_link_file(os.fstat(descriptor)):
+        os.close(descriptor)
+        return None
+    return os.fdopen(descriptor, "rb")
+
+
+def _is_single_link_file(status: os.stat_result) -> bool:
+    return stat.S_ISREG(status.st_mode) and status.st_nlink == 1
 
 
 def _read_run(as_of: str, version: int, folder: Path) -> ExportRun:
@@ -237,6 +285,10 @@ def _reasons(value: Any, key: str) -> list[dict[str, str]]:
         return []
     return [{key: str(item.get(key, "?")), "reason": str(item.get("reason", ""))}
             for item in value if isinstance(item, dict)]
+
+
+def _names(value: Any) -> list[str]:
+    return [str(name) for name in value] if isinstance(value, list) else []
 
 
 def _get(document: Any, *keys: str) -> Any:

@@ -294,5 +294,10 @@ def _query(name: str) -> str:
     return read_sql(f"activation/queries/{name}.sql")
 
 
+def json_text(document: dict[str, object]) -> str:
+    """How run.json and the segment manifests are written (erasure rewrites them alike)."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
 def _write_json(path: Path, document: dict[str, object]) -> None:
-    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(json_text(document), encoding="utf-8")

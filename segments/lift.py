@@ -34,9 +34,8 @@ import pyarrow as pa
 from norrut.contract import INTENT_EVENT_TYPES
 from segments.definitions import DESTINATIONS, is_valid_segment_name
 from segments.exporters import EXPORTERS
-from segments.exporters.base import SingleColumnExporter, is_usable_maid
+from segments.exporters.base import is_usable_maid
 from segments.exporters.generic import GenericExporter
-from segments.exporters.the_trade_desk import TheTradeDeskExporter
 from warehouse.db import open_warehouse
 from warehouse.sql_files import read_sql
 
@@ -50,16 +49,9 @@ CAMPAIGN_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 Z_95 = 1.959963984540054
 _VERSION_FOLDER = re.compile(r"^v([1-9][0-9]*)$")
 
-# How each exporter writes a person_id into its file (see its write()): needed to match a
+# How each exporter writes a person_id into its file (Exporter.id_form): needed to match a
 # file's ids back to warehouse persons.
-ID_FORM_OF_DESTINATION = {
-    "generic": "as_is",
-    "google_ads": "as_is",
-    "meta": "lower",
-    "tiktok": "lower",
-    "the_trade_desk": "lower",
-    "snapchat": "sha256_lower",
-}
+ID_FORM_OF_DESTINATION = {name: exporter.id_form for name, exporter in EXPORTERS.items()}
 
 
 class LiftInputError(LookupError):
@@ -157,6 +149,7 @@ def measure_lift(
                              f"{as_of.isoformat()}: the audience did not exist yet")
 
     with open_warehouse(warehouse_path, read_only=True) as con:
+        con.execute(read_sql("queries/contract_macros.sql"))
         if end is None:
             end = con.execute(_query("last_event_day")).fetchone()[0]
             if end is None:
@@ -303,12 +296,7 @@ def read_exported_ids(segment_folder: Path, manifest: dict[str, Any],
 
 def ids_in_file(path: Path, destination: str) -> list[str]:
     """The ids of one of the destination's files, in file order."""
-    exporter = EXPORTERS[destination]
-    if exporter is TheTradeDeskExporter:
-        return [item["DAID"] for item in json.loads(path.read_bytes())["Items"]]
-    column = exporter.header if issubclass(exporter, SingleColumnExporter) else "person_id"
-    frame = pl.read_csv(path, infer_schema=False, columns=[column])
-    return frame[column].to_list()
+    return EXPORTERS[destination]().read_ids(path).to_list()
 
 
 def write_lift_file(path: Path, document: dict[str, Any]) -> None:

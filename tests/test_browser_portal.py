@@ -75,6 +75,9 @@ def test_campaign_manager_signs_in_opens_an_audience_and_downloads_the_meta_file
         try:
             page = browser.new_context(accept_downloads=True,
                                        viewport={"width": 1280, "height": 900}).new_page()
+            # The Content-Security-Policy must not block anything the pages use.
+            console = []
+            page.on("console", lambda message: console.append(message.text))
 
             # When she opens the portal she is sent to the sign-in page
             page.goto(portal_url + "/")
@@ -119,5 +122,7 @@ def test_campaign_manager_signs_in_opens_an_audience_and_downloads_the_meta_file
             page.wait_for_url("**/login")
             page.goto(portal_url + "/")
             assert page.url.startswith(portal_url + "/login"), "signed out means signed out"
+            blocked = [text for text in console if "Content Security Policy" in text]
+            assert not blocked, f"the policy blocked something the pages use: {blocked}"
         finally:
             browser.close()

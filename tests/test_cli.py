@@ -37,3 +37,40 @@ def test_help_runs_and_names_the_home_option():
     result = runner.invoke(build_app(), ["--help"])
     assert result.exit_code == 0, result.output
     assert "--home" in result.output
+
+
+def test_an_unexpected_error_is_one_line_naming_it_with_exit_code_2(home):
+    # given a folder where the warehouse file should be (DuckDB cannot read it)
+    home.warehouse_path.mkdir()
+    # when a command meets that error where it expected none
+    result = runner.invoke(build_app(), ["features", "build"])
+    # then one line names the exception and how to see its traceback, exit code 2
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2, result.output
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("error: IOException: IO Error: Could not read from file"), lines[0]
+    assert "NORRUT_DEBUG=1" in lines[0] and "Traceback" not in result.output
+
+
+def test_norrut_debug_shows_the_unexpected_error_itself(home, monkeypatch):
+    import duckdb
+
+    # given the same unreadable warehouse, and NORRUT_DEBUG=1
+    home.warehouse_path.mkdir()
+    monkeypatch.setenv("NORRUT_DEBUG", "1")
+    # when the command fails, then the exception propagates (with its traceback) as it was
+    result = runner.invoke(build_app(), ["features", "build"])
+    assert isinstance(result.exception, duckdb.IOException), result.exception
+    assert result.exit_code == 1
+
+
+def test_a_command_on_a_warehouse_never_set_up_says_what_to_run(home):
+    import duckdb
+
+    # given a warehouse file in which a killed first run created no table
+    duckdb.connect(str(home.warehouse_path)).close()
+    # when training without a date (read from the warehouse), then one line says what to run
+    result = runner.invoke(build_app(), ["train"])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: the warehouse"), result.output
+    assert "not fully set up" in result.output and "norrut ingest" in result.output

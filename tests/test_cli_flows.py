@@ -277,3 +277,24 @@ def test_train_passes_every_option_to_its_flow_run(prefect_harness, home):
     assert (parameters["min_positives"], parameters["n_training_snapshots"],
             parameters["horizon_days"], parameters["intent_types"]) == (
         30, 3, 10, ["job_click", "inquiry"]), parameters
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_two_first_runs_at_once_on_a_fresh_prefect_home_both_succeed(tmp_path):
+    # given a fresh PREFECT_HOME, no Prefect server configured, and two Norrut homes
+    inbox = _inbox(tmp_path)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    # when two `norrut ingest` processes start at the same moment (each starts Prefect's
+    # temporary server, which migrates the new database as it starts)
+    processes = [subprocess.Popen([NORRUT, "ingest", str(inbox)], cwd=tmp_path,
+                                  env={**env, "NORRUT_HOME": str(tmp_path / f"home-{index}")},
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for index in (1, 2)]
+    outputs = [process.communicate(timeout=400) for process in processes]
+    # then both loaded their files, and neither crashed
+    for process, (stdout, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stdout + stderr
+        assert "Ingest summary" in stdout, stdout + stderr
+        assert "Traceback" not in stderr and "duplicate column" not in stderr, stderr

@@ -91,11 +91,13 @@ def test_meta_file_has_madid_header_and_raw_lower_case_maids_only(tmp_path):
     assert MetaExporter.own_minimum == 100
 
 
-def test_google_ads_file_has_the_single_mobile_device_id_header_and_raw_ids(tmp_path):
+def test_google_ads_file_has_the_single_mobile_device_id_header_and_canonical_ids(tmp_path):
+    # given an upper-case IDFA, a lower-case AAID and the all-zero id
     audience = _audience([_maid(1, upper=True), _maid(2), ZERO])
+    # when written
     _write(GoogleAdsExporter(), audience, tmp_path)
-    assert _rows(tmp_path / "google_ads.csv") == [["Mobile Device ID"], [_maid(1, upper=True)],
-                                                  [_maid(2)]]
+    # then both are there unhashed, in the canonical (lower-case) form, and the zero id is not
+    assert _rows(tmp_path / "google_ads.csv") == [["Mobile Device ID"], [_maid(1)], [_maid(2)]]
     assert GoogleAdsExporter.own_minimum == 100
     # without an app id in settings the destination is unavailable, and says why
     bare = ExportContext("s", date(2026, 11, 1), DestinationSettings())
@@ -177,7 +179,52 @@ def test_ad_platforms_take_only_maids_and_generic_takes_all(tmp_path):
         assert prepared.rows.height == expected, name
 
 
-def test_a_duplicate_id_is_refused(tmp_path):
-    audience = _audience([_maid(1), _maid(1, upper=True)], others=0)
+def test_case_variants_of_one_maid_are_one_person_written_once_at_its_best_rank(tmp_path):
+    # given one MAID twice, in two cases (a warehouse older than canonical storage), ranked 3
+    # and 1, and another MAID in between
+    audience = _audience([_maid(1), _maid(2), _maid(1, upper=True)], others=0)
+    audience = audience.with_columns(pl.Series("rank", [3, 2, 1]))
+    for name, exporter in EXPORTERS.items():
+        # when each destination prepares the audience
+        prepared = exporter().prepare(audience)
+        # then the person is one row, the best-ranked one, with the canonical id
+        rows = prepared.rows.sort("rank")
+        assert rows["person_id"].to_list() == [_maid(1), _maid(2)], name
+        assert rows["rank"].to_list() == [1, 2], name
+        # and the destination writes it once
+        exporter().write(prepared.rows, _folder(tmp_path, name), CONTEXT)
+
+
+def _folder(tmp_path, name):
+    folder = tmp_path / name
+    folder.mkdir()
+    return folder
+
+
+def test_a_duplicate_id_reaching_write_is_a_bug_and_refused(tmp_path):
+    # given an audience that skipped prepare() and holds one id twice
+    audience = _audience([_maid(1), _maid(1)], others=0)
+    # when written, then the exporter refuses rather than count the person twice
     with pytest.raises(ExportValidationError, match="duplicate"):
-        _write(MetaExporter(), audience, tmp_path)
+        MetaExporter().write(audience, tmp_path, CONTEXT)
+
+
+@pytest.mark.parametrize("name", sorted(EXPORTERS))
+def test_a_file_rewritten_for_erasure_keeps_its_format_byte_for_byte(tmp_path, name, monkeypatch):
+    # given a destination's file(s) of a few persons (The Trade Desk in several parts)
+    monkeypatch.setattr(TheTradeDeskExporter, "max_body_bytes", 400)
+    exporter = EXPORTERS[name]()
+    audience = _audience([_maid(i, upper=i % 2 == 0) for i in range(1, 9)], others=2)
+    _, files = _write(exporter, audience, tmp_path)
+    for written in files:
+        path = tmp_path / written.file
+        ids = exporter.read_ids(path)
+        # when it is written again keeping every row, and keeping all but the first
+        exporter.write_kept_rows(path, pl.Series([True] * ids.len()), tmp_path / "all.out")
+        rows = exporter.write_kept_rows(path, pl.Series([False] + [True] * (ids.len() - 1)),
+                                        tmp_path / "rest.out")
+        # then the first gives the very same bytes, the second the same ids less the first
+        assert (tmp_path / "all.out").read_bytes() == path.read_bytes(), written.file
+        assert exporter.read_ids(tmp_path / "rest.out").to_list() == ids.to_list()[1:]
+        assert rows == ids.len() - 1 == written.rows - 1
+    assert name != "the_trade_desk" or len(files) > 1, "the parts are exercised"

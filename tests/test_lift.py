@@ -367,6 +367,7 @@ def test_every_destination_file_maps_back_to_the_persons_written(tmp_path, desti
     file_ids = [i for w in written for i in ids_in_file(tmp_path / w.file, destination)]
     # when matching the file's ids back as the lift does
     with open_warehouse(warehouse_path, read_only=True) as con:
+        con.execute(read_sql("queries/contract_macros.sql"))
         con.register("exported_ids", pa.table({"file_id": pa.array(file_ids, pa.string())}))
         matched = con.execute(read_sql("activation/queries/lift_treated_persons.sql"),
                               {"id_form": ID_FORM_OF_DESTINATION[destination]}).pl()

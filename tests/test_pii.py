@@ -6,7 +6,17 @@ import re
 
 import duckdb
 
-from norrut.contract import PERSON_ID_PATTERN, PII_PATTERNS, looks_like_pii
+from norrut.contract import (
+    EMAIL_PATTERN,
+    IPV4_PATTERN,
+    IPV6_PATTERN,
+    PERSON_ID_PATTERN,
+    PHONE_PATTERN,
+    PII_PATTERNS,
+    fold_lookalikes,
+    lookalike_folds,
+    looks_like_pii,
+)
 from tests.event_files import (
     PII_EMAIL,
     PII_IP_ADDRESS,
@@ -37,6 +47,24 @@ def _every_text_value(warehouse) -> list[str]:
                     f'select cast("{column}" as varchar) from "{schema}"."{table}" '
                     f'where "{column}" is not null').fetchall()]
         return values
+
+
+def personal_values_stored(home, values) -> dict[str, list[str]]:
+    """Where each value is stored in the home: the files whose raw bytes hold it (the
+    warehouse after a checkpoint, any WAL, reports, ...) and the tables with a text value
+    holding it. Empty when none is stored anywhere."""
+    with duckdb.connect(str(home.warehouse_path)) as con:
+        con.execute("checkpoint")
+    file_bytes = {path: path.read_bytes() for path in sorted(home.root.rglob("*")) if path.is_file()}
+    text_values = _every_text_value(home.warehouse_path)
+    found: dict[str, list[str]] = {}
+    for value in values:
+        places = [str(path.relative_to(home.root)) for path, data in file_bytes.items()
+                  if value.encode("utf-8") in data]
+        places += ["a table's text value" for text in text_values if value in text][:1]
+        if places:
+            found[value] = places
+    return found
 
 
 def test_no_planted_personal_value_is_stored_anywhere(home, tmp_path):
@@ -85,28 +113,101 @@ def test_personal_values_are_not_printed_by_the_cli(prefect_harness, home, tmp_p
     assert PII_EMAIL not in result.output and PII_PHONE not in result.output
 
 
+def _re2_class(characters) -> str:
+    """An RE2 character class of these characters, by code point, in ranges."""
+    ranges: list[list[int]] = []
+    for code in sorted(ord(character) for character in characters):
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "[" + "".join(f"\\x{{{first:X}}}" if first == last
+                         else f"\\x{{{first:X}}}-\\x{{{last:X}}}" for first, last in ranges) + "]"
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _expected_sql_literals() -> dict[str, str]:
+    """What contract_macros.sql must hold, as literals, made from norrut/contract.py."""
+    folds = lookalike_folds()
+    translated = [character for character, folded in folds.items() if folded not in ("", " ")]
+    every_pattern = f"{EMAIL_PATTERN}|{PHONE_PATTERN}|{IPV4_PATTERN}|{IPV6_PATTERN}"
+    lookalikes = _re2_class(folds)
+    return {
+        "look-alike class": lookalikes,
+        "dropped look-alikes": _re2_class(c for c, folded in folds.items() if folded == ""),
+        "space look-alikes": _re2_class(c for c, folded in folds.items() if folded == " "),
+        "translated look-alikes": "".join(translated),
+        "their ASCII": "".join(folds[character] for character in translated),
+        "pii_email": EMAIL_PATTERN,
+        "pii_phone": PHONE_PATTERN,
+        "pii_ip_address": PII_PATTERNS["pii_ip_address"],
+        "row prefilter": "(?m)" + every_pattern + "|" + lookalikes,
+        "direct-load check": r"(?m)^\s|\s$|^$|" + every_pattern + "|" + lookalikes,
+    }
+
+
 def test_sql_macros_use_exactly_the_contract_patterns():
-    # given the SQL macros file, then each contract pattern appears in it verbatim
+    # given the SQL macros file, then each contract pattern and the look-alike table appear in
+    # it verbatim, as literals
     text = read_sql("queries/contract_macros.sql")
-    for name, pattern in PII_PATTERNS.items():
-        for part in pattern.split("|^") if name == "pii_phone" else [pattern]:
-            assert part.lstrip("^") in text, f"{name} pattern differs from norrut/contract.py"
+    for name, literal in _expected_sql_literals().items():
+        assert _sql_literal(literal) in text, (
+            f"{name} differs from norrut/contract.py; contract_macros.sql should hold "
+            f"{_sql_literal(literal)}")
     assert f"'{PERSON_ID_PATTERN}'" in text
 
 
+# Values the detectors must find: every variant of breaks 5 and 6 of issue 16 and the older ones.
+PERSONAL = {
+    "pii_email": [PII_EMAIL, "kontakt@norrut.example", "anna (at) mail.se", "anna[at]mail.se",
+                  "anna\uff20mail.se", "anna@ex\u00e4mple.se", "leads-anna@example.com.jsonl",
+                  "\uff41\uff4e\uff4e\uff41\uff20\uff4d\uff41\uff49\uff4c\uff0e\uff53\uff45",
+                  "anna\u200b@mail.se", "anna(at)mail(dot)se", '{"mail": "anna@mail.se"}'],
+    "pii_phone": [PII_PHONE, "0701234567", "0046701234567", "070-123 45 67", "tel:+46705551105",
+                  "ring 070-555 11 06", "070\u00a0555\u00a011\u00a007", "070\u2013555 11 09",
+                  "46705551108", '{"tel":"070-555 01 01"}', "0705551515.jsonl", "08-123 45",
+                  "\uff10\uff17\uff10\uff15\uff15\uff15\uff11\uff11\uff10\uff16",
+                  "\u0660\u0667\u0660\u0665\u0665\u0665\u0661\u0661\u0660\u0666",
+                  '{"note": "x\\n0705551106"}'],
+    "pii_ip_address": [PII_IP_ADDRESS, "10.20.30.40", "2001:db8::8a2e:370:7334", "::1",
+                       "192.168.12.4:8080", "[2001:db8::1206]", "::ffff:192.0.2.10",
+                       "192.168.010.010", '["192.168.77.77"]',
+                       "\uff12\uff10\uff10\uff11\uff1a\uff44\uff42\uff18\uff1a\uff1a\uff11"],
+}
+# Honest values that must pass: ids, times, codes and names of every kind the contract allows.
+HONEST = ["1772384645000", "-1772384645000", "1772384645", "4084000000000", "48213377",
+          "1234567890", "ck_0a1b2c3d4e5f60718293a4b5", "ck_abc123.def", "ck_0123456789abcdef0123",
+          "ev_0123456789abcdef", "evt-00000001", "pub_A1b2C3d4E5f6G7",
+          "3f2a1b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b", "01234567-8901-4234-8567-890123456789",
+          "2026-03-01T18:04:05+01:00", "2026-03-01 18:04:05", "20261020T120000Z", "12:30:00",
+          "2026-10-20 12:00:00.123456+00", "2016-12-31T23:59:60Z", "31/12/2026 18:00",
+          "SE-AB", "DE", "Luleå", "Umeå", "Örnsköldsvik", "Höga Kusten \u2013 vinter", "12.5",
+          "0.25", "std::string", "events-20260918-20260921-01.jsonl.gz", "spring-2026"]
+
+
 def test_sql_and_python_detectors_agree_on_samples():
-    samples = [PII_EMAIL, PII_PHONE, PII_IP_ADDRESS, "0701234567", "0046701234567",
-               "070-123 45 67", "2001:db8::8a2e:370:7334", "12:30:00", "1772384645000",
-               "ck_0a1b2c3d4e5f60718293a4b5", "pub_A1b2C3d4E5f6G7", "SE-AB", "Luleå",
-               "3f2a1b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b", "::1", "10.20.30.40"]
+    # given personal values in every variant and honest values of every kind
+    samples = [(value, reason) for reason, values in PERSONAL.items() for value in values]
+    samples += [(value, None) for value in HONEST]
     with duckdb.connect() as con:
         con.execute(read_sql("queries/contract_macros.sql"))
-        for value in samples:
-            email, phone, ip, any_pii = con.execute(
+        for value, expected in samples:
+            # when both detectors judge the value
+            email, phone, ip, any_pii, direct_check, folded = con.execute(
                 "select norrut_is_email($v), norrut_is_phone($v), norrut_is_ip_address($v), "
-                "norrut_may_hold_pii($v)", {"v": value}).fetchone()
-            sql_reason = ("pii_email" if email else "pii_ip_address" if ip
-                          else "pii_phone" if phone else None)
-            assert sql_reason == looks_like_pii(value), value
-            assert any_pii == (sql_reason is not None), f"prefilter disagrees on {value!r}"
+                "norrut_may_hold_pii($v), norrut_may_hold_pii_or_untrimmed($v), "
+                "norrut_folded($v)", {"v": value}).fetchone()
+            sql_reason = ("pii_email" if email else "pii_phone" if phone
+                          else "pii_ip_address" if ip else None)
+            # then they agree with each other and with the expected reason
+            assert looks_like_pii(value) == expected, f"Python on {value!r}"
+            assert sql_reason == expected, f"SQL on {value!r}"
+            assert folded == fold_lookalikes(value), f"folding of {value!r}"
+            if expected is not None:
+                assert any_pii and direct_check, f"a prefilter lets {value!r} through"
+            elif value.isascii():
+                assert not any_pii and not direct_check, f"a prefilter stops honest {value!r}"
     assert re.fullmatch(PERSON_ID_PATTERN.strip("^$"), "ck_0a1b2c3d4e5f60718293a4b5")

@@ -116,6 +116,23 @@ def test_serve_prints_the_url_and_how_to_add_a_user(home, monkeypatch):
     assert "http://127.0.0.1:8123/" in result.output
     assert "norrut users add NAME --admin" in result.output
     assert started["host"] == "127.0.0.1" and started["port"] == 8123
+    assert started["proxy_headers"] is False, "no forwarded header is trusted by default"
+
+
+def test_serve_trusts_forwarded_addresses_only_from_the_named_proxy(home, monkeypatch):
+    # Given uvicorn replaced by a recorder
+    import uvicorn
+
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.update(options, app=app))
+
+    # When the portal is served behind a reverse proxy at 10.0.0.5
+    result = run_cli("serve", "--forwarded-allow-ips", "10.0.0.5")
+
+    # Then uvicorn takes the client address from that proxy's X-Forwarded-For only
+    assert result.exit_code == 0, result.output
+    assert started["proxy_headers"] is True
+    assert started["forwarded_allow_ips"] == "10.0.0.5"
 
 
 @pytest.mark.slow

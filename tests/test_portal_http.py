@@ -266,25 +266,99 @@ def test_a_manifest_naming_a_file_outside_its_folder_serves_nothing(client, home
     assert "unusable file name" in page.text
 
 
-def test_five_failed_logins_in_a_minute_block_the_account_with_429(client, clock):
-    # Given five wrong passwords for maria within a minute
+def test_after_five_failed_logins_the_next_try_waits_with_429_and_retry_after(client, clock):
+    # Given five wrong passwords for maria from one browser
     for attempt in range(5):
         response = sign_in(client, password=f"wrong password {attempt}")
         assert response.status_code == 401, f"attempt {attempt + 1} is just wrong"
 
-    # When she then tries the right password
+    # When she then tries the right password straight away
     blocked = sign_in(client)
 
-    # Then she is told to wait, and another account is not affected
+    # Then she is told how long to wait, and another account is not affected
     assert blocked.status_code == 429
+    assert blocked.headers["retry-after"] == "2", "the first delay is 2 seconds"
     assert "Too many failed sign-in attempts" in blocked.text
+    assert "wait 2 seconds" in blocked.text
     assert "norrut_session" not in blocked.headers.get("set-cookie", "")
     with TestClient(client.app) as another_browser:
         assert sign_in(another_browser, name="admin").status_code == 303
 
-    # And a minute later the right password works again
-    clock.now += 61
+    # And once the delay has passed the right password works (a delay, not a lock-out)
+    clock.now += 2
     assert sign_in(client).status_code == 303
+
+
+@pytest.mark.parametrize("link", ["symlink", "hard link"])
+def test_a_listed_file_linked_from_outside_the_exports_is_not_served(client, home, built,
+                                                                     tmp_path, link):
+    # Given meta.csv replaced by a link to a file elsewhere, listed with that file's hash
+    outside = tmp_path / "outside.csv"
+    outside.write_bytes(b"madid\nfb46f81c-1000-448a-bd06-be27838dce0e\n")
+    (built.folder / "meta.csv").unlink()
+    if link == "symlink":
+        (built.folder / "meta.csv").symlink_to(outside)
+    else:
+        os.link(outside, built.folder / "meta.csv")
+    manifest = dict(built.manifest)
+    manifest["files"] = [dict(entry, sha256=hashlib.sha256(outside.read_bytes()).hexdigest())
+                         if entry["destination"] == "meta" else entry
+                         for entry in manifest["files"]]
+    (built.folder / "manifest.json").write_text(json.dumps(manifest))
+    sign_in(client)
+
+    # When it is requested
+    response = client.get(f"{SEGMENT_URL}/download/meta/1")
+
+    # Then the answer is the same 404 for either kind of link, and nothing of it is sent
+    assert response.status_code == 404, f"a {link} must not be served"
+    assert "fb46f81c" not in response.text
+    assert client.get(f"{SEGMENT_URL}/download/generic/1").status_code == 200
+
+
+def test_a_segment_rewritten_after_an_opt_out_says_so_and_offers_no_withdrawn_file(
+        client, built):
+    # Given a manifest rewritten after an opt-out (segments/export_rewrite.py): generic.csv
+    # rewritten without 2 rows, meta.csv withdrawn and deleted
+    manifest = dict(built.manifest)
+    meta = next(entry for entry in manifest["files"] if entry["destination"] == "meta")
+    manifest["files"] = [entry for entry in manifest["files"] if entry is not meta]
+    manifest["files_withdrawn"] = [dict(meta, withdrawn=True, at="2026-11-20T08:00:00Z",
+                                        reason="not the bytes the manifest describes")]
+    manifest["erasures"] = [{"optout_run_id": "r1", "at": "2026-11-20T08:00:00Z",
+                             "rows_removed": 2, "files_rewritten": ["generic.csv"],
+                             "files_withdrawn": ["meta.csv"]}]
+    (built.folder / "manifest.json").write_text(json.dumps(manifest))
+    (built.folder / "meta.csv").unlink()
+    sign_in(client)
+
+    # When the segment page and the withdrawn file are requested
+    page = client.get(SEGMENT_URL)
+    download = client.get(f"{SEGMENT_URL}/download/meta/1")
+
+    # Then the page says what was done and the withdrawn file has no download button
+    assert page.status_code == 200
+    assert ("Rewritten on 2026-11-20 08:00 UTC after an opt-out: 2 rows removed from "
+            "generic.csv; withdrawn: meta.csv.") in page.text
+    assert "Withdrawn after an opt-out (not downloadable)" in page.text
+    assert f"{SEGMENT_URL}/download/meta/1" not in page.text
+    assert f"{SEGMENT_URL}/download/generic/1" in page.text
+    assert download.status_code == 404
+
+
+def test_the_content_security_policy_allows_no_script_and_nothing_from_elsewhere(client):
+    # When any page is fetched
+    policy = client.get("/login").headers["content-security-policy"]
+
+    # Then the policy says exactly what portal/README.md says: no script from anywhere, only
+    # this site's style sheet and images, forms posted only here, never framed
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    assert directives["script-src"] == "'none'"
+    assert directives["default-src"] == "'none'"
+    assert directives["style-src"] == "'self'"
+    assert directives["img-src"] == "'self' data:"
+    assert directives["form-action"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
 
 
 def test_login_without_the_form_token_is_refused(client):

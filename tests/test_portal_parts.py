@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from portal_fixtures import write_export_run, write_lift_result
 
@@ -122,3 +123,20 @@ def test_a_file_symlinked_out_of_its_segment_folder_is_not_resolved(tmp_path):
 
     assert exports.resolve_file(segment, segment.find_file("meta", 1)) is None
     assert exports.resolve_file(segment, segment.find_file("generic", 1)) is not None
+
+
+def test_a_hard_link_in_a_segment_folder_is_not_resolved(tmp_path):
+    # Given a segment whose meta.csv is a hard link to a file outside the exports tree
+    segment_folder = write_export_run(tmp_path / "exports")["top-decile"].folder
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not an audience")
+    (segment_folder / "meta.csv").unlink()
+    os.link(secret, segment_folder / "meta.csv")
+
+    segment = exports.find_run(tmp_path / "exports", "2026-11-01", 1).find_segment("top-decile")
+
+    # Then it is refused like a symlink, though it is a regular file in the folder
+    assert exports.resolve_file(segment, segment.find_file("meta", 1)) is None
+    assert exports.open_file(segment, segment.find_file("meta", 1)) is None
+    with exports.open_file(segment, segment.find_file("generic", 1)) as handle:
+        assert handle.read().startswith(b"person_id,id_type,score,rank,decile")

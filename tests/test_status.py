@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from norrut.cli import build_app
 from tests.event_files import bad_event, good_event, write_csv, write_jsonl
 from warehouse.status import warehouse_status
 
+NORRUT = str(Path(sys.executable).with_name("norrut"))
 REQUIRED_KEYS = {"events", "persons", "files_loaded", "files_quarantined", "rows_quarantined",
                  "duplicates_skipped", "persons_suppressed", "first_event_at", "last_event_at",
                  "schema_version"}
@@ -69,3 +74,41 @@ def test_user_errors_are_one_line_without_traceback(prefect_harness, home, tmp_p
         assert result.exit_code == 2, result.output
         assert "Traceback" not in result.output
         assert result.output.strip().startswith("error:")
+
+
+def _warehouse_stopped_after(home, migrations: int) -> None:
+    """The warehouse a first run leaves when killed after `migrations` migrations (0: DuckDB had
+    created the file and nothing else)."""
+    import duckdb
+
+    from warehouse.migrations import migrate
+
+    home.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(home.warehouse_path)) as con:
+        if migrations:
+            migrate(con, target=migrations)
+
+
+@pytest.mark.parametrize("migrations", [0, 2])
+def test_status_of_a_warehouse_never_set_up_is_one_line_saying_what_to_run(home, migrations):
+    # given the warehouse of a first run killed before it had created every table
+    _warehouse_stopped_after(home, migrations)
+    # when `norrut status --json` runs as its own process
+    done = subprocess.run([NORRUT, "status", "--json"], capture_output=True, text=True,
+                          timeout=120, check=False)
+    # then it says in one line what is wrong and what to run, with exit code 2
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout == "", done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), done.stderr
+    assert f"schema version {migrations}" in lines[0] and "norrut ingest" in lines[0], lines[0]
+
+
+def test_status_of_a_file_that_is_not_a_warehouse_says_so(home):
+    # given junk where the warehouse should be
+    home.warehouse_path.write_bytes(b"not a database" * 100)
+    # when reading the status, then one line says the file is unreadable, not that it is busy
+    result = CliRunner().invoke(build_app(), ["status"])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: cannot read the warehouse"), result.output
+    assert "not a valid DuckDB database file" in result.output and "in use" not in result.output

@@ -39,6 +39,7 @@ from norrut.contract import (
     MAX_FUTURE_SKEW_HOURS,
     MAX_WATCH_SECONDS,
     looks_like_pii,
+    stored_file_name,
 )
 from warehouse.catalog import CatalogReport, load_catalog
 from warehouse.db import open_warehouse
@@ -62,12 +63,20 @@ HEADER_LINES = {"jsonl": 0, "csv": 1, "parquet": 0}
 JSONL_DELIMITER = "\x1f"
 WITHHELD_COLUMN_NAME = "<name withheld: looks personal>"
 _CHUNK_BYTES = 1 << 20
+# How much of a file's (decompressed) text digest_file keeps, to tell its content's format.
+_HEAD_BYTES = 1 << 16
 # WAL size at which a commit also checkpoints during ingestion (see ingest_inbox).
 _CHECKPOINT_THRESHOLD = "1GB"
 # A direct-load batch ends at this many files or bytes: a batch commits as one transaction, and
 # a bad row anywhere in it sends all its files back to be loaded one by one.
 _BATCH_MAX_FILES = 64
 _BATCH_MAX_BYTES = 1 << 30
+# Events before this are implausible (no campaign ran then): an epoch in seconds read as
+# milliseconds, say, lands in January 1970. IngestSettings.earliest_occurred_at moves it.
+DEFAULT_EARLIEST_OCCURRED_AT = datetime(2020, 1, 1, tzinfo=UTC)
+# Whole-file reasons that refuse a content for its name only: the same content under a name
+# that says another format is tried again (see ingest_file).
+_REFUSED_FOR_NAME = ("unknown_extension", "content_does_not_match_extension")
 
 
 class InboxError(ValueError):
@@ -181,6 +190,69 @@ def format_of(path: Path) -> str | None:
     return None
 
 
+_PARQUET_MAGIC = b"PAR1"
+_GZIP_MAGIC = b"\x1f\x8b"
+# Separators a producer may use instead of the contract's comma.
+_OTHER_SEPARATORS = (";", "\t", "|")
+
+
+def content_refusal(head: bytes, file_format: str) -> str | None:
+    """Why the whole file is refused for what its first bytes hold, or None to read it.
+
+    `content_does_not_match_extension` for content plainly of another format than the name
+    says (JSON lines named .csv, a CSV header named .jsonl, Parquet or gzip bytes under a text
+    name, text named .parquet): read as the named format it would load nothing, or junk.
+    `wrong_separator` for a CSV whose header names the contract's fields split by ';', a tab or
+    '|' instead of ','. Content that is none of these is left to the reader to judge.
+    """
+    sniffed = _sniffed_format(head)
+    if sniffed is None or sniffed == file_format:
+        return None
+    if file_format == "csv" and sniffed == "csv_other_separator":
+        return "wrong_separator"
+    return "content_does_not_match_extension"
+
+
+def _sniffed_format(head: bytes) -> str | None:
+    """parquet, gzip, jsonl (a first line that opens an object), csv or csv_other_separator (a
+    first line naming contract fields split by ',' or by another separator), or None."""
+    if head.startswith(_PARQUET_MAGIC):
+        return "parquet"
+    if head.startswith(_GZIP_MAGIC):
+        return "gzip"
+    first_line = _first_line(head)
+    if first_line is None:
+        return None
+    stripped = first_line.strip()
+    if stripped.startswith("{"):
+        return "jsonl"
+    if _names_contract_fields(stripped, ","):
+        return "csv"
+    if any(_names_contract_fields(stripped, separator) for separator in _OTHER_SEPARATORS):
+        return "csv_other_separator"
+    return None
+
+
+def _first_line(head: bytes) -> str | None:
+    """The first line that is not blank, as text; None when it is not UTF-8 (or there is
+    none)."""
+    for raw_line in head.removeprefix(b"\xef\xbb\xbf").split(b"\n"):
+        if raw_line.strip():
+            try:
+                return raw_line.decode("utf-8")
+            except UnicodeDecodeError:
+                # cut in the middle of a character at the end of the head, or not UTF-8
+                return None
+    return None
+
+
+def _names_contract_fields(line: str, separator: str) -> bool:
+    """True when `line`, split by `separator`, holds at least two of the contract's field names
+    (quoted or not), as a CSV header does."""
+    names = {name.strip().strip('"').strip() for name in line.split(separator)}
+    return len(names & set(EVENT_FIELDS)) >= 2
+
+
 @dataclass(frozen=True)
 class FileDigest:
     """What one read of a file's bytes tells before loading it."""
@@ -188,6 +260,7 @@ class FileDigest:
     sha256: str
     intact: bool  # for gzip: the stream is complete and its CRCs match
     lines: int  # lines of the (decompressed) text; a last line without a newline counts
+    head: bytes = b""  # the first _HEAD_BYTES of the (decompressed) content
 
 
 def digest_file(path: Path) -> FileDigest:
@@ -204,12 +277,15 @@ def digest_file(path: Path) -> FileDigest:
     intact = True
     newlines = 0
     last_byte = b"\n"
+    head = b""
     with path.open("rb") as stream:
         while chunk := stream.read(_CHUNK_BYTES):
             sha.update(chunk)
             if inflater is None:
                 newlines += chunk.count(b"\n")
                 last_byte = chunk[-1:]
+                if len(head) < _HEAD_BYTES:
+                    head += chunk[:_HEAD_BYTES - len(head)]
             elif intact:
                 try:
                     data = chunk
@@ -219,6 +295,8 @@ def digest_file(path: Path) -> FileDigest:
                         if text:
                             newlines += text.count(b"\n")
                             last_byte = text[-1:]
+                            if len(head) < _HEAD_BYTES:
+                                head += text[:_HEAD_BYTES - len(head)]
                         data = inflater.unused_data if inflater.eof else b""
                         if data:
                             inflater = isal_zlib.decompressobj(wbits=31)
@@ -227,7 +305,7 @@ def digest_file(path: Path) -> FileDigest:
     if inflater is not None and intact:
         intact = inflater.eof
     lines = newlines + (0 if last_byte == b"\n" else 1)
-    return FileDigest(sha.hexdigest(), intact, lines)
+    return FileDigest(sha.hexdigest(), intact, lines, head)
 
 
 def digest_files(paths: list[Path]) -> Iterator[FileDigest]:
@@ -244,12 +322,14 @@ def ingest_inbox(
     strict: bool = False,
     progress: ProgressCallback | None = None,
     direct_load: bool = True,
+    earliest_occurred_at: datetime = DEFAULT_EARLIEST_OCCURRED_AT,
 ) -> IngestReport:
     """Load every event file of `inbox` not loaded before, and upsert the content catalog.
 
     With `strict`, raise StrictIngestError (carrying the report) after the run if anything
     was quarantined; everything valid is loaded either way. `direct_load=False` checks every
-    file line by line, one by one (see ingest_file).
+    file line by line, one by one (see ingest_file). An event before `earliest_occurred_at` is
+    quarantined as bad_occurred_at.
     """
     started = time.perf_counter()
     files = list_event_files(inbox)
@@ -269,7 +349,8 @@ def ingest_inbox(
         con.execute(read_sql("queries/contract_macros.sql"))
         if catalog is not None:
             catalog_report = load_catalog(con, Path(catalog))
-        results = _ingest_files(con, inbox, files, direct_load=direct_load, progress=progress)
+        results = _ingest_files(con, inbox, files, direct_load=direct_load, progress=progress,
+                                earliest_occurred_at=earliest_occurred_at)
         con.execute("checkpoint")
     report = IngestReport(results, catalog_report, time.perf_counter() - started)
     if strict and report.anything_quarantined:
@@ -287,7 +368,8 @@ class StrictIngestError(RuntimeError):
 
 
 def _ingest_files(con: duckdb.DuckDBPyConnection, inbox: Path, files: list[Path], *,
-                  direct_load: bool, progress: ProgressCallback | None) -> list[FileResult]:
+                  direct_load: bool, progress: ProgressCallback | None,
+                  earliest_occurred_at: datetime) -> list[FileResult]:
     """Every file in name order: runs of consecutive direct-load candidates as batches (see
     _load_direct_batch), any other file on its own (ingest_file); `direct_load=False` sends
     every file to ingest_file.
@@ -304,26 +386,30 @@ def _ingest_files(con: duckdb.DuckDBPyConnection, inbox: Path, files: list[Path]
             progress(result, len(results), len(files))
 
     def load_batch() -> None:
-        loaded = _load_direct_batch(con, batch) if batch else []
+        loaded = _load_direct_batch(con, batch, earliest_occurred_at) if batch else []
         if loaded is None:
             # Some file of the batch needs the line-checked path: each file on its own, tried
             # directly again unless it was alone.
             for candidate in batch:
-                alone = _load_direct_batch(con, [candidate]) if len(batch) > 1 else None
-                record(alone[0] if alone else ingest_file(con, candidate.path,
-                                                          candidate.file_name, candidate.digest))
+                alone = (_load_direct_batch(con, [candidate], earliest_occurred_at)
+                         if len(batch) > 1 else None)
+                record(alone[0] if alone else ingest_file(
+                    con, candidate.path, candidate.file_name, candidate.digest,
+                    earliest_occurred_at=earliest_occurred_at))
         else:
             for result in loaded:
                 record(result)
         batch.clear()
 
     for path, digest in zip(files, digest_files(files), strict=True):
-        file_name = path.relative_to(inbox).as_posix()
+        # A name that looks personal is never stored, reported or logged (CONTRACT §1).
+        file_name = stored_file_name(path.relative_to(inbox).as_posix(), digest.sha256)
         candidate = (_direct_candidate(con, path, file_name, digest, batch)
                      if direct_load else None)
         if candidate is None:
             load_batch()
-            record(ingest_file(con, path, file_name, digest))
+            record(ingest_file(con, path, file_name, digest,
+                               earliest_occurred_at=earliest_occurred_at))
             continue
         batch_bytes = sum(member.size for member in batch)
         if batch and (len(batch) >= _BATCH_MAX_FILES
@@ -335,18 +421,23 @@ def _ingest_files(con: duckdb.DuckDBPyConnection, inbox: Path, files: list[Path]
 
 
 def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str,
-                digest: FileDigest) -> FileResult:
+                digest: FileDigest, *,
+                earliest_occurred_at: datetime = DEFAULT_EARLIEST_OCCURRED_AT) -> FileResult:
     """One file on its own, in one transaction, through the line-checked path (which
     quarantines each bad row with its reason), unless it was loaded before or cannot be read at
     all; the contract macros must already be on `con`. `digest` is the file's digest_file."""
     started = time.perf_counter()
     file_sha256 = digest.sha256
     file_format = format_of(path)
-    seen = con.execute("select status, failure_reason from raw.ingest_files where file_sha256 = ?",
-                       [file_sha256]).fetchone()
-    # Content refused only for its name (unknown extension) is tried again under a known one;
-    # its manifest row is then replaced in the same transaction as the load.
-    renamed_after_refusal = seen == ("quarantined", "unknown_extension") and file_format is not None
+    seen = con.execute(
+        "select status, failure_reason, file_format from raw.ingest_files where file_sha256 = ?",
+        [file_sha256]).fetchone()
+    # Content refused only for its name (an unknown extension, or one that says another format
+    # than the content is) is tried again under a name that says another format; its manifest
+    # row is then replaced in the same transaction as the load.
+    renamed_after_refusal = (
+        seen is not None and seen[0] == "quarantined" and seen[1] in _REFUSED_FOR_NAME
+        and file_format is not None and file_format != seen[2])
     if seen and not renamed_after_refusal:
         return FileResult(file_name, file_sha256, "already_loaded", file_format,
                           seconds=time.perf_counter() - started)
@@ -354,10 +445,18 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str,
         return _quarantine_file(con, file_name, file_sha256, "unknown", "unknown_extension", started)
     if not digest.intact:
         return _quarantine_file(con, file_name, file_sha256, file_format, "unreadable_file", started)
+    refusal = content_refusal(digest.head, file_format)
+    if refusal is not None:
+        return _quarantine_file(con, file_name, file_sha256, file_format, refusal, started)
     try:
-        unknown_columns = _stage_checked_rows(con, path, file_format)
+        unknown_columns = _stage_checked_rows(con, path, file_format, earliest_occurred_at)
     except (duckdb.Error, UnicodeDecodeError, csv.Error, _UnreadableHeader):
         # The reader's message may quote the file's content, so only the reason is kept.
+        return _quarantine_file(con, file_name, file_sha256, file_format, "unreadable_file", started)
+    if file_format == "csv" and _has_data_lines(digest.head) and _staged_nothing(con):
+        # DuckDB's CSV reader can take every row into one unterminated quoted field without a
+        # reject (quotes inside fields, as JSON has): rows that yield nothing are not "loaded".
+        _drop_staging(con)
         return _quarantine_file(con, file_name, file_sha256, file_format, "unreadable_file", started)
     try:
         return _load_checked_rows(con, file_name, file_sha256, file_format, unknown_columns,
@@ -366,11 +465,25 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str,
         _drop_staging(con)
 
 
-def _contract_rule_params() -> dict[str, object]:
+def _has_data_lines(head: bytes) -> bool:
+    """True when a non-blank line follows the first non-blank line (a CSV's header)."""
+    non_blank = [line for line in head.split(b"\n") if line.strip()]
+    return len(non_blank) > 1
+
+
+def _staged_nothing(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the staged file gave neither a row nor a rejected line."""
+    return con.execute("select (select count(*) from ingest_checked) "
+                       "+ (select count(*) from ingest_rejected_lines) = 0").fetchone()[0]
+
+
+def _contract_rule_params(earliest_occurred_at: datetime) -> dict[str, object]:
     """The contract's limits and value lists, as both validate_events.sql and direct_events.sql
-    bind them; the clock is read now, for the future-time rule."""
+    bind them; the clock is read now, for the future-time rule. Times are bound as naive UTC,
+    as occurred_at is stored."""
     return {
         "loaded_at": datetime.now(UTC).replace(tzinfo=None),
+        "earliest_occurred_at": earliest_occurred_at.astimezone(UTC).replace(tzinfo=None),
         "max_future_hours": MAX_FUTURE_SKEW_HOURS,
         "max_event_id_length": EVENT_ID_MAX_LENGTH,
         "max_watch_seconds": float(MAX_WATCH_SECONDS),
@@ -410,8 +523,10 @@ def _record_file(con: duckdb.DuckDBPyConnection, result: FileResult,
 def _csv_header(path: Path) -> list[str]:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rb") as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        header = next(csv.reader(text), None)
+        # Only the header line is decoded: a row further on that is not UTF-8 is the reader's
+        # to quarantine, not a reason to refuse the file.
+        header_line = raw.readline().decode("utf-8-sig")
+    header = next(csv.reader(io.StringIO(header_line, newline="")), None)
     if not header:
         raise _UnreadableHeader("no header row")
     names = [name.strip() for name in header]
@@ -420,8 +535,8 @@ def _csv_header(path: Path) -> list[str]:
     return names
 
 
-def _stage_checked_rows(con: duckdb.DuckDBPyConnection, path: Path,
-                        file_format: str) -> list[str]:
+def _stage_checked_rows(con: duckdb.DuckDBPyConnection, path: Path, file_format: str,
+                        earliest_occurred_at: datetime) -> list[str]:
     """Read and check the file into temp table ingest_checked; returns its unknown columns."""
     _drop_staging(con)
     if file_format == "jsonl":
@@ -442,7 +557,8 @@ def _stage_checked_rows(con: duckdb.DuckDBPyConnection, path: Path,
     con.execute(
         compose_query("ingest_source", read_sql(f"queries/read_{file_format}.sql"),
                  read_sql("queries/validate_events.sql"), "ingest_checked"),
-        read_params | _contract_rule_params() | {"contract_fields": list(EVENT_FIELDS)},
+        read_params | _contract_rule_params(earliest_occurred_at)
+        | {"contract_fields": list(EVENT_FIELDS)},
     )
     rejects_exist = con.execute(
         "select count(*) from duckdb_tables() where table_name = 'ingest_reject_errors'"
@@ -494,7 +610,7 @@ def _direct_candidate(con: duckdb.DuckDBPyConnection, path: Path, file_name: str
     unreadable, loaded (or refused) before, the same content as a file of `batch`, empty, or a
     layout only the line-checked path handles."""
     file_format = format_of(path)
-    if file_format is None or not digest.intact:
+    if file_format is None or not digest.intact or content_refusal(digest.head, file_format):
         return None
     if any(member.digest.sha256 == digest.sha256 for member in batch):
         return None
@@ -555,8 +671,8 @@ def _thawed(read_params: tuple[tuple[str, object], ...]) -> dict[str, object]:
     return thawed
 
 
-def _load_direct_batch(con: duckdb.DuckDBPyConnection,
-                       batch: list[_DirectCandidate]) -> list[FileResult] | None:
+def _load_direct_batch(con: duckdb.DuckDBPyConnection, batch: list[_DirectCandidate],
+                       earliest_occurred_at: datetime) -> list[FileResult] | None:
     """Load clean files straight into raw.events, in one transaction with their raw.ingest_files
     records; None (and nothing written) when any row or file needs the line-checked path.
 
@@ -579,7 +695,7 @@ def _load_direct_batch(con: duckdb.DuckDBPyConnection,
                               for (reader_file, read_params), members in readers.items()
                               if members[0].file_format == file_format]
             if format_readers:
-                _insert_direct(con, file_format, format_readers)
+                _insert_direct(con, file_format, format_readers, earliest_occurred_at)
         rows_read = dict(con.execute(read_sql("queries/direct_batch_files.sql"),
                                      {"file_sha256s": file_sha256s}).fetchall())
         # A reader that skipped a line (a blank one, say) would hide it from the quarantine.
@@ -634,7 +750,8 @@ def _load_direct_batch(con: duckdb.DuckDBPyConnection,
 
 def _insert_direct(con: duckdb.DuckDBPyConnection, file_format: str,
                    readers: list[tuple[str, tuple[tuple[str, object], ...],
-                                       list[_DirectCandidate]]]) -> None:
+                                       list[_DirectCandidate]]],
+                   earliest_occurred_at: datetime) -> None:
     """One INSERT into raw.events of every file of one format of a batch, checked row by row
     (queries/direct_events.sql)."""
     reader_params: dict[str, object] = {}
@@ -654,7 +771,7 @@ def _insert_direct(con: duckdb.DuckDBPyConnection, file_format: str,
         compose_insert("raw.events", "direct_source",
                        union_of([read_sql(reader_file) for reader_file, _, _ in readers]),
                        read_sql("queries/direct_events.sql")),
-        reader_params | _contract_rule_params(),
+        reader_params | _contract_rule_params(earliest_occurred_at),
     )
 
 

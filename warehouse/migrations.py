@@ -7,6 +7,8 @@ writer open from warehouse/sql/{staging,marts}, so they always match the code.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -24,6 +26,42 @@ class Migration:
     files: tuple[str, ...]
     # table name -> column holding the person id, for erasure (contract §3)
     person_tables: dict[str, str] = field(default_factory=dict)
+    # run after the files, in the same transaction, for what depends on the warehouse's
+    # contents (tables registered at run time)
+    step: Callable[[duckdb.DuckDBPyConnection], None] | None = None
+
+
+# A schema-qualified table name and a column name as meta.person_tables holds them; checked
+# before they are written into a statement (identifiers cannot be bound).
+_TABLE_NAME = re.compile(r"^([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)$")
+_COLUMN_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def _drop_recased_person_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema v6, after migrations/0006_canonical_person_ids.sql: every derived person table
+    (features, labels, scores, holdouts) loses its rows of a person whose id was not canonical
+    or whose canonical id collides with one that was not, so the next build makes them again
+    from the canonical events."""
+    derived = [(table, column) for table, column in con.execute(
+        "select table_name, person_column from meta.person_tables "
+        "where table_name <> 'raw.events' and table_name in ("
+        "select schema_name || '.' || table_name from duckdb_tables() where not temporary) "
+        "order by table_name").fetchall()]
+    quoted = []
+    for table, column in derived:
+        match = _TABLE_NAME.match(table)
+        if match is None or not _COLUMN_NAME.match(column):
+            raise ValueError(f"meta.person_tables holds an unusable name: {table}.{column}")
+        quoted.append((f'"{match.group(1)}"."{match.group(2)}"', f'"{column}"'))
+    # first every table's non-canonical persons, so a collision in any table reaches all
+    for table, column in quoted:
+        con.execute(f"insert into migration_recased_persons "
+                    f"select distinct norrut_canonical_person_id({column}) from {table} "
+                    f"where {column} <> norrut_canonical_person_id({column})")
+    for table, column in quoted:
+        con.execute(f"delete from {table} where norrut_canonical_person_id({column}) in "
+                    "(select person_id from migration_recased_persons)")
+    con.execute("drop table temp.main.migration_recased_persons")
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -57,6 +95,18 @@ MIGRATIONS: tuple[Migration, ...] = (
         5,
         "raw events without their line numbers, so clean files load on every core",
         ("migrations/0005_events_without_row_number.sql",),
+    ),
+    Migration(
+        6,
+        "every person_id in its canonical form (a MAID lower-cased); derived rows of re-cased "
+        "persons dropped, to be rebuilt",
+        ("queries/contract_macros.sql", "migrations/0006_canonical_person_ids.sql"),
+        step=_drop_recased_person_rows,
+    ),
+    Migration(
+        7,
+        "audit of the earlier export files each opt-out run rewrote or withdrew",
+        ("audit/optout_export_files.sql",),
     ),
 )
 
@@ -102,6 +152,8 @@ def _apply(con: duckdb.DuckDBPyConnection, migration: Migration) -> None:
     try:
         for relative_path in migration.files:
             con.execute(read_sql(relative_path))
+        if migration.step is not None:
+            migration.step(con)
         for table_name, person_column in migration.person_tables.items():
             register_person_table(con, table_name, person_column,
                                   f"registered by schema v{migration.version}")

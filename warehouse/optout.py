@@ -1,9 +1,14 @@
 """Applying opt-outs (shared/CONTRACT.md §3): suppress the person and erase every row about them.
 
 Both kinds delete everything held about the person from every table registered in
-meta.person_tables (an objection leaves no profile either), and record sha256(person_id) in
+meta.person_tables (an objection leaves no profile either), and record sha256 of the canonical
+person_id (norrut.contract.canonical_person_id: a MAID in any case is one person) in
 raw.suppressed_persons so later events of that person are dropped at load. The raw id is never
 stored. One transaction: a rerun or a crash leaves the same state as one clean run.
+
+The flow (flows/optout.py) then rewrites earlier export files without the persons
+(segments/export_rewrite.py) and the warehouse file itself (warehouse/compaction.py), so no
+copy of a deleted row survives in any byte.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import json
 import os
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,6 +46,13 @@ class OptoutReport(RejectedRows):
     objections: int
     rows_removed: dict[str, int]
     rejected: list[tuple[int, str]]
+    # Set by the flow's later steps: earlier export files (paths under the exports folder)
+    # rewritten without the persons or withdrawn, abandoned temporary export folders deleted,
+    # and whether the warehouse file was rewritten so deleted rows left no bytes.
+    export_files_rewritten: list[str] = field(default_factory=list)
+    export_files_withdrawn: list[str] = field(default_factory=list)
+    temp_export_folders_removed: int = 0
+    warehouse_compacted: bool = False
 
 
 def person_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
@@ -62,8 +74,10 @@ def _delete_person_rows(con: duckdb.DuckDBPyConnection, table: str, column: str)
     if match is None or not _COLUMN_NAME.match(column):
         raise ValueError(f"meta.person_tables holds an unusable name: {table}.{column}")
     schema, name = match.groups()
+    # Matched in canonical form on both sides: optout_checked holds canonical ids, and a
+    # warehouse older than canonical storage may hold a MAID in upper case.
     return con.execute(
-        f'delete from "{schema}"."{name}" where "{column}" in '
+        f'delete from "{schema}"."{name}" where norrut_canonical_person_id("{column}") in '
         "(select person_id from optout_checked where reason is null)"
     ).fetchone()[0]
 

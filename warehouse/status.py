@@ -6,14 +6,22 @@ import os
 from datetime import UTC
 from typing import Any
 
+import duckdb
+
 from warehouse.db import open_warehouse
-from warehouse.migrations import current_version
+from warehouse.migrations import LATEST_VERSION, current_version
 from warehouse.sql_files import read_sql
+
+
+class WarehouseNotSetUpError(RuntimeError):
+    """The warehouse file exists but holds fewer migrations than this Norrut needs: a first run
+    stopped before it had created the tables, or an older Norrut wrote it."""
 
 
 def warehouse_status(warehouse_path: str | os.PathLike[str]) -> dict[str, Any]:
     """Counts and time range of what has been loaded; opens the warehouse read-only."""
     with open_warehouse(warehouse_path, read_only=True) as con:
+        check_set_up(con, warehouse_path)
         totals = con.execute(read_sql("queries/status_totals.sql")).fetchone()
         names = [column[0] for column in con.description]
         status: dict[str, Any] = dict(zip(names, totals, strict=True))
@@ -34,3 +42,20 @@ def warehouse_status(warehouse_path: str | os.PathLike[str]) -> dict[str, Any]:
         status["last_ingest_at"] = status["last_ingest_at"].astimezone(UTC).isoformat().replace(
             "+00:00", "Z")
     return status
+
+
+def check_set_up(con: duckdb.DuckDBPyConnection, warehouse_path: str | os.PathLike[str]) -> None:
+    """Raise WarehouseNotSetUpError unless every migration is applied: a reader cannot migrate,
+    and its queries would fail on a missing schema."""
+    version = current_version(con)
+    if version < LATEST_VERSION:
+        raise WarehouseNotSetUpError(
+            f"the warehouse {warehouse_path} is not fully set up (schema version {version}, "
+            f"this Norrut needs {LATEST_VERSION}: a first run stopped early, or an older Norrut "
+            "wrote it); run `norrut ingest INBOX` (any command that writes sets it up)")
+
+
+def is_writer_lock_conflict(error: duckdb.IOException) -> bool:
+    """Whether a reader was refused because a writer holds the file (DuckDB's other IO errors,
+    such as a file that is not a database, are not that)."""
+    return "could not set lock" in str(error).lower()

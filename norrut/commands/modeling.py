@@ -69,13 +69,18 @@ def _resolve_as_of(ctx: typer.Context, as_of: datetime | None) -> date:
 
     from models.datasets import TrainingDataError, default_as_of
     from warehouse.db import WarehouseMissingError, open_warehouse
+    from warehouse.status import WarehouseNotSetUpError, check_set_up, is_writer_lock_conflict
 
+    warehouse_path = home_of(ctx).warehouse_path
     try:
-        with open_warehouse(home_of(ctx).warehouse_path, read_only=True) as con:
+        with open_warehouse(warehouse_path, read_only=True) as con:
+            check_set_up(con, warehouse_path)
             return default_as_of(con)
-    except (WarehouseMissingError, TrainingDataError) as error:
+    except (WarehouseMissingError, WarehouseNotSetUpError, TrainingDataError) as error:
         _fail(str(error))
-    except duckdb.IOException:
+    except duckdb.IOException as error:
+        if not is_writer_lock_conflict(error):
+            raise  # not another run's doing: the CLI says what it is, in one line
         _fail(_busy_message(home_of(ctx)))
 
 

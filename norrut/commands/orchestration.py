@@ -53,7 +53,7 @@ def pipeline_command(
     from flows.run import FlowRunFailed, run_pipeline
     from flows.settings import PipelineSettings
 
-    console = Console()
+    console = Console(soft_wrap=True)  # an error stays on one line, however long
     home = home_of(ctx)
     settings = PipelineSettings(
         home=str(home.root),

@@ -33,6 +33,11 @@ def serve(
         help="Mark the session cookie Secure (browsers then send it over HTTPS only). "
              "Turn on when the portal is served through HTTPS.",
     )] = False,
+    forwarded_allow_ips: Annotated[str | None, typer.Option(
+        help="Comma-separated addresses of the reverse proxy whose X-Forwarded-For header is "
+             "trusted. Without it the sign-in throttle sees the proxy's address as every "
+             "client's, so one client's failures slow down everyone behind the proxy.",
+    )] = None,
 ) -> None:
     """Start the segment portal, where campaign managers find and download audiences."""
     import uvicorn
@@ -56,7 +61,8 @@ def serve(
                    "through HTTPS so passwords and audiences are not sent in clear text.",
                    err=True)
     uvicorn.run(create_app(home, secure_cookies=secure_cookies), host=host, port=port,
-                log_level="info", proxy_headers=False)
+                log_level="info", proxy_headers=forwarded_allow_ips is not None,
+                forwarded_allow_ips=forwarded_allow_ips)
 
 
 @users_app.command("add")

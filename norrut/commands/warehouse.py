@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -61,6 +62,10 @@ def ingest(
     )] = False,
     lock_wait_seconds: Annotated[float, typer.Option(
         "--lock-wait-seconds", min=0, help=LOCK_WAIT_HELP)] = 600.0,
+    earliest_occurred_at: Annotated[datetime | None, typer.Option(
+        "--earliest-occurred-at", help="Quarantine events before this UTC time as "
+        "bad_occurred_at (implausible: no campaign ran then) [default: 2020-01-01].",
+    )] = None,
 ) -> None:
     """Load every event file of INBOX not loaded before; bad rows go to quarantine.
 
@@ -80,10 +85,12 @@ def ingest(
         raise _fail(str(error)) from None
     if catalog is not None and not catalog.is_file():
         raise _fail(f"catalog {catalog} does not exist")
+    plausibility = ({} if earliest_occurred_at is None
+                    else {"earliest_occurred_at": earliest_occurred_at.replace(tzinfo=UTC)})
     settings = IngestSettings(
         home=str(home.root), inbox=str(inbox.resolve()),
         catalog=str(catalog.resolve()) if catalog else None, strict=strict,
-        lock_wait_seconds=lock_wait_seconds)
+        lock_wait_seconds=lock_wait_seconds, **plausibility)
     failed_strict = False
     try:
         with console.status(f"ingest: loading {total} file(s) in a Prefect flow run"):
@@ -172,7 +179,19 @@ def optout(
         table.add_row(f"rows removed from {name}", f"{count:,}")
     for reason, count in report.rejected_by_reason.items():
         table.add_row(f"rows rejected: {reason}", f"{count:,}")
+    table.add_row("earlier export files rewritten without them",
+                  f"{len(report.export_files_rewritten):,}")
+    table.add_row("earlier export files withdrawn", f"{len(report.export_files_withdrawn):,}")
+    table.add_row("abandoned temporary export folders deleted",
+                  f"{report.temp_export_folders_removed:,}")
     Console().print(table)
+    for path in report.export_files_rewritten:
+        typer.echo(f"rewritten: {home.exports_dir / path}")
+    for path in report.export_files_withdrawn:
+        typer.echo(f"withdrawn: {home.exports_dir / path}")
+    if report.export_files_rewritten or report.export_files_withdrawn:
+        typer.echo("A file already uploaded to an ad platform still holds them there: "
+                   "upload the rewritten file again or remove them on the platform.")
 
 
 def status(
@@ -184,14 +203,17 @@ def status(
     import duckdb
 
     from warehouse.db import WarehouseMissingError
-    from warehouse.status import warehouse_status
+    from warehouse.status import WarehouseNotSetUpError, is_writer_lock_conflict, warehouse_status
 
     home = home_of(ctx)
     try:
         state = warehouse_status(home.warehouse_path)
-    except WarehouseMissingError as error:
+    except (WarehouseMissingError, WarehouseNotSetUpError) as error:
         raise _fail(str(error)) from None
-    except duckdb.IOException:
+    except duckdb.IOException as error:
+        if not is_writer_lock_conflict(error):
+            first_line = str(error).strip().splitlines()[0]
+            raise _fail(f"cannot read the warehouse {home.warehouse_path}: {first_line}") from None
         # A writer holds the file (DuckDB lets no reader in meanwhile): say which run.
         raise _fail(_busy_message(home)) from None
     if as_json:

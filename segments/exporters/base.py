@@ -2,8 +2,10 @@
 
 An exporter receives a segment's exported audience (person_id, id_type, score, rank, decile;
 holdout already removed, every person eligible) and writes that destination's file(s) into a
-folder. Values are checked before anything is written: a structural fault (a score outside
-0..1, a bad rank) is a bug and raises; an id the platform cannot use (not a UUID, the all-zero
+folder. Ids are written in their one canonical form (norrut.contract.canonical_person_id: a
+MAID lower-cased), so a person is one row in every file however a device spelled the id.
+Values are checked before anything is written: a structural fault (a score outside 0..1, a bad
+rank, an id twice) is a bug and raises; an id the platform cannot use (not a UUID, the all-zero
 "limit ad tracking" id) is left out of that platform's file and counted.
 """
 
@@ -18,7 +20,7 @@ from typing import ClassVar
 import duckdb
 import polars as pl
 
-from norrut.contract import UUID_PATTERN
+from norrut.contract import UUID_PATTERN, canonical_person_id
 from segments.definitions import DestinationSettings
 from warehouse.sql_files import read_sql
 
@@ -67,18 +69,31 @@ class Exporter:
     # The platform's own smallest audience; the run's configured minimum applies on top.
     own_minimum: ClassVar[int]
     id_types: ClassVar[tuple[str, ...]] = ("maid",)
+    # How the file holds a person's canonical id: "canonical" (as it is), "lower" (lower-cased) or
+    # "sha256_lower" (lower-case hex SHA-256 of the lower-cased id). Lift and erasure match a
+    # file's ids back to persons by it.
+    id_form: ClassVar[str] = "lower"
 
     def unavailable_reason(self, context: ExportContext) -> str | None:
         """Why this destination cannot be written with the current settings, or None."""
         return None
 
     def prepare(self, audience: pl.DataFrame) -> PreparedAudience:
-        """Keep the id types this platform takes, and only ids it can use."""
-        own_types = audience.filter(pl.col("id_type").is_in(self.id_types))
+        """Keep the id types this platform takes, and only ids it can use, once each."""
+        own_types = canonical_audience(audience).filter(pl.col("id_type").is_in(self.id_types))
         usable = own_types.filter(is_usable_maid(pl.col("person_id")))
         return PreparedAudience(usable, own_types.height - usable.height)
 
     def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext) -> list[WrittenFile]:
+        raise NotImplementedError
+
+    def read_ids(self, path: Path) -> pl.Series:
+        """The ids of one file this destination wrote, in file order (in its id_form)."""
+        raise NotImplementedError
+
+    def write_kept_rows(self, path: Path, keep: pl.Series, target: Path) -> int:
+        """Write `target` as `path` in the same format, with only the rows where `keep` is
+        true (one flag per id of read_ids); how many rows it holds. For erasure."""
         raise NotImplementedError
 
 
@@ -96,6 +111,23 @@ class SingleColumnExporter(Exporter):
         path = folder / self.file_name
         written = write_single_column_csv(values, self.header, path)
         return [describe_file(self.name, path, written)]
+
+    def read_ids(self, path: Path) -> pl.Series:
+        return pl.read_csv(path, infer_schema=False, columns=[self.header])[self.header]
+
+    def write_kept_rows(self, path: Path, keep: pl.Series, target: Path) -> int:
+        return write_single_column_csv(self.read_ids(path).filter(keep), self.header, target)
+
+
+def canonical_audience(audience: pl.DataFrame) -> pl.DataFrame:
+    """The audience with canonical ids, one row per id: the best-ranked row of a person kept.
+
+    A warehouse older than canonical storage may hold one MAID in two cases; they are the same
+    person (shared/CONTRACT.md §1), written once rather than failing the whole export.
+    """
+    canonical = audience.with_columns(
+        pl.col("person_id").map_elements(canonical_person_id, return_dtype=pl.String))
+    return canonical.filter(pl.col("rank") == pl.col("rank").min().over("person_id"))
 
 
 def is_usable_maid(person_id: pl.Expr) -> pl.Expr:

@@ -18,6 +18,7 @@ from segments.exporters.base import (
     Exporter,
     PreparedAudience,
     WrittenFile,
+    canonical_audience,
     describe_file,
     require_all,
     require_unique,
@@ -28,10 +29,11 @@ class GenericExporter(Exporter):
     name = "generic"
     own_minimum = 1
     id_types = ID_TYPES
+    id_form = "canonical"
     file_name = "generic.csv"
 
     def prepare(self, audience: pl.DataFrame) -> PreparedAudience:
-        return PreparedAudience(audience.select(AUDIENCE_COLUMNS), 0)
+        return PreparedAudience(canonical_audience(audience).select(AUDIENCE_COLUMNS), 0)
 
     def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext) -> list[WrittenFile]:
         require_all(rows, pl.col("person_id").str.contains(PERSON_ID_PATTERN),
@@ -45,4 +47,13 @@ class GenericExporter(Exporter):
         path = folder / self.file_name
         rows.sort("rank").select(AUDIENCE_COLUMNS).write_csv(path)
         return [describe_file(self.name, path, rows.height)]
+
+    def read_ids(self, path: Path) -> pl.Series:
+        return pl.read_csv(path, infer_schema=False, columns=["person_id"])["person_id"]
+
+    def write_kept_rows(self, path: Path, keep: pl.Series, target: Path) -> int:
+        # Read as text and written back as text, so every kept value keeps its exact spelling.
+        kept = pl.read_csv(path, infer_schema=False).filter(keep)
+        kept.write_csv(target)
+        return kept.height
 

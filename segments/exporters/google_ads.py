@@ -1,11 +1,12 @@
 """Google Ads Customer Match list of mobile device ids.
 
 Spec: Google Ads Help, "Customer Match data upload file formatting" (mobile device ID lists:
-a CSV whose single header is `Mobile Device ID`, raw IDFA or AAID values, one per line; the
-list is tied to one app, given by its app id when the list is created),
+a CSV whose single header is `Mobile Device ID`, raw (unhashed) IDFA or AAID values, one per
+line; the list is tied to one app, given by its app id when the list is created),
 https://support.google.com/google-ads/answer/7659867 ; a list serves only once it has enough
 active members (at least 100 here; Google suggests uploading thousands).
-The app id comes from settings and is recorded in the segment's manifest.
+The app id comes from settings and is recorded in the segment's manifest. Ids are UUIDs, which
+are case-insensitive (RFC 9562), and are written in Norrut's canonical form: lower-case.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ class GoogleAdsExporter(SingleColumnExporter):
         return None
 
     def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext) -> list[WrittenFile]:
-        # Raw ids as the device reports them (IDFA upper-case, AAID lower-case): not hashed,
-        # and one device may not appear twice in two cases.
+        # Unhashed, in the canonical form prepare() gave them; one device may not appear twice
+        # in two cases.
         ids = rows["person_id"]
         require_unique(ids.str.to_lowercase(), self.name)
         return self.write_column(ids, pl.col("value").str.contains(MAID_PATTERN),

@@ -66,6 +66,17 @@ class TheTradeDeskExporter(Exporter):
             written.append(describe_file(self.name, path, stop - start))
         return written
 
+    def read_ids(self, path: Path) -> pl.Series:
+        return pl.Series([item["DAID"] for item in json.loads(path.read_bytes())["Items"]],
+                         dtype=pl.String)
+
+    def write_kept_rows(self, path: Path, keep: pl.Series, target: Path) -> int:
+        # Compact separators and the default ASCII escaping give the bytes write() gives.
+        body = json.loads(path.read_bytes())
+        body["Items"] = [item for item, kept in zip(body["Items"], keep, strict=True) if kept]
+        target.write_bytes(json.dumps(body, separators=(",", ":")).encode())
+        return len(body["Items"])
+
     @staticmethod
     def _items(ids: pl.Series, segment_name: str, ttl_minutes: int) -> pl.Series:
         # Ids are validated UUIDs and the segment name JSON-encoded, so plain concatenation

@@ -1,4 +1,5 @@
 -- The staged file's valid rows, and how many of them belong to suppressed (opted-out) persons.
+-- person_id is in canonical form already (validate_events.sql), as opt-outs key it.
 with valid as (
     select person_id from ingest_checked where reason is null
 ),

@@ -10,8 +10,8 @@
 -- boolean per row and the error names no row.
 -- Input: the view direct_source (direct_read_{csv,jsonl,parquet}.sql): the 13 contract fields
 -- as untrimmed text, and each row's file_sha256.
--- Bound: $loaded_at, $max_future_hours, $max_event_id_length, $max_watch_seconds, $id_types,
--- $event_types, $engagement_types, $devices.
+-- Bound: $loaded_at, $earliest_occurred_at, $max_future_hours, $max_event_id_length,
+-- $max_watch_seconds, $id_types, $event_types, $engagement_types, $devices.
 with source as (
     select * from direct_source
 ),
@@ -45,7 +45,9 @@ final as (
     select
         event_id,
         occurred_at_utc as occurred_at,
-        person_id,
+        -- canonicalised here rather than sent to the line-checked path: an upper-case MAID is
+        -- valid, and common
+        norrut_canonical_person_id(person_id) as person_id,
         id_type,
         event_type,
         content_id,
@@ -58,6 +60,7 @@ final as (
         case
             when not needs_line_check
                 and length(event_id) <= $max_event_id_length
+                and occurred_at_utc >= $earliest_occurred_at
                 and occurred_at_utc <= $loaded_at + to_hours($max_future_hours)
                 and norrut_is_person_id(person_id)
                 and list_contains($id_types, id_type)

@@ -19,7 +19,8 @@ with batch_rows as not materialized (
     where list_contains($file_sha256s, file_sha256)
 ),
 
--- each person hashed once, not once per event
+-- each person hashed once, not once per event; person_id is in canonical form already
+-- (direct_events.sql), as opt-outs key it
 suppressed_persons as (
     select persons.person_id
     from (select distinct person_id from batch_rows) as persons

@@ -33,6 +33,7 @@ skipped as (
 new_events as (
     select valid.*
     from ingest_checked as valid
+    -- person_id is in canonical form already (validate_events.sql), as opt-outs key it
     anti join raw.suppressed_persons as suppressed
         on suppressed.person_key = sha256(valid.person_id)
     anti join skipped on skipped.source_ordinal = valid.source_ordinal

@@ -1,4 +1,5 @@
--- The opt-out file's valid persons into the suppression list, by sha256(person_id) only.
+-- The opt-out file's valid persons into the suppression list, by sha256 of the canonical
+-- person_id only (validate_optouts.sql: a MAID in any case gives one key, the one ingest checks).
 -- A person listed again keeps the earliest request; an erasure outranks an objection.
 -- Bound: $applied_at.
 insert into raw.suppressed_persons

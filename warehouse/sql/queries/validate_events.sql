@@ -5,8 +5,8 @@
 -- (in this order, documented in docs/status.md): malformed_row; the personal-data checks
 -- pii_email, pii_phone, pii_ip_address over every field, unknown ones included (first, so a
 -- personal value is never kept); then the contract fields in contract order.
--- Bound: $loaded_at, $max_future_hours, $max_event_id_length, $max_watch_seconds, $id_types,
--- $event_types, $engagement_types, $devices, $contract_fields.
+-- Bound: $loaded_at, $earliest_occurred_at, $max_future_hours, $max_event_id_length,
+-- $max_watch_seconds, $id_types, $event_types, $engagement_types, $devices, $contract_fields.
 with source as (
     select * from ingest_source
 ),
@@ -19,7 +19,9 @@ fields as (
         field_values,
         nullif(trim(field_values[list_position(field_names, 'event_id')]), '') as event_id,
         nullif(trim(field_values[list_position(field_names, 'occurred_at')]), '') as occurred_at_text,
-        nullif(trim(field_values[list_position(field_names, 'person_id')]), '') as person_id,
+        -- the one stored form: a MAID (a UUID) lower-cased, as suppression and exports match it
+        norrut_canonical_person_id(
+            nullif(trim(field_values[list_position(field_names, 'person_id')]), '')) as person_id,
         nullif(trim(field_values[list_position(field_names, 'id_type')]), '') as id_type,
         nullif(trim(field_values[list_position(field_names, 'event_type')]), '') as event_type,
         nullif(trim(field_values[list_position(field_names, 'content_id')]), '') as content_id,
@@ -44,20 +46,30 @@ typed as (
     from fields
 ),
 
+folded as (
+    select
+        *,
+        -- look-alike characters folded once per value, not once per detector (each detector
+        -- folds its input too, but a folded value holds none left)
+        case when may_hold_pii then list_transform(field_values, lambda value: norrut_folded(value))
+        end as folded_values
+    from typed
+),
+
 personal as (
     select
         *,
         -- 1-based position of the first field holding each kind of personal data, if any
         case when may_hold_pii then list_position(
-            list_transform(field_values, lambda value: coalesce(norrut_is_email(value), false)), true)
+            list_transform(folded_values, lambda value: coalesce(norrut_is_email(value), false)), true)
         end as email_field_position,
         case when may_hold_pii then list_position(
-            list_transform(field_values, lambda value: coalesce(norrut_is_phone(value), false)), true)
+            list_transform(folded_values, lambda value: coalesce(norrut_is_phone(value), false)), true)
         end as phone_field_position,
         case when may_hold_pii then list_position(
-            list_transform(field_values, lambda value: coalesce(norrut_is_ip_address(value), false)), true)
+            list_transform(folded_values, lambda value: coalesce(norrut_is_ip_address(value), false)), true)
         end as ip_field_position
-    from typed
+    from folded
 ),
 
 checked as (
@@ -71,7 +83,9 @@ checked as (
             when event_id is null then 'missing_event_id'
             when length(event_id) > $max_event_id_length then 'event_id_too_long'
             when occurred_at_text is null then 'missing_occurred_at'
-            when occurred_at is null then 'bad_occurred_at'
+            -- before $earliest_occurred_at: not a real campaign's event (epoch seconds read
+            -- as milliseconds land in January 1970)
+            when occurred_at is null or occurred_at < $earliest_occurred_at then 'bad_occurred_at'
             when occurred_at > $loaded_at + to_hours($max_future_hours) then 'future_occurred_at'
             when person_id is null then 'missing_person_id'
             when not norrut_is_person_id(person_id) then 'bad_person_id'

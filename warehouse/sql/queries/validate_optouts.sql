@@ -19,11 +19,8 @@ fields as (
 typed as (
     select
         *,
-        case
-            when regexp_full_match(requested_text, '-?[0-9]{1,16}')
-                then epoch_ms(cast(requested_text as bigint))
-            else cast(try_cast(requested_text as timestamptz) as timestamp)
-        end as requested_at
+        -- the events' own parsing: NULL (bad_requested_at) for an unreadable value, never an error
+        norrut_occurred_at(requested_text) as requested_at
     from fields
 ),
 
@@ -53,8 +50,10 @@ final as (
     select
         source_row_number,
         reason,
-        case when reason is null then person_id end as person_id,
-        case when reason is null then sha256(person_id) end as person_key,
+        -- The canonical form (a MAID lower-cased), as ingest stores it and suppression keys it.
+        case when reason is null then norrut_canonical_person_id(person_id) end as person_id,
+        case when reason is null then sha256(norrut_canonical_person_id(person_id)) end
+            as person_key,
         case when reason is null then kind end as kind,
         case when reason is null then requested_at end as requested_at
     from checked
