@@ -20,7 +20,12 @@ typed as (
     select
         *,
         -- the events' own parsing: NULL (bad_requested_at) for an unreadable value, never an error
-        norrut_occurred_at(requested_text) as requested_at
+        -- a request may give only its day (midnight UTC): an erasure is never lost to its format
+        case
+            when regexp_full_match(requested_text, '[0-9]{4}-[0-9]{2}-[0-9]{2}')
+                then cast(try_cast(requested_text as date) as timestamp)
+            else norrut_occurred_at(requested_text)
+        end as requested_at
     from fields
 ),
 
