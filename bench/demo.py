@@ -34,14 +34,14 @@ def run_direct(world: Path, home_root: Path) -> dict[str, float]:
     """The chain as plain function calls; seconds per step."""
     from datetime import UTC, datetime
 
+    from activation.definitions import load_segments
+    from activation.export_run import ExportSettings, export_segments
+    from activation.scoring import score_persons
+    from core.home import NorrutHome
     from features.build import build_features
     from flows.common import last_event_date
     from flows.settings import day_after
     from models.training import TrainSettings, train_model
-    from norrut.home import NorrutHome
-    from segments.definitions import load_segments
-    from segments.export_run import ExportSettings, export_segments
-    from segments.scoring import score_persons
     from warehouse.ingest import ingest_inbox
 
     home = NorrutHome.resolve(home_root).ensure()

@@ -90,7 +90,7 @@ from draws
 
 
 def generate(path: Path, n_events: int) -> None:
-    from norrut.contract import THEMES
+    from core.contract import THEMES
     from warehouse.db import open_warehouse
 
     started = time.perf_counter()

@@ -91,7 +91,7 @@ def _measure_bare(inbox: Path, warehouse: Path, file_format: str) -> dict:
 def _measure_typed(inbox: Path, warehouse: Path, file_format: str) -> dict:
     import duckdb
 
-    from norrut.contract import EVENT_FIELDS
+    from core.contract import EVENT_FIELDS
     from warehouse.db import open_warehouse
     from warehouse.ingest import _csv_header, format_of
     from warehouse.sql_files import read_sql, reader_path, suffixed_parameters, union_of
@@ -285,7 +285,7 @@ def main() -> None:
         world = args.world or work / "world"
         if args.world is None:
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-c", "from norrut.cli import main; main()",
+            subprocess.run([sys.executable, "-c", "from norrut.cli.app import main; main()",
                             "simulate", str(world), "--persons", str(args.persons), "--days",
                             str(args.days), "--seed", str(args.seed), "--no-faults"],
                            cwd=REPO, check=True, capture_output=True)

@@ -141,6 +141,7 @@ def main() -> None:
     import numpy as np
     import polars as pl
 
+    from core.home import NorrutHome
     from features.build import build_features, load_feature_frame
     from models.datasets import (
         build_training_sets,
@@ -152,7 +153,6 @@ def main() -> None:
     from models.metrics import evaluate, expected_roc_auc
     from models.registry import load_version
     from models.training import TrainSettings, train_model
-    from norrut.home import NorrutHome
     from simulator.truth import (
         DEFAULT_PATHS,
         clairvoyant_intent_probability,

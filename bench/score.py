@@ -3,18 +3,18 @@
 The model is the one `models` trains: a world is simulated and ingested once (as
 `bench/model.py` does, cached in --workdir), `models.training.train_model` trains, calibrates,
 registers and promotes it as of --as-of, and the scoring step loads it back through
-`segments.champion.load_champion_model` (`models:/<name>@champion`), exactly as `norrut score`
+`activation.champion.load_champion_model` (`models:/<name>@champion`), exactly as `norrut score`
 does. The persons to score are the profiled persons' real feature rows at --as-of, drawn with
 replacement up to --persons rows, so the matrix has the real mix of zeros and missing values.
 
 Each part runs in its own child process (peak RSS its own), with `configure_threads()` before
 LightGBM is imported:
-1. the scoring step: `segments.scoring.predict_scores` (the production path), the same step on
+1. the scoring step: `activation.scoring.predict_scores` (the production path), the same step on
    the champion's LightGBM part alone (what scoring cost before the log-odds blend), the blend's
    folded logistic part alone, the bare `booster.predict` (no calibration) and the sklearn
    `predict_proba` of the calibrated model, each timed --repeats times (median shown, with the
    process CPU seconds, which the other jobs on the machine inflate less than wall time);
-2. `norrut score` end to end (`segments.scoring.score_persons`) on the simulated warehouse.
+2. `norrut score` end to end (`activation.scoring.score_persons`) on the simulated warehouse.
 Training with the defaults blends LightGBM with the logistic baseline when that ranks better on
 validation (on the default world it does); the report states the champion's blend weight.
 Prints the figures with os.getloadavg() and appends them, dated, to bench/results/score.md.
@@ -44,7 +44,7 @@ from datetime import date
 from models.threads import configure_threads
 configure_threads()
 from models.training import TrainSettings, train_model
-from norrut.home import NorrutHome
+from core.home import NorrutHome
 result = train_model(TrainSettings(as_of=date.fromisoformat(sys.argv[2])), NorrutHome.resolve(sys.argv[1]))
 print(json.dumps({"version": result.version, "test_roc_auc": result.test_metrics["roc_auc"],
                   "best_iteration": result.best_iteration, "calibration": result.calibration,
@@ -57,11 +57,11 @@ from datetime import date
 from models.threads import configure_threads
 configure_threads()
 import numpy as np
-from norrut.home import NorrutHome
+from core.home import NorrutHome
 from features.build import load_feature_frame
-from segments.champion import load_champion_model
+from activation.champion import load_champion_model
 from models.estimators import FoldedLogistic, LogOddsBlend
-from segments.scoring import DEFAULT_MODEL_NAME, feature_matrix, predict_scores
+from activation.scoring import DEFAULT_MODEL_NAME, feature_matrix, predict_scores
 from warehouse.db import open_warehouse
 
 home, as_of = NorrutHome.resolve(sys.argv[1]), date.fromisoformat(sys.argv[2])
@@ -114,9 +114,9 @@ import json, resource, sys, time
 from datetime import date
 from models.threads import configure_threads
 configure_threads()
-from norrut.home import NorrutHome
+from core.home import NorrutHome
 from features.build import build_features
-from segments.scoring import score_persons
+from activation.scoring import score_persons
 home, as_of = NorrutHome.resolve(sys.argv[1]), date.fromisoformat(sys.argv[2])
 build_features(home.warehouse_path, as_of)  # the features `norrut score` reads; not timed
 started = time.perf_counter()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from norrut.contract import DEVICES, ENGAGEMENT_EVENT_TYPES, THEMES
+from core.contract import DEVICES, ENGAGEMENT_EVENT_TYPES, THEMES
 
 # Bump when a feature is added, removed or changes meaning; logged with every training run.
 # 4.0: per-theme watch seconds and completion dropped (44 columns): no loss of test AUC on a

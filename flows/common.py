@@ -13,9 +13,9 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
+from core.home import NorrutHome
+from core.locking import WarehouseBusyError, warehouse_writer_lock
 from flows.settings import day_after
-from norrut.home import NorrutHome
-from norrut.locking import WarehouseBusyError, warehouse_writer_lock
 
 WRITER_SLOT_LEASE_SECONDS = 60.0
 

@@ -21,7 +21,7 @@ from flows.settings import DEFAULT_LOCK_WAIT_SECONDS, LiftSettings
 def find_export_run_task(exports_dir: str, segment: str, as_of: date | None,
                          export_version: int | None) -> tuple[date, int]:
     """The as-of date and version measured: those given, else the newest that wrote the segment."""
-    from segments.lift import newest_export_as_of, newest_export_version
+    from activation.lift import newest_export_as_of, newest_export_version
 
     resolved = as_of or newest_export_as_of(Path(exports_dir), segment)
     return resolved, export_version or newest_export_version(Path(exports_dir), segment, resolved)
@@ -34,8 +34,8 @@ def measure_lift_task(warehouse_path: str, exports_dir: str, segment: str, as_of
                       end: date | None, campaign: str | None,
                       intent_types: list[str] | None):
     # Retried only when reading or writing a file fails; the counts are deterministic.
-    from norrut.contract import INTENT_EVENT_TYPES
-    from segments.lift import measure_lift
+    from activation.lift import measure_lift
+    from core.contract import INTENT_EVENT_TYPES
 
     return measure_lift(
         warehouse_path, exports_dir, segment, as_of, destination,
@@ -75,7 +75,7 @@ def lift(
             str(paths.warehouse_path), exports_path, settings.segment, resolved_as_of, version,
             settings.destination, settings.start, settings.end, settings.campaign,
             settings.intent_types)
-    from segments.lift import lift_markdown
+    from activation.lift import lift_markdown
 
     publish(lift_markdown(measurement), key="lift-summary",
             description="Intent of the treated persons against the holdout, and the lift")

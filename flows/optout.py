@@ -30,14 +30,14 @@ def apply_optouts_task(warehouse_path: str, optouts_csv: str):
 @task(name="remove-persons-from-exports", retries=2, retry_delay_seconds=10,
       retry_condition_fn=retry_only_io_errors)
 def remove_persons_from_exports_task(warehouse_path: str, exports_dir: str, optout_run_id: str):
-    from segments.export_rewrite import remove_persons_from_exports
+    from activation.export_rewrite import remove_persons_from_exports
 
     return remove_persons_from_exports(warehouse_path, exports_dir, optout_run_id)
 
 
 @task(name="remove-abandoned-export-folders")
 def remove_abandoned_export_folders_task(exports_dir: str) -> int:
-    from segments.export_run import remove_abandoned_temp_folders
+    from activation.export_run import remove_abandoned_temp_folders
 
     return len(remove_abandoned_temp_folders(Path(exports_dir)))
 

@@ -25,10 +25,10 @@ from flows.settings import DEFAULT_LOCK_WAIT_SECONDS, PipelineSettings, training
 from flows.train import train_model_task
 
 if TYPE_CHECKING:
+    from activation.export_run import ExportRunReport
+    from activation.scoring import ScoreResult
     from features.build import FeatureBuildResult
     from models.training import TrainResult
-    from segments.export_run import ExportRunReport
-    from segments.scoring import ScoreResult
     from warehouse.ingest import IngestReport
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from norrut.contract import WITHHELD_FILE_NAME, looks_like_personal_file_name
+from core.contract import WITHHELD_FILE_NAME, looks_like_personal_file_name
 
 
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
@@ -38,7 +38,7 @@ def features_markdown(result, as_of: date) -> str:
 
 
 def scoring_markdown(result) -> str:
-    """Summary of one scoring run (a segments.scoring.ScoreResult)."""
+    """Summary of one scoring run (a activation.scoring.ScoreResult)."""
     return "\n".join([
         f"## Scores as of {result.as_of.isoformat()}",
         "",
@@ -84,7 +84,7 @@ def ingest_markdown(report) -> str:
 
 
 def export_markdown(report) -> str:
-    """Summary of one export run (a segments.export_run.ExportRunReport)."""
+    """Summary of one export run (a activation.export_run.ExportRunReport)."""
     written, skipped = report.segments_written, report.segments_skipped
     model = report.model
     lines = [

@@ -104,7 +104,7 @@ def _run(flow_function, settings: BaseModel, quiet: bool = False) -> Any:
         try:
             state.result()
         except Exception as error:  # the run's own error, already logged by Prefect
-            from norrut.cli import one_line  # the CLI prints it: one line, no SQL excerpt
+            from core.errors import one_line  # the CLI prints it: one line, no SQL excerpt
 
             raise FlowRunFailed(one_line(error)) from error
         raise FlowRunFailed(state.message or f"the flow run ended {state.name}")

@@ -22,7 +22,7 @@ from flows.settings import DEFAULT_LOCK_WAIT_SECONDS, DEFAULT_MODEL_NAME, ScoreA
 def score_persons_task(warehouse_path: str, as_of: date, tracking_uri: str,
                        model_name: str = DEFAULT_MODEL_NAME, out: str | None = None):
     # Deterministic given the warehouse and the champion: no retries.
-    from segments.scoring import score_persons
+    from activation.scoring import score_persons
 
     return score_persons(warehouse_path, as_of, tracking_uri, model_name, out)
 
@@ -33,8 +33,8 @@ def export_segments_task(warehouse_path: str, exports_dir: str, as_of: date,
                          segments_file: str | None, model_name: str | None = None):
     # Retried only when writing the files fails (a full or flaky disk); a retry writes a new
     # version folder, a failed attempt leaves none behind.
-    from segments.definitions import load_segments
-    from segments.export_run import ExportSettings, export_segments
+    from activation.definitions import load_segments
+    from activation.export_run import ExportSettings, export_segments
 
     settings = ExportSettings(segments=load_segments(segments_file), model_name=model_name)
     return export_segments(warehouse_path, exports_dir, as_of, settings)

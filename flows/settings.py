@@ -12,8 +12,8 @@ from pathlib import Path
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from norrut.home import NorrutHome
-from segments.definitions import SEGMENT_NAME_PATTERN, Destination
+from activation.definitions import SEGMENT_NAME_PATTERN, Destination
+from core.home import NorrutHome
 from warehouse.ingest import DEFAULT_EARLIEST_OCCURRED_AT
 
 DEFAULT_LOCK_WAIT_SECONDS = 600.0

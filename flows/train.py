@@ -20,9 +20,9 @@ from flows.settings import DEFAULT_LOCK_WAIT_SECONDS, DEFAULT_MODEL_NAME, TrainS
 @task(name="train-model")
 def train_model_task(home: str, as_of: date, promote: bool, options: dict | None = None):
     # Deterministic for a given warehouse and seed: a retry would fail the same way.
+    from core.home import NorrutHome
     from models.training import TrainSettings as ModelTrainSettings
     from models.training import train_model
-    from norrut.home import NorrutHome
 
     settings = ModelTrainSettings(**{**(options or {}), "as_of": as_of, "promote": promote})
     return train_model(settings, NorrutHome.resolve(home))

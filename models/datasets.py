@@ -8,9 +8,9 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
+from core.contract import INTENT_EVENT_TYPES
 from features.build import build_features_in_transaction, one_transaction
 from features.catalog import FEATURE_NAMES
-from norrut.contract import INTENT_EVENT_TYPES
 from warehouse.migrations import register_person_table
 from warehouse.sql_files import read_sql
 

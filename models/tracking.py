@@ -8,7 +8,7 @@ import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
-from norrut.home import NorrutHome
+from core.home import NorrutHome
 
 DEFAULT_EXPERIMENT = "norrut-propensity"
 DEFAULT_MODEL_NAME = "curious-about-working-here"

@@ -18,6 +18,8 @@ import pandas as pd
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.contract import INTENT_EVENT_TYPES
+from core.home import NorrutHome
 from features.catalog import FEATURE_NAMES, FEATURE_SET_VERSION, feature_list_text
 from models.datasets import (
     SnapshotPlan,
@@ -50,8 +52,6 @@ from models.tracking import (
     resolve_tracking,
     use_tracking,
 )
-from norrut.contract import INTENT_EVENT_TYPES
-from norrut.home import NorrutHome
 from warehouse.db import open_warehouse
 
 

@@ -25,7 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from norrut.home import NorrutHome
+from core.home import NorrutHome
 from portal import audit, charts, exports, lift
 from portal.auth import (
     LOGIN_CSRF_COOKIE,

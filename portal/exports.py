@@ -75,7 +75,7 @@ class SegmentExport:
 
     @property
     def erasures(self) -> list[dict[str, Any]]:
-        """Rewrites of this segment's files after opt-outs (segments/export_rewrite.py)."""
+        """Rewrites of this segment's files after opt-outs (activation/export_rewrite.py)."""
         entries = _get(self.manifest, "erasures")
         if not isinstance(entries, list):
             return []

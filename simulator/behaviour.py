@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from norrut.contract import DEVICES, EVENT_TYPES, INTENT_EVENT_TYPES
+from core.contract import DEVICES, EVENT_TYPES, INTENT_EVENT_TYPES
 from simulator.population import (
     CHANNELS,
     INTENT_TYPE_SHARES,

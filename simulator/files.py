@@ -17,7 +17,7 @@ from typing import Self
 import numpy as np
 import polars as pl
 
-from norrut.contract import DEVICES, EVENT_TYPES, ID_TYPES
+from core.contract import DEVICES, EVENT_TYPES, ID_TYPES
 from simulator.behaviour import campaign_names
 from simulator.ids import event_id_series
 from simulator.population import CHANNELS, MUNICIPALITIES, REGIONS

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import polars as pl
 
-from norrut.contract import DEVICES, ID_TYPES, INTENT_EVENT_TYPES, THEMES
+from core.contract import DEVICES, ID_TYPES, INTENT_EVENT_TYPES, THEMES
 from simulator.ids import cookie_ids, maid_ids, publisher_ids
 
 JOB_THEMES = (

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from norrut.contract import INTENT_EVENT_TYPES
+from core.contract import INTENT_EVENT_TYPES
 
 # Truth version 2 records the baseline and the readiness process (simulator.world).
 EXPECTED_TRUTH_VERSION = 2

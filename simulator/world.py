@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from norrut.contract import (
+from core.contract import (
     DEVICES,
     EVENT_FIELDS,
     EVENT_TYPES,

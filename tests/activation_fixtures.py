@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from norrut.contract import THEMES
+from core.contract import THEMES
 from warehouse.db import open_warehouse
 
 AS_OF = date(2026, 11, 1)
@@ -189,7 +189,7 @@ def copy_champion_into(store: ChampionStore, mlflow_dir: Path) -> str:
 def scored_warehouse(tmp_path: Path, store: ChampionStore, n_persons: int = 400,
                      withdrawn_count: int = 0, opted_out_count: int = 0) -> tuple[Path, Population]:
     """A warehouse with events, features and stored scores for AS_OF."""
-    from segments.scoring import score_persons
+    from activation.scoring import score_persons
 
     population = make_population(n_persons)
     maids = population.ids("maid")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from norrut.home import NorrutHome
+from core.home import NorrutHome
 
 pytest_plugins = ["tests.prefect_fixtures"]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from norrut.contract import EVENT_FIELDS
+from core.contract import EVENT_FIELDS
 
 BASE_TIME = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ import click
 import typer.main
 from typer.testing import CliRunner
 
-from norrut.cli import build_app
+from norrut.cli.app import build_app
 
 runner = CliRunner()
 

@@ -26,7 +26,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 from typer.testing import CliRunner
 
-from norrut.cli import build_app
+from norrut.cli.app import build_app
 from tests.event_files import bad_event, good_event, write_jsonl
 
 NORRUT = str(Path(sys.executable).with_name("norrut"))
@@ -74,7 +74,7 @@ def _held_warehouse(home, run_name: str, open_duckdb: bool = False) -> Iterator[
                if open_duckdb else "")
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import time
-        from norrut.locking import warehouse_writer_lock
+        from core.locking import warehouse_writer_lock
         with warehouse_writer_lock({str(home.warehouse_path)!r}, {str(home.locks_dir)!r},
                                    run_name={run_name!r}, run_id="abc-123"):
             {opening}

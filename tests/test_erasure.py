@@ -26,10 +26,10 @@ from activation_fixtures import (
 )
 
 import warehouse.compaction
-from segments.definitions import parse_segments
-from segments.export_run import ExportSettings, export_segments
-from segments.exporters import EXPORTERS
-from segments.exporters.the_trade_desk import TheTradeDeskExporter
+from activation.definitions import parse_segments
+from activation.export_run import ExportSettings, export_segments
+from activation.exporters import EXPORTERS
+from activation.exporters.the_trade_desk import TheTradeDeskExporter
 from tests.event_files import good_event, write_jsonl
 from warehouse.compaction import compact_warehouse, fresh_path_for
 from warehouse.db import open_warehouse
@@ -120,7 +120,7 @@ def test_an_upper_case_maid_is_dropped_after_its_lower_case_opt_out_and_never_ex
         pl.col("person_id").replace(_maid_stored_as(population, upper=False)[0], REPRO_MAID))
     population = type(population)(persons)
     build_warehouse(home.warehouse_path, population)
-    from segments.scoring import score_persons
+    from activation.scoring import score_persons
 
     score_persons(home.warehouse_path, AS_OF, champion_store.tracking_uri)
     # when the lower-case id opts out, then an event for the upper-case id arrives
@@ -176,8 +176,8 @@ def test_upper_and_lower_case_rows_of_one_maid_are_one_person(home, tmp_path):
 def test_a_case_variant_in_a_pre_canonical_warehouse_is_exported_once(home, champion_store):
     # given a warehouse holding an exported MAID, and two events for an upper-cased copy of it
     # inserted directly, as a warehouse older than canonical storage may hold them
+    from activation.scoring import score_persons
     from features.build import build_features
-    from segments.scoring import score_persons
 
     population = make_population(2000)
     build_warehouse(home.warehouse_path, population)
@@ -325,8 +325,8 @@ def _persons_in_every_file(exports_dir: Path, population) -> tuple[str, str]:
 
 def test_an_export_made_before_an_opt_out_is_rewritten_without_the_persons(
         prefect_harness, exported_home, tmp_path):
+    from activation.lift import measure_lift
     from portal.exports import find_run, open_file
-    from segments.lift import measure_lift
 
     home, population, report = exported_home
     maid, cookie = _persons_in_every_file(home.exports_dir, population)
@@ -406,7 +406,7 @@ def test_a_file_that_cannot_be_rewritten_safely_is_withdrawn(prefect_harness, ex
 
 def test_the_files_of_a_segment_whose_manifest_cannot_be_read_are_withdrawn(exported_home,
                                                                             tmp_path):
-    from segments.export_rewrite import remove_persons_from_exports
+    from activation.export_rewrite import remove_persons_from_exports
 
     home, population, report = exported_home
     maid, _ = _persons_in_every_file(home.exports_dir, population)
@@ -450,7 +450,7 @@ def test_an_erased_person_is_in_no_byte_of_any_file_of_the_home(
     from typer.testing import CliRunner
 
     from flows.pipeline import pipeline
-    from norrut.cli import build_app
+    from norrut.cli.app import build_app
     from simulator.world import WorldSettings, simulate_world
 
     # given a home where the whole pipeline ran on a simulated world: ingest, features,

@@ -23,15 +23,15 @@ from activation_fixtures import (
 )
 from typer.testing import CliRunner
 
-from norrut.cli import build_app
-from segments.definitions import parse_segments
-from segments.export_run import (
+from activation.definitions import parse_segments
+from activation.export_run import (
     ExportSettings,
     NoScoresError,
     export_segments,
     remove_abandoned_temp_folders,
 )
-from segments.exporters.generic import GenericExporter
+from activation.exporters.generic import GenericExporter
+from norrut.cli.app import build_app
 from warehouse.db import open_warehouse
 
 REPO = Path(__file__).resolve().parents[1]
@@ -219,9 +219,9 @@ def test_a_killed_export_process_leaves_no_version_folder(tmp_path, champion_sto
     script = textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
-        from segments.definitions import parse_segments
-        from segments.export_run import ExportSettings, export_segments
-        from segments.exporters.generic import GenericExporter
+        from activation.definitions import parse_segments
+        from activation.export_run import ExportSettings, export_segments
+        from activation.exporters.generic import GenericExporter
         original = GenericExporter.write
         def slow_write(self, rows, folder, context):
             written = original(self, rows, folder, context)
@@ -313,7 +313,7 @@ def test_an_unusable_maid_stays_in_generic_but_no_ad_platform_file(tmp_path, cha
     import polars as pl
     from activation_fixtures import Population, build_warehouse, make_population
 
-    from segments.scoring import score_persons
+    from activation.scoring import score_persons
 
     zero = "00000000-0000-0000-0000-000000000000"
     persons = make_population(300).persons

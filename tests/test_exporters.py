@@ -11,15 +11,15 @@ from datetime import date
 import polars as pl
 import pytest
 
-from segments.definitions import DestinationSettings, parse_segments
-from segments.exporters import EXPORTERS
-from segments.exporters.base import ExportContext, ExportValidationError
-from segments.exporters.generic import GenericExporter
-from segments.exporters.google_ads import GoogleAdsExporter
-from segments.exporters.meta import MetaExporter
-from segments.exporters.snapchat import SnapchatExporter
-from segments.exporters.the_trade_desk import TheTradeDeskExporter, split_by_size
-from segments.exporters.tiktok import TikTokExporter
+from activation.definitions import DestinationSettings, parse_segments
+from activation.exporters import EXPORTERS
+from activation.exporters.base import ExportContext, ExportValidationError
+from activation.exporters.generic import GenericExporter
+from activation.exporters.google_ads import GoogleAdsExporter
+from activation.exporters.meta import MetaExporter
+from activation.exporters.snapchat import SnapchatExporter
+from activation.exporters.the_trade_desk import TheTradeDeskExporter, split_by_size
+from activation.exporters.tiktok import TikTokExporter
 
 ZERO = "00000000-0000-0000-0000-000000000000"
 SETTINGS = DestinationSettings.model_validate({

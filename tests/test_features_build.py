@@ -9,10 +9,10 @@ import pytest
 from polars.testing import assert_frame_equal
 from test_training_world import catalog_frame, insert_events, write_world
 
+from core.contract import THEMES
 from features.build import NoEventsBeforeError, build_features, load_feature_frame
 from features.catalog import DESCRIPTIVE_COLUMNS, FEATURE_NAMES, KEY_COLUMNS
 from models.datasets import labelled_snapshot
-from norrut.contract import THEMES
 from warehouse.checks import check_grain
 from warehouse.db import open_warehouse
 from warehouse.sql_files import all_specs

@@ -21,9 +21,9 @@ from prefect.client.schemas.filters import (
     FlowRunFilterId,
 )
 
+from core.home import NorrutHome
 from flows.ingest import ingest
 from flows.pipeline import pipeline
-from norrut.home import NorrutHome
 from simulator.world import WorldSettings, simulate_world
 from warehouse.db import open_warehouse
 
@@ -121,7 +121,7 @@ def test_a_writer_that_cannot_get_the_warehouse_fails_cleanly_naming_the_holder(
     (inbox / "batch-002.jsonl").write_text(json.dumps(_event("e-5", "cookie-cccc-0003")) + "\n")
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import time
-        from norrut.locking import warehouse_writer_lock
+        from core.locking import warehouse_writer_lock
         with warehouse_writer_lock({str(home.warehouse_path)!r}, {str(home.locks_dir)!r},
                                    run_name="train-2026-03-02", run_id="abc-123"):
             print("holding", flush=True)
@@ -247,7 +247,7 @@ def test_norrut_pipeline_on_a_busy_warehouse_fails_with_one_clear_line(home, inb
     # given another run holding the warehouse
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import time
-        from norrut.locking import warehouse_writer_lock
+        from core.locking import warehouse_writer_lock
         with warehouse_writer_lock({str(home.warehouse_path)!r}, {str(home.locks_dir)!r},
                                    run_name="score-and-export-2026-11-02", run_id="def-456"):
             print("holding", flush=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from activation.export_run import ExportRunReport, SegmentOutcome
+from activation.exporters.base import WrittenFile
 from flows import reports
 from models.promotion import PromotionResult
 from models.training import TrainResult
-from segments.export_run import ExportRunReport, SegmentOutcome
-from segments.exporters.base import WrittenFile
 from warehouse.ingest import FileResult, IngestReport
 from warehouse.optout import OptoutReport
 

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from norrut.cli import build_app
+from norrut.cli.app import build_app
 
 # Keys the simulator's truth/expected_ingest.json shares with `norrut status --json`.
 SHARED_KEYS = ("events", "persons", "duplicates_skipped", "rows_quarantined",

@@ -29,13 +29,13 @@ from prefect.client.schemas.filters import (
 )
 from typer.testing import CliRunner
 
-from norrut.cli import build_app
+from activation.definitions import DESTINATIONS, parse_segments
+from activation.export_run import ExportSettings, export_segments
+from activation.exporters import EXPORTERS
+from activation.exporters.base import ExportContext
+from activation.lift import ID_FORM_OF_DESTINATION, LiftInputError, ids_in_file, measure_lift
+from norrut.cli.app import build_app
 from portal.lift import list_lift_results
-from segments.definitions import DESTINATIONS, parse_segments
-from segments.export_run import ExportSettings, export_segments
-from segments.exporters import EXPORTERS
-from segments.exporters.base import ExportContext
-from segments.lift import ID_FORM_OF_DESTINATION, LiftInputError, ids_in_file, measure_lift
 from warehouse.db import open_warehouse
 from warehouse.optout import apply_optouts
 from warehouse.sql_files import read_sql

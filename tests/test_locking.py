@@ -9,14 +9,14 @@ import time
 
 import pytest
 
-from norrut.locking import WarehouseBusyError, lock_path_for, read_holder, warehouse_writer_lock
+from core.locking import WarehouseBusyError, lock_path_for, read_holder, warehouse_writer_lock
 
 
 def _hold_in_another_process(home, seconds: float) -> subprocess.Popen:
     """Start a process that takes the lock, says so on stdout, holds it, then exits."""
     script = textwrap.dedent(f"""
         import sys, time
-        from norrut.locking import warehouse_writer_lock
+        from core.locking import warehouse_writer_lock
         with warehouse_writer_lock({str(home.warehouse_path)!r}, {str(home.locks_dir)!r},
                                    run_name="ingest-2026-11-01", run_id="run-123"):
             print("holding", flush=True)

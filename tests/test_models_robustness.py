@@ -110,7 +110,7 @@ def test_a_training_killed_while_building_snapshots_leaves_the_feature_tables(
         from datetime import date
         import models.datasets
         from models.training import TrainSettings, train_model
-        from norrut.home import NorrutHome
+        from core.home import NorrutHome
 
         build = models.datasets.build_features_in_transaction
         built = []
@@ -135,7 +135,7 @@ def test_a_training_killed_while_building_snapshots_leaves_the_feature_tables(
 def trained_after_a_killed_run(tmp_path_factory):
     """A home whose first training process was killed while its MLflow run was open, then a
     training run to its end. Yields (home, run id left by the killed process, TrainResult)."""
-    from norrut.home import NorrutHome
+    from core.home import NorrutHome
 
     home = NorrutHome.resolve(tmp_path_factory.mktemp("robust") / "home").ensure()
     write_world(home.warehouse_path, n_persons=1500, n_days=70)

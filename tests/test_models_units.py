@@ -106,6 +106,7 @@ def _two_models(rng: np.random.Generator):
 
 
 def test_the_blend_is_the_weighted_log_odds_of_its_parts_and_scores_the_same_everywhere():
+    from activation.scoring import predict_scores
     from models.estimators import (
         LogOddsBlend,
         blend,
@@ -113,7 +114,6 @@ def test_the_blend_is_the_weighted_log_odds_of_its_parts_and_scores_the_same_eve
         choose_blend_weight,
         linear_log_odds,
     )
-    from segments.scoring import predict_scores
 
     # given a fitted LightGBM model and logistic baseline
     X, y, trees, baseline = _two_models(np.random.default_rng(3))

@@ -6,7 +6,7 @@ import re
 
 import duckdb
 
-from norrut.contract import (
+from core.contract import (
     EMAIL_PATTERN,
     IPV4_PATTERN,
     IPV6_PATTERN,
@@ -104,7 +104,7 @@ def test_no_planted_personal_value_is_stored_anywhere(home, tmp_path):
 def test_personal_values_are_not_printed_by_the_cli(prefect_harness, home, tmp_path):
     from typer.testing import CliRunner
 
-    from norrut.cli import build_app
+    from norrut.cli.app import build_app
 
     write_jsonl(tmp_path / "inbox" / "a.jsonl", [good_event(1, person_id=PII_EMAIL),
                                                  good_event(2, municipality=PII_PHONE)])
@@ -130,7 +130,7 @@ def _sql_literal(text: str) -> str:
 
 
 def _expected_sql_literals() -> dict[str, str]:
-    """What contract_macros.sql must hold, as literals, made from norrut/contract.py."""
+    """What contract_macros.sql must hold, as literals, made from core/contract.py."""
     folds = lookalike_folds()
     translated = [character for character, folded in folds.items() if folded not in ("", " ")]
     every_pattern = f"{EMAIL_PATTERN}|{PHONE_PATTERN}|{IPV4_PATTERN}|{IPV6_PATTERN}"
@@ -155,7 +155,7 @@ def test_sql_macros_use_exactly_the_contract_patterns():
     text = read_sql("queries/contract_macros.sql")
     for name, literal in _expected_sql_literals().items():
         assert _sql_literal(literal) in text, (
-            f"{name} differs from norrut/contract.py; contract_macros.sql should hold "
+            f"{name} differs from core/contract.py; contract_macros.sql should hold "
             f"{_sql_literal(literal)}")
     assert f"'{PERSON_ID_PATTERN}'" in text
 

@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.contract import EVENT_FIELDS, fold_lookalikes
+from core.home import NorrutHome
 from flows.reports import ingest_markdown
-from norrut.contract import EVENT_FIELDS, fold_lookalikes
-from norrut.home import NorrutHome
 from tests.event_files import good_event, write_csv, write_jsonl, write_parquet
 from tests.test_pii import personal_values_stored
 from warehouse.ingest import ingest_inbox

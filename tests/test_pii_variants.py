@@ -11,8 +11,8 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
+from core.contract import WITHHELD_FILE_NAME
 from flows.reports import ingest_markdown
-from norrut.contract import WITHHELD_FILE_NAME
 from tests.event_files import good_event, write_csv, write_jsonl, write_parquet
 from tests.test_pii import personal_values_stored
 from warehouse.ingest import ingest_inbox
@@ -114,7 +114,7 @@ def _logs_and_artifacts_of(flow_run_id) -> str:
 
 def test_break_6_personal_file_names_are_withheld_everywhere(prefect_harness, home, tmp_path):
     from flows.ingest import ingest
-    from norrut.cli import build_app
+    from norrut.cli.app import build_app
 
     # given files named after a person: a loaded one with a bad row and an unknown column, a
     # clean one, one in a personal folder, a truncated gzip and an unknown extension, and one

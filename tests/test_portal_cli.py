@@ -13,7 +13,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from norrut.cli import build_app
+from norrut.cli.app import build_app
 from portal.users import UserStore
 
 PASSWORD = "kiruna in winter"
@@ -142,7 +142,7 @@ def test_norrut_serve_answers_on_its_port_and_refuses_anonymous_downloads(home):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-c", "from norrut.cli import main; main()", "serve", "--port",
+        [sys.executable, "-c", "from norrut.cli.app import main; main()", "serve", "--port",
          str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

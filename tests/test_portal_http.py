@@ -318,7 +318,7 @@ def test_a_listed_file_linked_from_outside_the_exports_is_not_served(client, hom
 
 def test_a_segment_rewritten_after_an_opt_out_says_so_and_offers_no_withdrawn_file(
         client, built):
-    # Given a manifest rewritten after an opt-out (segments/export_rewrite.py): generic.csv
+    # Given a manifest rewritten after an opt-out (activation/export_rewrite.py): generic.csv
     # rewritten without 2 rows, meta.csv withdrawn and deleted
     manifest = dict(built.manifest)
     meta = next(entry for entry in manifest["files"] if entry["destination"] == "meta")

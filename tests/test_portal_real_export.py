@@ -1,4 +1,4 @@
-"""The portal serves what the real exporter (segments.export_run) writes, not only our fixtures."""
+"""The portal serves what the real exporter (activation.export_run) writes, not only our fixtures."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ def champion_store(tmp_path_factory) -> ChampionStore:
 @pytest.mark.slow
 def test_portal_lists_shows_and_serves_a_real_export_run(home, tmp_path, champion_store):
     # Given a real export run: a scored warehouse exported with two segments, one too small
-    from segments.definitions import parse_segments
-    from segments.export_run import ExportSettings, export_segments
+    from activation.definitions import parse_segments
+    from activation.export_run import ExportSettings, export_segments
 
     warehouse_path, _ = scored_warehouse(tmp_path, champion_store, n_persons=400)
     config = parse_segments({"min_audience_size": 100, "segments": [

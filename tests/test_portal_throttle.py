@@ -341,7 +341,7 @@ def test_a_real_portal_stays_small_under_40_concurrent_unknown_user_logins(home)
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-c", "from norrut.cli import main; main()", "serve", "--port",
+        [sys.executable, "-c", "from norrut.cli.app import main; main()", "serve", "--port",
          str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

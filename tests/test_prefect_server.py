@@ -188,7 +188,7 @@ def webhook_receiver():
     received: list[dict] = []
 
     class Recorder(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - the name http.server calls
+        def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
             received.append(json.loads(self.rfile.read(length) or b"{}"))
             self.send_response(200)
@@ -235,8 +235,8 @@ def test_a_run_waits_for_the_warehouse_slot_held_on_the_server(worker):
     from prefect.concurrency.sync import concurrency
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from core.home import NorrutHome
     from flows.common import writer_limit_name
-    from norrut.home import NorrutHome
 
     # given the warehouse's concurrency limit on the server, its one slot held by someone else
     env = worker["env"]
@@ -246,13 +246,13 @@ def test_a_run_waits_for_the_warehouse_slot_held_on_the_server(worker):
     if name not in listed:
         _prefect(env, "gcl", "create", name, "--limit", "1")
     params = {"as_of": "2026-10-01", "lock_wait_seconds": 3}
-    with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}):
-        with concurrency(name, occupy=1, strict=True):
-            # when a writing deployment runs meanwhile
-            run = subprocess.run(
-                [PREFECT, "deployment", "run", "build-features/build-features-on-demand",
-                 "--params", json.dumps(params), "--watch", "--watch-timeout", "240"],
-                cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False, timeout=300)
+    with (temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}),
+          concurrency(name, occupy=1, strict=True)):
+        # when a writing deployment runs meanwhile
+        run = subprocess.run(
+            [PREFECT, "deployment", "run", "build-features/build-features-on-demand",
+             "--params", json.dumps(params), "--watch", "--watch-timeout", "240"],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False, timeout=300)
     # then it waited for that slot, not for the file lock, and gave up naming the limit
     worker_log = (worker["root"] / "worker.log").read_text(errors="replace")
     assert run.returncode != 0, f"{run.stdout}\n{run.stderr}"

@@ -17,8 +17,8 @@ from activation_fixtures import (
     shared_champion_store,
 )
 
-from segments.champion import NoChampionError
-from segments.scoring import NoFeaturesError, feature_matrix, predict_scores, score_persons
+from activation.champion import NoChampionError
+from activation.scoring import NoFeaturesError, feature_matrix, predict_scores, score_persons
 from warehouse.checks import check_grain
 from warehouse.db import open_warehouse
 from warehouse.sql_files import all_specs
@@ -195,7 +195,7 @@ def test_blend_predictions_equal_sklearn_predict_proba(method, threads, monkeypa
     from sklearn.frozen import FrozenEstimator
 
     import models.estimators
-    from segments.scoring import _responses_and_calibrators
+    from activation.scoring import _responses_and_calibrators
 
     monkeypatch.setattr(models.estimators, "_BLEND_CHUNK_ROWS", 1100)
     monkeypatch.setattr(models.estimators, "_LINEAR_BLOCK_ROWS", 96)
@@ -249,8 +249,8 @@ def test_feature_matrix_names_missing_columns():
 
 def test_grain_and_keys_of_activation_tables_hold_on_a_real_warehouse(tmp_path, champion_store):
     # given a scored and exported warehouse
-    from segments.definitions import parse_segments
-    from segments.export_run import ExportSettings, export_segments
+    from activation.definitions import parse_segments
+    from activation.export_run import ExportSettings, export_segments
 
     warehouse_path, _ = scored_warehouse(tmp_path, champion_store, n_persons=300)
     config = parse_segments({"min_audience_size": 10, "segments": [

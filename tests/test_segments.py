@@ -8,14 +8,14 @@ from itertools import pairwise
 import polars as pl
 import pytest
 
-from segments.definitions import (
+from activation.definitions import (
     DEFAULT_SEGMENTS_FILE,
     SegmentConfigError,
     SegmentDefinition,
     load_segments,
     parse_segments,
 )
-from segments.selection import gains_by_decile, holdout_mask, interest_profile, select_segment
+from activation.selection import gains_by_decile, holdout_mask, interest_profile, select_segment
 
 
 def _population() -> pl.DataFrame:

@@ -19,8 +19,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from norrut.cli import build_app
-from norrut.contract import (
+from core.contract import (
     DEVICES,
     ENGAGEMENT_EVENT_TYPES,
     EVENT_FIELDS,
@@ -34,6 +33,7 @@ from norrut.contract import (
     THEMES,
     looks_like_pii,
 )
+from norrut.cli.app import build_app
 from simulator.faults import FAULT_REASONS
 from simulator.ids import cookie_ids, event_ids, maid_ids, publisher_ids
 from simulator.population import JOB_THEMES, MUNICIPALITIES, daily_hazard, next_readiness

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from norrut.cli import build_app
+from norrut.cli.app import build_app
 from tests.event_files import bad_event, good_event, write_csv, write_jsonl
 from warehouse.status import warehouse_status
 

@@ -17,7 +17,7 @@ from models.leakage import LeakageError
 from models.metrics import METRIC_KEYS
 from models.registry import list_versions, load_champion
 from models.training import TrainSettings, promote, train_model
-from norrut.cli import build_app
+from norrut.cli.app import build_app
 
 SCORING_DATE = date(2026, 3, 12)  # the world runs 70 days from 2026-01-01
 

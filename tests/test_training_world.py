@@ -12,7 +12,7 @@ from datetime import date, datetime
 import numpy as np
 import polars as pl
 
-from norrut.contract import DEVICES, ENGAGEMENT_EVENT_TYPES, ID_TYPES, INTENT_EVENT_TYPES, THEMES
+from core.contract import DEVICES, ENGAGEMENT_EVENT_TYPES, ID_TYPES, INTENT_EVENT_TYPES, THEMES
 from warehouse.db import open_warehouse
 
 WORLD_START = date(2026, 1, 1)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from norrut.contract import CONTENT_KINDS
+from core.contract import CONTENT_KINDS
 from warehouse.rejections import RejectedRows
 from warehouse.sql_files import compose_query, read_sql, reader_path
 

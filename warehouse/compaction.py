@@ -7,7 +7,7 @@ them. After an erasure the live database is therefore copied into a fresh file b
 macros, sequences and indexes; tests/test_erasure.py checks it) and the fresh file is renamed
 over the old one.
 
-The caller holds the warehouse writer lock (norrut.locking), so nothing writes meanwhile. A
+The caller holds the warehouse writer lock (core.locking), so nothing writes meanwhile. A
 crash before the rename leaves the old file whole, with its log (a leftover fresh file is
 removed by the next compaction); the rename itself is atomic, so a crash after it leaves the
 new file whole. DuckDB's spill files are deleted last: they may hold pages of the old file.

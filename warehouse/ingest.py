@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 from isal import isal_zlib
 
-from norrut.contract import (
+from core.contract import (
     DEVICES,
     ENGAGEMENT_EVENT_TYPES,
     EVENT_FIELDS,

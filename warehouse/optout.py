@@ -2,12 +2,12 @@
 
 Both kinds delete everything held about the person from every table registered in
 meta.person_tables (an objection leaves no profile either), and record sha256 of the canonical
-person_id (norrut.contract.canonical_person_id: a MAID in any case is one person) in
+person_id (core.contract.canonical_person_id: a MAID in any case is one person) in
 raw.suppressed_persons so later events of that person are dropped at load. The raw id is never
 stored. One transaction: a rerun or a crash leaves the same state as one clean run.
 
 The flow (flows/optout.py) then rewrites earlier export files without the persons
-(segments/export_rewrite.py) and the warehouse file itself (warehouse/compaction.py), so no
+(activation/export_rewrite.py) and the warehouse file itself (warehouse/compaction.py), so no
 copy of a deleted row survives in any byte.
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from norrut.contract import OPTOUT_KINDS
+from core.contract import OPTOUT_KINDS
 from warehouse.db import open_warehouse
 from warehouse.rejections import RejectedRows
 from warehouse.sql_files import compose_query, read_sql, reader_path

@@ -1,9 +1,9 @@
--- The contract's value rules (norrut/contract.py) as SQL macros for this connection.
+-- The contract's value rules (core/contract.py) as SQL macros for this connection.
 -- Patterns are written out as literals, not bound: DuckDB compiles a literal pattern once but
 -- a bound one for every row (measured 16x slower). tests/test_pii.py checks that every pattern
--- here, and the look-alike table, is exactly the one in norrut/contract.py.
+-- here, and the look-alike table, is exactly the one in core/contract.py.
 
--- Look-alike characters folded before matching, as norrut.contract.fold_lookalikes does, with
+-- Look-alike characters folded before matching, as core.contract.fold_lookalikes does, with
 -- its table written out: the first class lists every character of it; invisible ones are
 -- dropped, spaces become ' ', and translate() maps each of the others to its ASCII character
 -- (invisible characters and spaces are named by code point, not written out). translate()
@@ -36,7 +36,7 @@ create or replace temp macro norrut_may_hold_pii(joined_values) as
 create or replace temp macro norrut_is_person_id(value) as
     regexp_matches(value, '^[A-Za-z0-9_.:-]{8,128}$');
 
--- The one stored form of a pseudonym (norrut.contract.canonical_person_id): a UUID, as every
+-- The one stored form of a pseudonym (core.contract.canonical_person_id): a UUID, as every
 -- mobile advertising id is, lower-cased whatever its id_type; anything else as given.
 create or replace temp macro norrut_canonical_person_id(value) as
     case

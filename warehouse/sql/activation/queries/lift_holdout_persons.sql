@@ -1,7 +1,7 @@
 -- grain: one row per held-out person of one segment and as-of date who has not opted out
 -- key: person_id
 -- export_version says which export run drew the holdout: a later export of the same segment
--- and date replaces it (segments/export_run.py), so the caller checks it is the run measured.
+-- and date replaces it (activation/export_run.py), so the caller checks it is the run measured.
 -- Opt-outs erase holdout rows already; the anti-join keeps a suppressed person out even so.
 with holdouts as (
     select * from marts.segment_holdouts

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from norrut.cli import home_of
+from norrut.cli.context import home_of
 
 DEFAULT_MODEL_NAME = "curious-about-working-here"
 
@@ -34,7 +34,7 @@ def _fail(message: str) -> typer.Exit:
 def _flow_failure(failed, user_errors: tuple[type[BaseException], ...]) -> typer.Exit:
     """One line for a failed flow run: the user's mistake (or a busy warehouse) as it was
     raised, anything else as the run's own error."""
-    from norrut.locking import WarehouseBusyError
+    from core.locking import WarehouseBusyError
 
     cause = failed.__cause__
     if isinstance(cause, (WarehouseBusyError, *user_errors)):
@@ -64,10 +64,10 @@ def score(
     from rich.console import Console
     from rich.table import Table
 
+    from activation.champion import NoChampionError
+    from activation.scoring import NoFeaturesError
     from flows.run import FlowRunFailed, run_score
     from flows.settings import ScoreSettings
-    from segments.champion import NoChampionError
-    from segments.scoring import NoFeaturesError
 
     day = _as_of(as_of)
     home = home_of(ctx).ensure()
@@ -107,7 +107,7 @@ def export(
                       "serves).", file_okay=False, show_default=False)] = None,
     segments: Annotated[Path | None, typer.Option(
         "--segments", envvar="NORRUT_SEGMENTS_FILE", dir_okay=False,
-        help="Segments YAML file (default: the shipped segments/default_segments.yaml).",
+        help="Segments YAML file (default: the shipped activation/default_segments.yaml).",
         show_default=False)] = None,
     model_name: Annotated[str | None, typer.Option(
         "--model-name", help="Export this model's scores (default: the model most recently "
@@ -122,10 +122,10 @@ def export(
     from rich.console import Console
     from rich.table import Table
 
+    from activation.definitions import SegmentConfigError, load_segments
+    from activation.export_run import NoScoresError
     from flows.run import FlowRunFailed, run_export
     from flows.settings import ExportSettings
-    from segments.definitions import SegmentConfigError, load_segments
-    from segments.export_run import NoScoresError
 
     day = _as_of(as_of)
     home = home_of(ctx).ensure()

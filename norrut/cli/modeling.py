@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from norrut.cli import home_of
+from norrut.cli.context import home_of
 
 features_app = typer.Typer(
     help="Point-in-time interest features per person.", no_args_is_help=False,
@@ -43,7 +43,7 @@ LOCK_WAIT_HELP = "How long to wait for another run to release the warehouse."
 def _failure(failed, user_errors: tuple[type[BaseException], ...], suffix: str = "") -> str:
     """The line to print for a failed flow run: the user's mistake (or a busy warehouse) as it
     was raised, anything else as the run's own error."""
-    from norrut.locking import WarehouseBusyError
+    from core.locking import WarehouseBusyError
 
     cause = failed.__cause__
     if isinstance(cause, WarehouseBusyError):
@@ -55,7 +55,7 @@ def _failure(failed, user_errors: tuple[type[BaseException], ...], suffix: str =
 
 def _busy_message(home) -> str:
     """A writer holds the warehouse file: name its run when it recorded itself."""
-    from norrut.locking import lock_path_for, read_holder
+    from core.locking import lock_path_for, read_holder
 
     holder = read_holder(lock_path_for(home.warehouse_path, home.locks_dir))
     who = holder.describe() if holder else "another norrut process"

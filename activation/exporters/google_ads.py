@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from segments.exporters.base import (
+from activation.exporters.base import (
     MAID_PATTERN,
     ExportContext,
     SingleColumnExporter,

@@ -31,11 +31,11 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-from norrut.contract import INTENT_EVENT_TYPES
-from segments.definitions import DESTINATIONS, is_valid_segment_name
-from segments.exporters import EXPORTERS
-from segments.exporters.base import is_usable_maid
-from segments.exporters.generic import GenericExporter
+from activation.definitions import DESTINATIONS, is_valid_segment_name
+from activation.exporters import EXPORTERS
+from activation.exporters.base import is_usable_maid
+from activation.exporters.generic import GenericExporter
+from core.contract import INTENT_EVENT_TYPES
 from warehouse.db import open_warehouse
 from warehouse.sql_files import read_sql
 

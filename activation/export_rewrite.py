@@ -35,10 +35,10 @@ from typing import Any
 
 import polars as pl
 
-from norrut.contract import canonical_person_id
-from segments.export_run import json_text
-from segments.exporters import EXPORTERS
-from segments.exporters.base import describe_file
+from activation.export_run import json_text
+from activation.exporters import EXPORTERS
+from activation.exporters.base import describe_file
+from core.contract import canonical_person_id
 from warehouse.db import open_warehouse
 from warehouse.sql_files import read_sql
 

@@ -8,7 +8,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from segments.definitions import SegmentDefinition
+from activation.definitions import SegmentDefinition
 from warehouse.sql_files import read_sql
 
 THEME_PREFIX = "theme_share_90d__"

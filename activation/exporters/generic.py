@@ -11,8 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-from norrut.contract import ID_TYPES, PERSON_ID_PATTERN
-from segments.exporters.base import (
+from activation.exporters.base import (
     AUDIENCE_COLUMNS,
     ExportContext,
     Exporter,
@@ -23,6 +22,7 @@ from segments.exporters.base import (
     require_all,
     require_unique,
 )
+from core.contract import ID_TYPES, PERSON_ID_PATTERN
 
 
 class GenericExporter(Exporter):

@@ -15,8 +15,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from activation.champion import LoadedModel, load_champion_model
 from models.threads import configure_threads
-from segments.champion import LoadedModel, load_champion_model
 from warehouse.db import open_warehouse
 from warehouse.sql_files import read_sql
 

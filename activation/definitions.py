@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from norrut.contract import ID_TYPES, THEMES
+from core.contract import ID_TYPES, THEMES
 
 DEFAULT_SEGMENTS_FILE = Path(__file__).parent / "default_segments.yaml"
 DESTINATIONS = ("generic", "meta", "google_ads", "tiktok", "snapchat", "the_trade_desk")

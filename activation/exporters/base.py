@@ -2,7 +2,7 @@
 
 An exporter receives a segment's exported audience (person_id, id_type, score, rank, decile;
 holdout already removed, every person eligible) and writes that destination's file(s) into a
-folder. Ids are written in their one canonical form (norrut.contract.canonical_person_id: a
+folder. Ids are written in their one canonical form (core.contract.canonical_person_id: a
 MAID lower-cased), so a person is one row in every file however a device spelled the id.
 Values are checked before anything is written: a structural fault (a score outside 0..1, a bad
 rank, an id twice) is a bug and raises; an id the platform cannot use (not a UUID, the all-zero
@@ -20,8 +20,8 @@ from typing import ClassVar
 import duckdb
 import polars as pl
 
-from norrut.contract import UUID_PATTERN, canonical_person_id
-from segments.definitions import DestinationSettings
+from activation.definitions import DestinationSettings
+from core.contract import UUID_PATTERN, canonical_person_id
 from warehouse.sql_files import read_sql
 
 # IDFA and GAID are UUIDs (8-4-4-4-12 hex digits), in either case.

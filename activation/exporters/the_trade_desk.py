@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from segments.definitions import MAX_TTD_TTL_MINUTES
-from segments.exporters.base import (
+from activation.definitions import MAX_TTD_TTL_MINUTES
+from activation.exporters.base import (
     MAID_PATTERN,
     ExportContext,
     Exporter,

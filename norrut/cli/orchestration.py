@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from norrut.cli import home_of
+from norrut.cli.context import home_of
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from norrut.cli import home_of
+from norrut.cli.context import home_of
 
 
 def register(app: typer.Typer) -> None:
@@ -76,11 +76,11 @@ def lift(
     from rich.console import Console
     from rich.table import Table
 
+    from activation.lift import LiftInputError, check_lift_inputs
+    from core.contract import INTENT_EVENT_TYPES
+    from core.locking import WarehouseBusyError
     from flows.run import FlowRunFailed, run_lift
     from flows.settings import LiftSettings
-    from norrut.contract import INTENT_EVENT_TYPES
-    from norrut.locking import WarehouseBusyError
-    from segments.lift import LiftInputError, check_lift_inputs
     from warehouse.db import WarehouseMissingError
 
     home = home_of(ctx).ensure()

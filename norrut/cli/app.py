@@ -1,4 +1,4 @@
-"""The `norrut` command. Each area registers its commands from norrut/commands/<area>.py.
+"""The `norrut` command. Each area registers its commands from norrut/cli/<area>.py.
 
 Heavy libraries are imported inside the commands, so `norrut --help` stays fast and nothing
 happens at import time.
@@ -19,7 +19,8 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from norrut.home import HOME_ENV_VAR, NorrutHome
+from core.errors import one_line
+from core.home import HOME_ENV_VAR, NorrutHome
 
 DEBUG_ENV_VAR = "NORRUT_DEBUG"
 
@@ -39,12 +40,6 @@ class OneLineErrorsGroup(TyperGroup):
             typer.secho(f"error: {one_line(error)} (set {DEBUG_ENV_VAR}=1 for the traceback)",
                         fg=typer.colors.RED, err=True)
             raise typer.Exit(code=2) from None
-
-
-def one_line(error: BaseException) -> str:
-    """The exception's type and the first line of its message (DuckDB's go on with SQL)."""
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
 
 
 app = typer.Typer(
@@ -75,13 +70,8 @@ def _global_options(
     ctx.obj = NorrutHome.resolve(home)
 
 
-def home_of(ctx: typer.Context) -> NorrutHome:
-    """The NorrutHome chosen by --home / $NORRUT_HOME."""
-    return ctx.find_root().obj or NorrutHome.resolve()
-
-
 def build_app() -> typer.Typer:
-    from norrut.commands import (
+    from norrut.cli import (
         activation,
         alerts,
         lift,

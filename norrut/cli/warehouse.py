@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from norrut.cli import home_of
+from norrut.cli.context import home_of
 
 BUSY = "the warehouse is in use by another norrut process (one writer at a time); try again"
 
@@ -22,7 +22,7 @@ def _fail(message: str) -> typer.Exit:
 
 def _busy_message(home) -> str:
     """BUSY, naming the run that holds the warehouse when it recorded itself."""
-    from norrut.locking import lock_path_for, read_holder
+    from core.locking import lock_path_for, read_holder
 
     holder = read_holder(lock_path_for(home.warehouse_path, home.locks_dir))
     if holder is None:
@@ -36,7 +36,7 @@ def _flow_failure(failed, home, user_errors: tuple[type[BaseException], ...]) ->
     naming its holder, anything else as the run's own error."""
     import duckdb
 
-    from norrut.locking import WarehouseBusyError
+    from core.locking import WarehouseBusyError
 
     cause = failed.__cause__
     if isinstance(cause, duckdb.IOException):

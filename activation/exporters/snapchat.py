@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from segments.exporters.base import (
+from activation.exporters.base import (
     ExportContext,
     SingleColumnExporter,
     WrittenFile,

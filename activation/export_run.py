@@ -22,10 +22,10 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
-from segments.definitions import SegmentDefinition, SegmentsFile
-from segments.exporters import EXPORTERS
-from segments.exporters.base import ExportContext, WrittenFile
-from segments.selection import gains_by_decile, holdout_mask, interest_profile, select_segment
+from activation.definitions import SegmentDefinition, SegmentsFile
+from activation.exporters import EXPORTERS
+from activation.exporters.base import ExportContext, WrittenFile
+from activation.selection import gains_by_decile, holdout_mask, interest_profile, select_segment
 from warehouse.db import open_warehouse
 from warehouse.sql_files import read_sql
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from norrut.cli import home_of
+from norrut.cli.context import home_of
 
 users_app = typer.Typer(
     name="users",
