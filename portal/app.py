@@ -25,6 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from activation.exporters import EXPORTERS
 from core.home import NorrutHome
 from portal import audit, charts, exports, lift
 from portal.auth import (
@@ -42,14 +43,7 @@ CHUNK_BYTES = 1024 * 1024
 TOP_PROFILE_ENTRIES = 8
 BUSY_RETRY_AFTER_SECONDS = 2
 
-DESTINATION_LABELS = {
-    "generic": "All people (generic CSV)",
-    "meta": "Meta (Facebook and Instagram)",
-    "google_ads": "Google Ads Customer Match",
-    "tiktok": "TikTok",
-    "snapchat": "Snapchat",
-    "the_trade_desk": "The Trade Desk",
-}
+DESTINATION_LABELS = {name: exporter.label for name, exporter in EXPORTERS.items()}
 MEDIA_TYPES = {".csv": "text/csv; charset=utf-8", ".json": "application/json"}
 
 SECURITY_HEADERS = {

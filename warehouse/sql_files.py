@@ -1,4 +1,11 @@
-"""Read the SQL files under warehouse/sql and the grain/key header each table file states."""
+"""Read the project's SQL files and the grain/key header each table file states.
+
+Storage's own SQL (raw, staging, meta, audit, marts, migrations and its queries) lives in
+warehouse/sql; a stage that owns tables keeps its SQL beside its code, in <stage>/sql. A file is
+named by the same relative path either way: "raw/events.sql" is warehouse/sql/raw/events.sql,
+"features/person_label.sql" is features/sql/person_label.sql. The warehouse creates every
+stage's tables (migrations), so it finds their files by path; it imports no stage.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,8 @@ from functools import cache
 from pathlib import Path
 
 SQL_ROOT = Path(__file__).parent / "sql"
+_PROJECT_ROOT = Path(__file__).parent.parent
+STAGE_SQL_ROOTS = {stage: _PROJECT_ROOT / stage / "sql" for stage in ("features", "activation")}
 # Folders whose files run statements (ALTER, INSERT, temp tables) rather than define a relation.
 NOT_RELATIONS = ("migrations", "queries")
 
@@ -19,10 +28,19 @@ _CREATE = re.compile(
 )
 
 
+def sql_path(relative_path: str) -> Path:
+    """The file a relative SQL path names: <stage>/sql/<rest> for a stage's own, else under
+    warehouse/sql."""
+    stage, _, rest = relative_path.partition("/")
+    if stage in STAGE_SQL_ROOTS:
+        return STAGE_SQL_ROOTS[stage] / rest
+    return SQL_ROOT / relative_path
+
+
 @cache
 def read_sql(relative_path: str) -> str:
-    """Text of warehouse/sql/<relative_path>; a missing file is a programming error."""
-    return (SQL_ROOT / relative_path).read_text(encoding="utf-8")
+    """Text of the SQL file `relative_path` names; a missing file is a programming error."""
+    return sql_path(relative_path).read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -50,8 +68,11 @@ def table_spec(relative_path: str) -> TableSpec:
 
 def all_specs() -> list[TableSpec]:
     """Every table/view file except migrations (which alter rather than create) and queries."""
-    files = sorted(p for p in SQL_ROOT.rglob("*.sql") if p.parent.name not in NOT_RELATIONS)
-    return [table_spec(str(p.relative_to(SQL_ROOT))) for p in files]
+    relative_paths = [str(p.relative_to(SQL_ROOT)) for p in SQL_ROOT.rglob("*.sql")]
+    for stage, root in STAGE_SQL_ROOTS.items():
+        relative_paths += [f"{stage}/{p.relative_to(root)}" for p in root.rglob("*.sql")]
+    return [table_spec(path) for path in sorted(relative_paths)
+            if Path(path).parent.name not in NOT_RELATIONS]
 
 
 def compose_query(source_name: str, source_query: str, query: str, target_table: str) -> str:

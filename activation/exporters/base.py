@@ -66,6 +66,7 @@ class Exporter:
     """One destination. Subclasses set the class facts and implement `write`."""
 
     name: ClassVar[str]
+    label: ClassVar[str]  # what a campaign manager reads in the portal
     # The platform's own smallest audience; the run's configured minimum applies on top.
     own_minimum: ClassVar[int]
     id_types: ClassVar[tuple[str, ...]] = ("maid",)

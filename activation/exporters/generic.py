@@ -27,6 +27,7 @@ from core.contract import ID_TYPES, PERSON_ID_PATTERN
 
 class GenericExporter(Exporter):
     name = "generic"
+    label = "All people (generic CSV)"
     own_minimum = 1
     id_types = ID_TYPES
     id_form = "canonical"

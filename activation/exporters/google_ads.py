@@ -26,6 +26,7 @@ from activation.exporters.base import (
 
 class GoogleAdsExporter(SingleColumnExporter):
     name = "google_ads"
+    label = "Google Ads Customer Match"
     own_minimum = 100
     header = "Mobile Device ID"
     file_name = "google_ads.csv"

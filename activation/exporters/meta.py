@@ -23,6 +23,7 @@ from activation.exporters.base import (
 
 class MetaExporter(SingleColumnExporter):
     name = "meta"
+    label = "Meta (Facebook and Instagram)"
     own_minimum = 100
     header = "madid"
     file_name = "meta.csv"

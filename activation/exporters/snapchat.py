@@ -26,6 +26,7 @@ SHA256_HEX_PATTERN = r"^[0-9a-f]{64}$"
 
 class SnapchatExporter(SingleColumnExporter):
     name = "snapchat"
+    label = "Snapchat"
     own_minimum = 1000
     id_form = "sha256_lower"
     header = "MOBILE_AD_ID_SHA256"

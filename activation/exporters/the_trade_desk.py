@@ -33,6 +33,7 @@ MAX_BODY_BYTES = 2_500_000
 
 class TheTradeDeskExporter(Exporter):
     name = "the_trade_desk"
+    label = "The Trade Desk"
     own_minimum = 1
     max_body_bytes = MAX_BODY_BYTES
 

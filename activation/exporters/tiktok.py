@@ -24,6 +24,7 @@ from activation.exporters.base import (
 
 class TikTokExporter(SingleColumnExporter):
     name = "tiktok"
+    label = "TikTok"
     own_minimum = 1000
     header = "MAID"
     file_name = "tiktok.csv"
