@@ -11,22 +11,58 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from activation.destination_settings import DestinationSettings
+from activation.exporters import EXPORTERS
 from core.contract import ID_TYPES, THEMES
 
 DEFAULT_SEGMENTS_FILE = Path(__file__).parent / "default_segments.yaml"
-DESTINATIONS = ("generic", "meta", "google_ads", "tiktok", "snapchat", "the_trade_desk")
-MAX_TTD_TTL_MINUTES = 180 * 24 * 60
 SEGMENT_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 # ISO 3166-2 subdivision (SE-AB) or ISO 3166-1 alpha-2 country (DE), as in contract §1.
 REGION_PATTERN = r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$"
 
-Destination = Literal["generic", "meta", "google_ads", "tiktok", "snapchat", "the_trade_desk"]
 Theme = Literal[THEMES]  # type: ignore[valid-type]
 IdType = Literal[ID_TYPES]  # type: ignore[valid-type]
+
+
+def destination_names() -> tuple[str, ...]:
+    """Every destination Norrut writes, generic first: the registry's names, read when asked."""
+    return tuple(EXPORTERS)
+
+
+def _registered_destination(name: str) -> str:
+    if name not in destination_names():
+        # The error type and message a Literal of the names gives, so errors read as before.
+        quoted = [repr(known) for known in destination_names()]
+        raise PydanticCustomError("literal_error", "Input should be {expected}",
+                                  {"expected": f"{', '.join(quoted[:-1])} or {quoted[-1]}"})
+    return name
+
+
+def _list_destinations(schema: dict[str, Any]) -> None:
+    schema["enum"] = list(destination_names())
+
+
+def _every_destination() -> list[str]:
+    return list(destination_names())
+
+
+# A destination's name; checked against the registry (activation.exporters.EXPORTERS) when a
+# value is validated, and listed as the JSON schema's enum when a schema is made.
+Destination = Annotated[str, AfterValidator(_registered_destination),
+                        Field(json_schema_extra=_list_destinations)]
 
 
 class SegmentConfigError(ValueError):
@@ -73,25 +109,10 @@ class SegmentDefinition(_Strict):
         return self
 
 
-class GoogleAdsSettings(_Strict):
-    # Android package name or numeric iOS App Store id of the app the list is for.
-    app_id: Annotated[str, Field(pattern=r"^([A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+|[0-9]{6,12})$")]
-
-
-class TheTradeDeskSettings(_Strict):
-    advertiser_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,32}$")]
-    ttl_minutes: Annotated[int, Field(ge=1, le=MAX_TTD_TTL_MINUTES)] = 30 * 24 * 60
-
-
-class DestinationSettings(_Strict):
-    google_ads: GoogleAdsSettings | None = None
-    the_trade_desk: TheTradeDeskSettings | None = None
-
-
 class SegmentsFile(_Strict):
     min_audience_size: Annotated[int, Field(ge=1)] = 1000
     holdout_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.10
-    destinations: list[Destination] = list(DESTINATIONS)
+    destinations: list[Destination] = Field(default_factory=_every_destination)
     destination_settings: DestinationSettings = DestinationSettings()
     segments: Annotated[list[SegmentDefinition], Field(min_length=1)]
 
@@ -113,7 +134,8 @@ class SegmentsFile(_Strict):
     def destinations_of(self, segment: SegmentDefinition) -> list[str]:
         """The destinations this segment is written to; generic is always among them."""
         chosen = segment.destinations or self.destinations
-        return ["generic"] + [d for d in DESTINATIONS if d in chosen and d != "generic"]
+        return ["generic"] + [name for name in destination_names()
+                              if name in chosen and name != "generic"]
 
     def holdout_fraction_of(self, segment: SegmentDefinition) -> float:
         return self.holdout_fraction if segment.holdout_fraction is None else segment.holdout_fraction

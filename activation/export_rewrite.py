@@ -23,9 +23,7 @@ The caller holds the warehouse writer lock (exports are written under it too).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import re
 import stat
 import uuid
 from dataclasses import dataclass
@@ -35,7 +33,14 @@ from typing import Any
 
 import polars as pl
 
-from activation.export_run import json_text
+from activation.export_store import (
+    MANIFEST_FILE,
+    ExportDocumentError,
+    document_text,
+    list_runs,
+    manifest_path,
+    read_manifest,
+)
 from activation.exporters import EXPORTERS
 from activation.exporters.base import describe_file
 from core.contract import canonical_person_id
@@ -43,8 +48,6 @@ from warehouse.db import open_warehouse
 from warehouse.sql_files import read_sql
 
 REWRITE_TEMP_PREFIX = ".tmp-erasure-"
-_AS_OF_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_VERSION_FOLDER = re.compile(r"^v[1-9][0-9]*$")
 
 
 @dataclass(frozen=True)
@@ -79,10 +82,7 @@ def remove_persons_from_exports(warehouse_path: str | os.PathLike[str],
 
 def segment_folders(exports_dir: Path) -> list[Path]:
     """Every segment folder of every finished export run."""
-    return [segment_folder
-            for date_folder in _plain_folders(exports_dir, _AS_OF_FOLDER)
-            for version_folder in _plain_folders(date_folder, _VERSION_FOLDER)
-            for segment_folder in _plain_folders(version_folder, None)]
+    return [folder for run in list_runs(exports_dir) for folder in run.segment_folders()]
 
 
 def remove_rewrite_leftovers(segment_folder: Path) -> None:
@@ -94,8 +94,7 @@ def remove_rewrite_leftovers(segment_folder: Path) -> None:
 def rewrite_segment(folder: Path, exports_dir: Path, suppressed: set[str], optout_run_id: str,
                     at: datetime) -> list[ExportFileChange]:
     """Rewrite or withdraw the segment's files that hold a suppressed person, then its manifest."""
-    manifest_path = folder / "manifest.json"
-    manifest = _read_manifest(manifest_path)
+    manifest = _read_manifest(folder)
     if manifest is None:
         return _withdraw_unlisted(folder, exports_dir)
     kept_entries: list[dict[str, Any]] = []
@@ -125,19 +124,17 @@ def rewrite_segment(folder: Path, exports_dir: Path, suppressed: set[str], optou
     }]
     # After the files: a crash in between leaves files the manifest does not describe, which
     # the portal refuses to serve.
-    _replace_file(manifest_path, json_text(manifest).encode("utf-8"))
+    _replace_file(manifest_path(folder), document_text(manifest).encode("utf-8"))
     return changes
 
 
-def _read_manifest(path: Path) -> dict[str, Any] | None:
+def _read_manifest(folder: Path) -> dict[str, Any] | None:
     """The manifest, or None when it is not a JSON object listing files."""
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        manifest = read_manifest(folder)
+    except ExportDocumentError:
         return None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
-        return None
-    return manifest
+    return manifest if isinstance(manifest.get("files"), list) else None
 
 
 def _withdraw_unlisted(folder: Path, exports_dir: Path) -> list[ExportFileChange]:
@@ -146,7 +143,7 @@ def _withdraw_unlisted(folder: Path, exports_dir: Path) -> list[ExportFileChange
     reason = "the segment's manifest cannot be read, so its files cannot be checked"
     changes = []
     for path in sorted(folder.iterdir()):
-        if path.name == "manifest.json" or (path.is_dir() and not path.is_symlink()):
+        if path.name == MANIFEST_FILE or (path.is_dir() and not path.is_symlink()):
             continue
         path.unlink(missing_ok=True)
         changes.append(ExportFileChange(path.relative_to(exports_dir).as_posix(), "unknown",
@@ -241,13 +238,6 @@ def _record(con, changes: list[ExportFileChange], optout_run_id: str, at: dateti
     except BaseException:
         con.execute("rollback")
         raise
-
-
-def _plain_folders(parent: Path, pattern: re.Pattern[str] | None) -> list[Path]:
-    """Sub-folders (not links, not hidden) of `parent` whose names match `pattern`."""
-    return sorted(child for child in parent.iterdir()
-                  if child.is_dir() and not child.is_symlink() and not child.name.startswith(".")
-                  and (pattern is None or pattern.match(child.name)))
 
 
 def _replace_file(path: Path, data: bytes) -> None:

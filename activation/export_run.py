@@ -1,8 +1,8 @@
 """One export run: every segment's files and manifest, written once and atomically.
 
-Layout (docs/INTERFACES.md): `<exports_dir>/<as_of>/v<N>/run.json` and one folder per written
-segment holding `manifest.json` and one file per destination. Everything is written into a
-hidden temporary folder inside `exports_dir` and renamed into place only when complete, so a
+Layout (activation/export_store.py): `<exports_dir>/<as_of>/v<N>/run.json` and one folder per
+written segment holding `manifest.json` and one file per destination. Everything is written into
+a hidden temporary folder inside `exports_dir` and renamed into place only when complete, so a
 failed or killed run leaves no half-written version; the holdouts it recorded are committed
 in the same step.
 """
@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -22,23 +20,35 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
-from activation.definitions import SegmentDefinition, SegmentsFile
+from activation.definitions import SegmentDefinition, SegmentsFile, load_segments
+from activation.destination_settings import DestinationSettings
+from activation.export_store import (
+    new_temp_run_folder,
+    next_version,
+    publish_run_folder,
+    remove_abandoned_temp_folders,
+    segment_folder_in,
+    write_manifest,
+    write_run_info,
+)
 from activation.exporters import EXPORTERS
-from activation.exporters.base import ExportContext, WrittenFile
+from activation.exporters.base import ExportContext, WrittenFile, setting_value
 from activation.selection import gains_by_decile, holdout_mask, interest_profile, select_segment
+from activation.settings import ExportSettings
 from warehouse.db import open_warehouse
 from warehouse.sql_files import read_sql
 
 MANIFEST_VERSION = 1
-TEMP_PREFIX = ".tmp-export-"
-_VERSION_FOLDER = re.compile(r"^v([1-9][0-9]*)$")
+
 
 class NoScoresError(LookupError):
     """Nothing has been scored for the requested as-of date."""
 
 
 @dataclass(frozen=True)
-class ExportSettings:
+class SegmentsToExport:
+    """The parsed segments an export run writes, and whose scores."""
+
     segments: SegmentsFile
     # None: export the scores of the model most recently scored for the as-of date.
     model_name: str | None = None
@@ -85,11 +95,20 @@ class ExportRunReport:
         return totals
 
 
+def export(settings: ExportSettings) -> ExportRunReport:
+    """The export job: the segments file's segments from the scores of the (resolved) date."""
+    if settings.as_of is None:
+        raise ValueError("resolve the as-of date first (warehouse.as_of.resolve_as_of)")
+    chosen = SegmentsToExport(load_segments(settings.segments_file), settings.model_name)
+    return export_segments(settings.norrut_home().warehouse_path, settings.exports_path(),
+                           settings.as_of, chosen)
+
+
 def export_segments(
     warehouse_path: str | os.PathLike[str],
     exports_dir: str | os.PathLike[str],
     as_of: date,
-    settings: ExportSettings,
+    settings: SegmentsToExport,
     on_segment: Callable[[str], None] | None = None,
 ) -> ExportRunReport:
     """Write every segment of `settings` for `as_of` as a new export version."""
@@ -97,8 +116,7 @@ def export_segments(
     exports_dir.mkdir(parents=True, exist_ok=True)
     remove_abandoned_temp_folders(exports_dir)
     created_at = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    temp = exports_dir / f"{TEMP_PREFIX}{as_of.isoformat()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    temp.mkdir()
+    temp = new_temp_run_folder(exports_dir, as_of)
     try:
         with open_warehouse(warehouse_path) as con:
             model = _scoring_run(con, as_of, settings.model_name)
@@ -116,7 +134,7 @@ def export_segments(
                 if outcome.written:
                     holdouts.append((segment.name, held_out))
             report_model = {key: model[key] for key in ("name", "version", "run_id", "test_metrics")}
-            _write_json(temp / "run.json", {
+            write_run_info(temp, {
                 "manifest_version": MANIFEST_VERSION, "as_of": as_of.isoformat(),
                 "version": version, "created_at": created_at, "model": report_model,
                 "segments_written": [o.name for o in outcomes if o.written],
@@ -157,7 +175,7 @@ def _export_segment(population: pl.DataFrame, segment: SegmentDefinition, config
                   f"below the minimum audience size of {minimum}")
         return SegmentOutcome(segment.name, **counts, skipped_reason=reason), held_out
 
-    folder = temp / segment.name
+    folder = segment_folder_in(temp, segment.name)
     folder.mkdir()
     context = ExportContext(segment.name, as_of, config.destination_settings)
     files: list[WrittenFile] = []
@@ -181,8 +199,7 @@ def _export_segment(population: pl.DataFrame, segment: SegmentDefinition, config
         if prepared.ids_rejected:
             ids_left_out[destination] = prepared.ids_rejected
 
-    settings = config.destination_settings
-    _write_json(folder / "manifest.json", {
+    write_manifest(folder, {
         "manifest_version": MANIFEST_VERSION,
         "segment": {
             "name": segment.name, "description": segment.description,
@@ -200,18 +217,19 @@ def _export_segment(population: pl.DataFrame, segment: SegmentDefinition, config
         "files": [written.as_manifest() for written in files],
         "destinations_skipped": skipped,
         "ids_left_out": ids_left_out,
-        "settings": {
-            "google_ads_app_id": settings.google_ads.app_id if settings.google_ads else None,
-            "the_trade_desk_advertiser_id":
-                settings.the_trade_desk.advertiser_id if settings.the_trade_desk else None,
-            "the_trade_desk_ttl_minutes":
-                settings.the_trade_desk.ttl_minutes if settings.the_trade_desk else None,
-        },
+        "settings": recorded_settings(config.destination_settings),
         "gains_by_decile": gains_by_decile(selected),
         "interest_profile": interest_profile(selected),
     })
     return SegmentOutcome(segment.name, **counts, files=files,
                           destinations_skipped=skipped), held_out
+
+
+def recorded_settings(settings: DestinationSettings) -> dict[str, object]:
+    """The manifest's `settings`: every registered destination's required settings, keyed
+    "<block>_<field>", null when not set, whether or not the segment was written to it."""
+    return {setting.replace(".", "_"): setting_value(settings, setting)
+            for exporter in EXPORTERS.values() for setting in exporter.required_settings}
 
 
 def _publish(con, temp: Path, exports_dir: Path, as_of: date, version: int,
@@ -222,7 +240,7 @@ def _publish(con, temp: Path, exports_dir: Path, as_of: date, version: int,
     try:
         for segment_name, held_out in holdouts:
             _replace_holdouts(con, segment_name, held_out, as_of, version, model, recorded_at)
-        folder = _rename_into_place(temp, exports_dir / as_of.isoformat(), version)
+        folder = publish_run_folder(temp, exports_dir, as_of, version)
     except BaseException:
         con.execute("rollback")
         raise
@@ -254,50 +272,5 @@ def _replace_holdouts(con, segment_name: str, held_out: pl.DataFrame, as_of: dat
         con.unregister("held_out")
 
 
-def _rename_into_place(temp: Path, date_folder: Path, version: int) -> Path:
-    """Rename the finished folder to v<version>; an existing version is never replaced."""
-    date_folder.mkdir(parents=True, exist_ok=True)
-    target = date_folder / f"v{version}"
-    # Exports hold the warehouse's single writer connection, so two runs cannot race here;
-    # a folder that appeared anyway was made by hand, and is left alone.
-    if target.exists():
-        raise FileExistsError(f"{target} appeared while this export ran; run the export again")
-    os.rename(temp, target)
-    return target
-
-
-def next_version(exports_dir: Path, as_of: date) -> int:
-    """One more than the highest existing v<N> for this as-of date."""
-    date_folder = exports_dir / as_of.isoformat()
-    if not date_folder.is_dir():
-        return 1
-    numbers = [int(match.group(1)) for child in date_folder.iterdir()
-               if (match := _VERSION_FOLDER.match(child.name))]
-    return max(numbers, default=0) + 1
-
-
-def remove_abandoned_temp_folders(exports_dir: Path) -> list[Path]:
-    """Delete temporary folders left by runs that were killed (their process is gone)."""
-    import psutil
-
-    removed = []
-    for child in exports_dir.glob(f"{TEMP_PREFIX}*"):
-        match = re.search(r"-(\d+)-[0-9a-f]{8}$", child.name)
-        if match and psutil.pid_exists(int(match.group(1))):
-            continue  # a run still in progress
-        shutil.rmtree(child, ignore_errors=True)
-        removed.append(child)
-    return removed
-
-
 def _query(name: str) -> str:
     return read_sql(f"activation/queries/{name}.sql")
-
-
-def json_text(document: dict[str, object]) -> str:
-    """How run.json and the segment manifests are written (erasure rewrites them alike)."""
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-
-
-def _write_json(path: Path, document: dict[str, object]) -> None:
-    path.write_text(json_text(document), encoding="utf-8")

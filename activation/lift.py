@@ -31,27 +31,29 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-from activation.definitions import DESTINATIONS, is_valid_segment_name
+from activation.definitions import destination_names, is_valid_segment_name
+from activation.export_store import (
+    ExportDocumentError,
+    lift_file_path,
+    list_runs,
+    newest_version_with_segment,
+    read_manifest,
+    segment_folder,
+    versions_with_segment,
+)
 from activation.exporters import EXPORTERS
-from activation.exporters.base import is_usable_maid
-from activation.exporters.generic import GenericExporter
+from activation.settings import LiftSettings
 from core.contract import INTENT_EVENT_TYPES
 from warehouse.db import open_warehouse
 from warehouse.sql_files import read_sql
 
 LIFT_VERSION = 1
-LIFT_FOLDER = "lift"
 TEMP_PREFIX = ".tmp-lift-"
 # A campaign name becomes a file name: no separators, no leading dot (hidden files are ignored
 # by the portal), nothing a shell or a URL would need to quote.
 CAMPAIGN_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 # Two-sided 95 % normal quantile.
 Z_95 = 1.959963984540054
-_VERSION_FOLDER = re.compile(r"^v([1-9][0-9]*)$")
-
-# How each exporter writes a person_id into its file (Exporter.id_form): needed to match a
-# file's ids back to warehouse persons.
-ID_FORM_OF_DESTINATION = {name: exporter.id_form for name, exporter in EXPORTERS.items()}
 
 
 class LiftInputError(LookupError):
@@ -115,6 +117,18 @@ class LiftMeasurement:
         return document
 
 
+def lift(settings: LiftSettings) -> LiftMeasurement:
+    """The lift job: the settings' export run (as-of date and version resolved) on their
+    destination, over their period."""
+    if settings.as_of is None:
+        raise ValueError("resolve the export run first (newest_export_as_of)")
+    return measure_lift(
+        settings.norrut_home().warehouse_path, settings.exports_path(), settings.segment,
+        settings.as_of, settings.destination, export_version=settings.export_version,
+        start=settings.start, end=settings.end, campaign=settings.campaign,
+        intent_types=settings.intent_types or INTENT_EVENT_TYPES)
+
+
 def measure_lift(
     warehouse_path: str | os.PathLike[str],
     exports_dir: str | os.PathLike[str],
@@ -138,9 +152,9 @@ def measure_lift(
     exports_dir = Path(exports_dir)
     check_lift_inputs(segment, destination, campaign, intent_types)
     version = export_version or newest_export_version(exports_dir, segment, as_of)
-    manifest = read_manifest(exports_dir, segment, as_of, version)
+    manifest = read_run_manifest(exports_dir, segment, as_of, version)
     _check_holdout_not_replaced(exports_dir, segment, as_of, version)
-    exported_ids = read_exported_ids(exports_dir / as_of.isoformat() / f"v{version}" / segment,
+    exported_ids = read_exported_ids(segment_folder(exports_dir, as_of, version, segment),
                                      manifest, destination)
     campaign = campaign or default_campaign_name(segment, as_of, version, destination)
     start = start or as_of + timedelta(days=1)
@@ -162,8 +176,9 @@ def measure_lift(
         reachable = holdout.filter(reachable_by(destination))
         con.register("exported_ids", pa.table({"file_id": pa.array(exported_ids, pa.string())}))
         try:
+            # Matched back to persons the way the exporter wrote each id (Exporter.id_form).
             treated = con.execute(_query("lift_treated_persons"),
-                                  {"id_form": ID_FORM_OF_DESTINATION[destination]}).pl()
+                                  {"id_form": EXPORTERS[destination].id_form}).pl()
         finally:
             con.unregister("exported_ids")
         outcomes = _count_conversions(con, treated, reachable, start, end, intent_types)
@@ -210,10 +225,7 @@ def relative_lift_ci95(treated: GroupOutcome, holdout: GroupOutcome) -> tuple[fl
 def reachable_by(destination: str) -> pl.Expr:
     """Persons (person_id, id_type) the destination's exporter would have kept: the same rule
     as Exporter.prepare, so the holdout is cut exactly like the treated group was."""
-    exporter = EXPORTERS[destination]
-    if exporter is GenericExporter:  # every id type, as it is
-        return pl.lit(True)
-    return pl.col("id_type").is_in(list(exporter.id_types)) & is_usable_maid(pl.col("person_id"))
+    return EXPORTERS[destination]().reaches()
 
 
 def default_campaign_name(segment: str, as_of: date, version: int, destination: str) -> str:
@@ -221,47 +233,34 @@ def default_campaign_name(segment: str, as_of: date, version: int, destination: 
     return f"{segment}-{as_of.isoformat()}-v{version}-{destination}"
 
 
-def lift_file_path(exports_dir: Path, campaign: str) -> Path:
-    return exports_dir / LIFT_FOLDER / f"{campaign}.json"
-
-
 def newest_export_version(exports_dir: Path, segment: str, as_of: date) -> int:
     """The highest v<N> of the as-of date whose run wrote the segment."""
-    versions = export_versions_of(exports_dir, segment, as_of)
-    if not versions:
+    version = newest_version_with_segment(exports_dir, segment, as_of)
+    if version is None:
         raise LiftInputError(f"no export run of {as_of.isoformat()} wrote segment {segment!r} "
                              f"in {exports_dir}{_known_runs(exports_dir, segment)}")
-    return versions[-1]
+    return version
 
 
 def newest_export_as_of(exports_dir: Path, segment: str) -> date:
     """The latest as-of date with an export run that wrote the segment."""
-    days = sorted(day for day in _export_days(exports_dir)
-                  if export_versions_of(exports_dir, segment, day))
+    days = [run.as_of for run in list_runs(exports_dir) if run.has_segment(segment)]
     if not days:
         raise LiftInputError(f"no export run in {exports_dir} wrote segment {segment!r}")
     return days[-1]
 
 
-def export_versions_of(exports_dir: Path, segment: str, as_of: date) -> list[int]:
-    """Versions of the as-of date, ascending, whose folder holds the segment's manifest."""
-    day_folder = exports_dir / as_of.isoformat()
-    if not day_folder.is_dir():
-        return []
-    return sorted(int(match.group(1)) for child in day_folder.iterdir()
-                  if (match := _VERSION_FOLDER.match(child.name))
-                  and (child / segment / "manifest.json").is_file())
-
-
-def read_manifest(exports_dir: Path, segment: str, as_of: date, version: int) -> dict[str, Any]:
-    path = exports_dir / as_of.isoformat() / f"v{version}" / segment / "manifest.json"
-    if not path.is_file():
-        raise LiftInputError(f"export v{version} of {as_of.isoformat()} has no segment "
-                             f"{segment!r} in {exports_dir}{_known_runs(exports_dir, segment)}")
+def read_run_manifest(exports_dir: Path, segment: str, as_of: date,
+                      version: int) -> dict[str, Any]:
+    """The segment's manifest in that run; LiftInputError when there is none to read."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise LiftInputError(f"{path} cannot be read: {error}") from error
+        return read_manifest(segment_folder(exports_dir, as_of, version, segment))
+    except ExportDocumentError as error:
+        if error.missing:
+            raise LiftInputError(
+                f"export v{version} of {as_of.isoformat()} has no segment {segment!r} in "
+                f"{exports_dir}{_known_runs(exports_dir, segment)}") from None
+        raise LiftInputError(f"{error.path} {error.reason}") from error
 
 
 def read_exported_ids(segment_folder: Path, manifest: dict[str, Any],
@@ -347,9 +346,9 @@ def check_lift_inputs(segment: str, destination: str, campaign: str | None,
     """Raise LiftInputError for a name or intent type that cannot be measured, before any I/O."""
     if not is_valid_segment_name(segment):
         raise LiftInputError(f"{segment!r} is not a segment name")
-    if destination not in DESTINATIONS:
+    if destination not in destination_names():
         raise LiftInputError(f"unknown destination {destination!r}; one of "
-                             f"{', '.join(DESTINATIONS)}")
+                             f"{', '.join(destination_names())}")
     if campaign is not None and not is_valid_campaign_name(campaign):
         raise LiftInputError(f"campaign name {campaign!r} must be 1-128 letters, digits, '.', "
                              "'_' or '-', starting with a letter or digit")
@@ -367,7 +366,7 @@ def _check_holdout_not_replaced(exports_dir: Path, segment: str, as_of: date,
                                 version: int) -> None:
     # Each export of a segment replaces the holdout recorded for its as-of date, so only the
     # newest version that wrote the segment still has its holdout.
-    newest = export_versions_of(exports_dir, segment, as_of)[-1]
+    newest = versions_with_segment(exports_dir, segment, as_of)[-1]
     if newest != version:
         raise LiftInputError(
             f"the holdout of {segment!r} v{version} ({as_of.isoformat()}) was replaced by the "
@@ -413,22 +412,14 @@ def _sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _export_days(exports_dir: Path) -> list[date]:
-    days = []
-    if exports_dir.is_dir():
-        for child in exports_dir.iterdir():
-            try:
-                days.append(date.fromisoformat(child.name))
-            except ValueError:
-                continue
-    return days
-
-
 def _known_runs(exports_dir: Path, segment: str) -> str:
     """'; it was exported as of 2026-11-01 v1, v2' for an error message, or ''."""
+    versions_by_day: dict[date, list[int]] = {}
+    for run in list_runs(exports_dir):
+        if run.has_segment(segment):
+            versions_by_day.setdefault(run.as_of, []).append(run.version)
     runs = [f"{day.isoformat()} v{', v'.join(map(str, versions))}"
-            for day in sorted(_export_days(exports_dir))
-            if (versions := export_versions_of(exports_dir, segment, day))]
+            for day, versions in versions_by_day.items()]
     return f"; it was exported as of {'; '.join(runs)}" if runs else ""
 
 

@@ -31,21 +31,18 @@ def _load() -> str:
 
 
 def run_direct(world: Path, home_root: Path) -> dict[str, float]:
-    """The chain as plain function calls; seconds per step."""
-    from datetime import UTC, datetime
+    """The chain as plain calls of each stage's job function; seconds per step."""
+    from activation.export_run import export
+    from activation.scoring import score
+    from features.build import build
+    from flows.settings import PipelineSettings
+    from models.training import train
+    from warehouse.as_of import resolve_as_of
+    from warehouse.ingest import ingest
 
-    from activation.definitions import load_segments
-    from activation.export_run import ExportSettings, export_segments
-    from activation.scoring import score_persons
-    from core.home import NorrutHome
-    from features.build import build_features
-    from flows.common import last_event_date
-    from flows.settings import day_after
-    from models.training import TrainSettings, train_model
-    from warehouse.ingest import ingest_inbox
-
-    home = NorrutHome.resolve(home_root).ensure()
-    warehouse = home.warehouse_path
+    chain = PipelineSettings(home=str(home_root), inbox=str(world / "inbox"),
+                             catalog=str(world / "catalog.csv"))
+    home = chain.norrut_home().ensure()
     seconds: dict[str, float] = {}
 
     def timed(step: str, call):
@@ -54,14 +51,13 @@ def run_direct(world: Path, home_root: Path) -> dict[str, float]:
         seconds[step] = time.perf_counter() - started
         return value
 
-    timed("ingest", lambda: ingest_inbox(warehouse, world / "inbox", world / "catalog.csv"))
-    as_of = timed("resolve as-of",
-                  lambda: day_after(last_event_date(warehouse), datetime.now(UTC).date()))
-    timed("features", lambda: build_features(warehouse, as_of))
-    timed("train", lambda: train_model(TrainSettings(as_of=as_of), home))
-    timed("score", lambda: score_persons(warehouse, as_of, home.mlflow_tracking_uri))
-    timed("export", lambda: export_segments(warehouse, home.exports_dir, as_of,
-                                            ExportSettings(segments=load_segments())))
+    timed("ingest", lambda: ingest(chain.ingest_settings()))
+    as_of = timed("resolve as-of", lambda: resolve_as_of(home.warehouse_path, None))
+    timed("features", lambda: build(chain.feature_settings(as_of)))
+    timed("train", lambda: train(chain.train_settings(as_of)))
+    steps = chain.score_and_export_settings(as_of)
+    timed("score", lambda: score(steps.score_settings(as_of)))
+    timed("export", lambda: export(steps.export_settings(as_of)))
     return seconds
 
 
@@ -71,10 +67,11 @@ def run_flow(world: Path, home_root: Path) -> dict[str, float]:
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     from flows.pipeline import pipeline
+    from flows.settings import PipelineSettings
 
     started = time.perf_counter()
-    state = pipeline(home=str(home_root), inbox=str(world / "inbox"),
-                     catalog=str(world / "catalog.csv"), return_state=True)
+    state = pipeline(PipelineSettings(home=str(home_root), inbox=str(world / "inbox"),
+                                      catalog=str(world / "catalog.csv")), return_state=True)
     wall = time.perf_counter() - started
     if not state.is_completed():
         raise SystemExit(f"the pipeline flow failed: {state.message}")

@@ -152,7 +152,7 @@ def main() -> None:
     parser.add_argument("--generate-only", action="store_true",
                         help="Generate the missing warehouses in --workdir, build nothing")
     args = parser.parse_args()
-    from features.build import FeatureSettings
+    from features.settings import FeatureSettings
 
     print(f"DuckDB memory_limit {FeatureSettings().memory_limit} (FeatureSettings default); "
           f"cpus {os.cpu_count()}")

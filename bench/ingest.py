@@ -63,7 +63,7 @@ def _warm_up_client() -> None:
 
 def _measure_norrut(inbox: Path, warehouse: Path) -> dict:
     from warehouse.db import open_warehouse
-    from warehouse.ingest import ingest_inbox
+    from warehouse.ingest.loading import ingest_inbox
 
     # Steady state: the warehouse exists (creating the schema is a one-time cost).
     with open_warehouse(warehouse):
@@ -93,7 +93,7 @@ def _measure_typed(inbox: Path, warehouse: Path, file_format: str) -> dict:
 
     from core.contract import EVENT_FIELDS
     from warehouse.db import open_warehouse
-    from warehouse.ingest import _csv_header, format_of
+    from warehouse.ingest.files import csv_header, format_of
     from warehouse.sql_files import read_sql, reader_path, suffixed_parameters, union_of
 
     with open_warehouse(warehouse):
@@ -102,7 +102,7 @@ def _measure_typed(inbox: Path, warehouse: Path, file_format: str) -> dict:
     # One reader per layout, as the direct load does (CSV column order differs by file).
     groups: dict[tuple[str, ...], list[str]] = {}
     for path in paths:
-        header = tuple(_csv_header(Path(path))) if file_format == "csv" else ()
+        header = tuple(csv_header(Path(path))) if file_format == "csv" else ()
         groups.setdefault(header, []).append(path)
     typed = """
         select event_id, norrut_occurred_at(occurred_at), person_id, id_type, event_type,
@@ -137,7 +137,7 @@ def _measure_hourly(world_inbox: Path, rows: int, repeats: int) -> None:
     whole world, by the direct load and by the line-checked path (each from a copy of the same
     warehouse, `repeats` times, in this process)."""
     from tests.event_files import write_generated_events  # new event ids, not the world's
-    from warehouse.ingest import ingest_inbox
+    from warehouse.ingest.loading import ingest_inbox
 
     with tempfile.TemporaryDirectory(prefix="norrut-bench-hourly-") as folder:
         base = Path(folder) / "base.duckdb"

@@ -152,7 +152,8 @@ def main() -> None:
     from models.estimators import fit_baseline
     from models.metrics import evaluate, expected_roc_auc
     from models.registry import load_version
-    from models.training import TrainSettings, train_model
+    from models.settings import TrainSettings
+    from models.training import train_model
     from simulator.truth import (
         DEFAULT_PATHS,
         clairvoyant_intent_probability,

@@ -3,13 +3,13 @@
 The model is the one `models` trains: a world is simulated and ingested once (as
 `bench/model.py` does, cached in --workdir), `models.training.train_model` trains, calibrates,
 registers and promotes it as of --as-of, and the scoring step loads it back through
-`activation.champion.load_champion_model` (`models:/<name>@champion`), exactly as `norrut score`
+`models.registry.load_champion` (`models:/<name>@champion`), exactly as `norrut score`
 does. The persons to score are the profiled persons' real feature rows at --as-of, drawn with
 replacement up to --persons rows, so the matrix has the real mix of zeros and missing values.
 
 Each part runs in its own child process (peak RSS its own), with `configure_threads()` before
 LightGBM is imported:
-1. the scoring step: `activation.scoring.predict_scores` (the production path), the same step on
+1. the scoring step: `models.prediction.predict_scores` (the production path), the same step on
    the champion's LightGBM part alone (what scoring cost before the log-odds blend), the blend's
    folded logistic part alone, the bare `booster.predict` (no calibration) and the sklearn
    `predict_proba` of the calibrated model, each timed --repeats times (median shown, with the
@@ -43,7 +43,8 @@ import json, sys
 from datetime import date
 from models.threads import configure_threads
 configure_threads()
-from models.training import TrainSettings, train_model
+from models.settings import TrainSettings
+from models.training import train_model
 from core.home import NorrutHome
 result = train_model(TrainSettings(as_of=date.fromisoformat(sys.argv[2])), NorrutHome.resolve(sys.argv[1]))
 print(json.dumps({"version": result.version, "test_roc_auc": result.test_metrics["roc_auc"],
@@ -59,9 +60,11 @@ configure_threads()
 import numpy as np
 from core.home import NorrutHome
 from features.build import load_feature_frame
-from activation.champion import load_champion_model
+from models.registry import load_champion as load_champion_model
 from models.estimators import FoldedLogistic, LogOddsBlend
-from activation.scoring import DEFAULT_MODEL_NAME, feature_matrix, predict_scores
+from models.prediction import predict_scores
+from activation.scoring import feature_matrix
+from models.settings import DEFAULT_MODEL_NAME
 from warehouse.db import open_warehouse
 
 home, as_of = NorrutHome.resolve(sys.argv[1]), date.fromisoformat(sys.argv[2])

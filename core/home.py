@@ -44,6 +44,16 @@ class NorrutHome:
         return self.mlflow_dir / "artifacts"
 
     @property
+    def inbox_dir(self) -> Path:
+        """Where producers drop event files, unless a job is given another inbox."""
+        return self.root / "inbox"
+
+    @property
+    def optouts_csv(self) -> Path:
+        """The opt-out file the optout job applies unless given another."""
+        return self.inbox_dir / "optouts.csv"
+
+    @property
     def exports_dir(self) -> Path:
         return self.root / "exports"
 

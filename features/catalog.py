@@ -1,7 +1,11 @@
-"""The feature list: every model feature in features.person_features with a one-line description.
+"""The feature catalog: every model feature in features.person_features, declared once.
 
-The order here is the order the models see. A test checks that it matches the table's columns,
-so a feature added to the SQL without a description (or the other way round) fails the build.
+A declaration says what a feature is (name, description, type), which intermediate table
+computes it and how (kind, window, event type, theme, channel or device), and what a person
+absent from that table gets. The table's DDL, the casts of the insert and the repetitive
+window x event-type x theme columns of the feature SQL are generated from it
+(features/feature_sql.py), so adding a window or a theme is one line here. The order here is the
+order the models see.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from core.contract import DEVICES, ENGAGEMENT_EVENT_TYPES, THEMES
 FEATURE_SET_VERSION = "4.0"
 
 WINDOWS_DAYS = (3, 7, 14, 30, 90)
+RATE_WINDOWS_DAYS = (7, 30, 90)
+TREND_WINDOWS_DAYS = (7, 14)
 CHANNELS = ("meta", "instagram", "youtube", "google", "tiktok", "linkedin", "snapchat",
             "schibsted", "bonnier", "programmatic", "web", "email")
 # Columns of person_features that describe a person but are not model inputs.
@@ -35,113 +41,191 @@ _EVENT_WORDS = {
 
 @dataclass(frozen=True)
 class Feature:
+    """One model feature. `kind` names how features/feature_sql.py generates its SQL;
+    "hand_written" means its expression is written out in its table's .sql file."""
+
     name: str
     description: str
+    table: str  # the intermediate table computing it: "history", "engagement" or "themes"
+    kind: str = "hand_written"
+    # what a person missing from `table` (no activity in its window) gets; None leaves it null
+    when_absent: int | None = 0
+    window_days: int | None = None
+    event_type: str | None = None
+    theme: str | None = None
+    channel: str | None = None
+    device: str | None = None
+    sql_type: str = "double"
+
+
+@dataclass(frozen=True)
+class FeatureCatalog:
+    """The features of one feature set, in model order."""
+
+    features: tuple[Feature, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(feature.name for feature in self.features)
+
+    @property
+    def table_columns(self) -> tuple[str, ...]:
+        """The columns of features.person_features, in order."""
+        return (*KEY_COLUMNS, *DESCRIPTIVE_COLUMNS, *self.names)
+
+    def of_table(self, table: str) -> tuple[Feature, ...]:
+        return tuple(feature for feature in self.features if feature.table == table)
+
+    @property
+    def themes(self) -> tuple[str, ...]:
+        """Every theme a feature names, in first-declared order."""
+        return tuple(dict.fromkeys(feature.theme for feature in self.features if feature.theme))
 
 
 def _history() -> list[Feature]:
+    def history(name: str, description: str) -> Feature:
+        # person_history is the table the insert starts from: nobody is absent from it
+        return Feature(name, description, "history", when_absent=None)
+
     return [
-        Feature("is_home_region_sweden", "1 if the home region (most frequent region) is in Sweden"),
-        Feature("is_home_region_north", "1 if the home region is Norrbotten, Västerbotten, "
+        history("is_home_region_sweden", "1 if the home region (most frequent region) is in Sweden"),
+        history("is_home_region_north", "1 if the home region is Norrbotten, Västerbotten, "
                 "Västernorrland or Jämtland"),
-        Feature("n_events_all", "all events before as_of"),
-        Feature("n_engagements_all", "engagements (not impressions, not intent) before as_of"),
-        Feature("active_days_all", "days with any event before as_of"),
-        Feature("events_per_active_day_all", "events per active day before as_of"),
-        Feature("days_since_first_event", "days from the first event to as_of"),
-        Feature("days_since_last_event", "days from the last event to as_of (recency)"),
-        Feature("days_since_last_engagement", "days from the last engagement to as_of"),
-        Feature("n_intent_all", "earlier intent events of any type before as_of"),
-        Feature("n_job_click_all", "earlier clicks through to job listings"),
-        Feature("n_guide_download_all", "earlier moving-guide downloads"),
-        Feature("n_inquiry_all", "earlier questions to a newcomer service"),
-        Feature("n_signup_all", "earlier interest-list or newsletter sign-ups"),
-        Feature("n_fair_registration_all", "earlier recruitment-fair registrations"),
-        Feature("days_since_last_intent", "days from the last intent event to as_of (empty if none)"),
-        Feature("n_intent_municipalities_all", "distinct municipalities named by earlier intent events"),
+        history("n_events_all", "all events before as_of"),
+        history("n_engagements_all", "engagements (not impressions, not intent) before as_of"),
+        history("active_days_all", "days with any event before as_of"),
+        history("events_per_active_day_all", "events per active day before as_of"),
+        history("days_since_first_event", "days from the first event to as_of"),
+        history("days_since_last_event", "days from the last event to as_of (recency)"),
+        history("days_since_last_engagement", "days from the last engagement to as_of"),
+        history("n_intent_all", "earlier intent events of any type before as_of"),
+        history("n_job_click_all", "earlier clicks through to job listings"),
+        history("n_guide_download_all", "earlier moving-guide downloads"),
+        history("n_inquiry_all", "earlier questions to a newcomer service"),
+        history("n_signup_all", "earlier interest-list or newsletter sign-ups"),
+        history("n_fair_registration_all", "earlier recruitment-fair registrations"),
+        history("days_since_last_intent", "days from the last intent event to as_of (empty if none)"),
+        history("n_intent_municipalities_all", "distinct municipalities named by earlier intent events"),
     ]
 
 
-def _engagement() -> list[Feature]:
+def _engagement(windows_days: tuple[int, ...]) -> list[Feature]:
     features = []
-    for days in WINDOWS_DAYS:
+    for days in windows_days:
         for event_type in ENGAGEMENT_EVENT_TYPES:
             features.append(Feature(f"n_{event_type}_{days}d",
-                                    f"{_EVENT_WORDS[event_type]} in the {days} days before as_of"))
+                                    f"{_EVENT_WORDS[event_type]} in the {days} days before as_of",
+                                    "engagement", "event_count", window_days=days,
+                                    event_type=event_type))
         features += [
-            Feature(f"n_engagements_{days}d", f"engagements (not impressions) in the {days} days before"),
-            Feature(f"n_intent_{days}d", f"intent events in the {days} days before as_of"),
-            Feature(f"active_days_{days}d", f"days with any event in the {days} days before as_of"),
-            Feature(f"watch_seconds_{days}d", f"seconds of film watched in the {days} days before"),
+            Feature(f"n_engagements_{days}d", f"engagements (not impressions) in the {days} days before",
+                    "engagement", "engagement_count", window_days=days),
+            Feature(f"n_intent_{days}d", f"intent events in the {days} days before as_of",
+                    "engagement", "intent_count", window_days=days),
+            Feature(f"active_days_{days}d", f"days with any event in the {days} days before as_of",
+                    "engagement", "active_days", window_days=days),
+            Feature(f"watch_seconds_{days}d", f"seconds of film watched in the {days} days before",
+                    "engagement", "watch_seconds", window_days=days),
         ]
-    for days in (7, 30, 90):
+    for days in RATE_WINDOWS_DAYS:
         features += [
             Feature(f"engagement_rate_{days}d",
-                    f"engagements per impression in the {days} days before (empty without impressions)"),
+                    f"engagements per impression in the {days} days before (empty without impressions)",
+                    "engagement", "engagement_rate", when_absent=None, window_days=days),
             Feature(f"click_rate_{days}d",
-                    f"clicks per impression or view in the {days} days before"),
+                    f"clicks per impression or view in the {days} days before",
+                    "engagement", "click_rate", when_absent=None, window_days=days),
             Feature(f"view_rate_{days}d",
-                    f"views per impression in the {days} days before (empty without impressions)"),
+                    f"views per impression in the {days} days before (empty without impressions)",
+                    "engagement", "view_rate", when_absent=None, window_days=days),
         ]
+    # A trend of 1 means no change, what a person without recent activity shows.
     features += [
         Feature("trend_engagements_7d_vs_prior_21d",
-                "engagements in the last 7 days against the weekly mean of the 21 days before (+1 smoothed)"),
+                "engagements in the last 7 days against the weekly mean of the 21 days before (+1 smoothed)",
+                "engagement", when_absent=1),
         Feature("trend_active_days_7d_vs_prior_21d",
-                "active days in the last 7 days against the weekly mean of the 21 days before"),
+                "active days in the last 7 days against the weekly mean of the 21 days before",
+                "engagement", when_absent=1),
     ]
-    for days in (7, 14):
+    for days in TREND_WINDOWS_DAYS:
         features += [
             Feature(f"trend_engagements_{days}d_vs_90d",
-                    f"engagements in the last {days} days against the 90-day pace (+1 smoothed)"),
+                    f"engagements in the last {days} days against the 90-day pace (+1 smoothed)",
+                    "engagement", "engagement_trend", when_absent=1, window_days=days),
             Feature(f"trend_impressions_{days}d_vs_90d",
-                    f"impressions in the last {days} days against the 90-day pace (+1 smoothed)"),
+                    f"impressions in the last {days} days against the 90-day pace (+1 smoothed)",
+                    "engagement", "impression_trend", when_absent=1, window_days=days),
         ]
     features += [
-        Feature("n_channels_90d", "distinct channels in the 90 days before as_of"),
+        Feature("n_channels_90d", "distinct channels in the 90 days before as_of",
+                "engagement", "channel_count", window_days=90),
     ]
     features += [Feature(f"channel_share_90d__{channel}",
-                         f"share of the 90-day events that came through {channel}")
+                         f"share of the 90-day events that came through {channel}",
+                         "engagement", "channel_share", window_days=90, channel=channel)
                  for channel in CHANNELS]
     features += [Feature(f"device_share_90d__{device}",
-                         f"share of the 90-day events on a {device} device")
+                         f"share of the 90-day events on a {device} device",
+                         "engagement", "device_share", window_days=90, device=device)
                  for device in DEVICES]
     return features
 
 
-def _themes() -> list[Feature]:
+def _themes(themes: tuple[str, ...]) -> list[Feature]:
     features = [Feature(f"theme_share_90d__{theme}",
-                        f"share of the 90-day engagements on content tagged {theme}")
-                for theme in THEMES]
+                        f"share of the 90-day engagements on content tagged {theme}",
+                        "themes", "theme_share", window_days=90, theme=theme)
+                for theme in themes]
     features += [Feature(f"theme_engagements_30d__{theme}",
-                         f"engagements on content tagged {theme} in the 30 days before")
-                 for theme in THEMES]
+                         f"engagements on content tagged {theme} in the 30 days before",
+                         "themes", "theme_engagements", window_days=30, theme=theme)
+                 for theme in themes]
     features += [
-        Feature("n_themes_90d", "breadth of interest: themes engaged with in the 90 days before"),
-        Feature("n_themes_30d", "breadth of interest: themes engaged with in the 30 days before"),
-        Feature("completion_ratio_90d", "mean completion ratio of films watched in the 90 days before"),
-        Feature("n_films_completed_90d", "films watched to at least 90 % in the 90 days before"),
+        Feature("n_themes_90d", "breadth of interest: themes engaged with in the 90 days before",
+                "themes", "theme_count", window_days=90),
+        Feature("n_themes_30d", "breadth of interest: themes engaged with in the 30 days before",
+                "themes", "theme_count", window_days=30),
+        Feature("completion_ratio_90d", "mean completion ratio of films watched in the 90 days before",
+                "themes", when_absent=None),
+        Feature("n_films_completed_90d", "films watched to at least 90 % in the 90 days before",
+                "themes"),
         Feature("n_municipalities_shown_90d",
-                "distinct municipalities shown by the content engaged with in the 90 days before"),
-        Feature("job_share_90d", "share of the 90-day engagements on job content (any *_jobs theme)"),
-        Feature("job_share_30d", "share of the 30-day engagements on job content"),
+                "distinct municipalities shown by the content engaged with in the 90 days before",
+                "themes"),
+        Feature("job_share_90d", "share of the 90-day engagements on job content (any *_jobs theme)",
+                "themes", "job_share", when_absent=None, window_days=90),
+        Feature("job_share_30d", "share of the 30-day engagements on job content",
+                "themes", "job_share", when_absent=None, window_days=30),
     ]
     features += [Feature(f"job_engagements_{days}d",
-                         f"engagements on job content in the {days} days before as_of")
+                         f"engagements on job content in the {days} days before as_of",
+                         "themes", "job_engagements", window_days=days)
                  for days in (7, 14, 30, 90)]
     features += [Feature(f"job_view_rate_{days}d",
-                         f"views per impression of job content in the {days} days before")
+                         f"views per impression of job content in the {days} days before",
+                         "themes", "job_view_rate", when_absent=None, window_days=days)
                  for days in (14, 30, 90)]
     features += [Feature(f"job_click_rate_{days}d",
-                         f"clicks per impression of job content in the {days} days before")
+                         f"clicks per impression of job content in the {days} days before",
+                         "themes", "job_click_rate", when_absent=None, window_days=days)
                  for days in (30, 90)]
     features += [Feature(f"job_completion_{days}d",
-                         f"mean completion ratio of job films watched in the {days} days before")
+                         f"mean completion ratio of job films watched in the {days} days before",
+                         "themes", when_absent=None, window_days=days)
                  for days in (30, 90)]
     return features
 
 
-FEATURES: tuple[Feature, ...] = tuple(_history() + _engagement() + _themes())
-FEATURE_NAMES: tuple[str, ...] = tuple(feature.name for feature in FEATURES)
+def feature_catalog(windows_days: tuple[int, ...] = WINDOWS_DAYS,
+                    themes: tuple[str, ...] = THEMES) -> FeatureCatalog:
+    """The feature set over these count windows and themes (the defaults are the models')."""
+    return FeatureCatalog(tuple(_history() + _engagement(windows_days) + _themes(themes)))
+
+
+CATALOG = feature_catalog()
+FEATURES: tuple[Feature, ...] = CATALOG.features
+FEATURE_NAMES: tuple[str, ...] = CATALOG.names
 
 
 def feature_list_text() -> str:

@@ -15,7 +15,6 @@ from prefect.runtime import flow_run
 
 from core.home import NorrutHome
 from core.locking import WarehouseBusyError, warehouse_writer_lock
-from flows.settings import day_after
 
 WRITER_SLOT_LEASE_SECONDS = 60.0
 
@@ -99,35 +98,30 @@ def rename_run(name: str) -> None:
 
 
 def run_name_with_date(prefix: str) -> str:
-    """A flow-run name carrying the run's date: the as-of parameter when given; "latest" for a
-    flow that resolves its as-of date while running (it renames the run then); today's date
-    (UTC) for a flow without one, such as ingest."""
-    parameters = flow_run.get_parameters()
-    if "as_of" not in parameters:
-        return f"{prefix}-{datetime.now(UTC).date().isoformat()}"
-    as_of = parameters["as_of"]
+    """A flow-run name carrying the run's as-of date when its settings give one, else "latest"
+    (the run is renamed once the date is resolved)."""
+    settings = flow_run.get_parameters().get("settings")
+    if hasattr(settings, "model_dump"):
+        settings = settings.model_dump(mode="json")
+    as_of = (settings or {}).get("as_of")
     return f"{prefix}-{as_of}" if as_of else f"{prefix}-latest"
 
 
-def last_event_date(warehouse_path) -> date | None:
-    """The UTC date of the newest event in the warehouse, or None when there is none."""
-    from warehouse.status import warehouse_status
-
-    if not os.path.exists(warehouse_path):
-        return None
-    last_event_at = warehouse_status(warehouse_path)["last_event_at"]
-    if last_event_at is None:
-        return None
-    return datetime.fromisoformat(last_event_at).date()
+def run_name_with_today(prefix: str) -> str:
+    """A flow-run name for a job without an as-of date, such as ingest: today's date (UTC)."""
+    return f"{prefix}-{datetime.now(UTC).date().isoformat()}"
 
 
 @task(name="resolve-as-of", retries=2, retry_delay_seconds=2,
       retry_condition_fn=retry_only_io_errors)
-def resolve_as_of(as_of: date | None, warehouse_path: str) -> date:
-    """The as-of date given, else the day after the last event in the warehouse."""
-    if as_of is not None:
-        return as_of
-    return day_after(last_event_date(warehouse_path), datetime.now(UTC).date())
+def resolve_as_of(as_of: date | None, home: NorrutHome, run_prefix: str) -> date:
+    """The as-of date given, else the day after the last event; the run is renamed
+    <run_prefix>-<date> once it is known."""
+    from warehouse.as_of import resolve_as_of as resolve
+
+    resolved = resolve(home.warehouse_path, as_of)
+    rename_run(f"{run_prefix}-{resolved.isoformat()}")
+    return resolved
 
 
 def publish(markdown: str, key: str, description: str) -> None:

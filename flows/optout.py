@@ -14,9 +14,9 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from flows.common import holding_the_warehouse, publish, retry_only_io_errors, run_name_with_date
+from flows.common import holding_the_warehouse, publish, retry_only_io_errors, run_name_with_today
 from flows.reports import optout_markdown
-from flows.settings import DEFAULT_LOCK_WAIT_SECONDS, OptoutSettings
+from warehouse.settings import OptoutSettings
 
 
 @task(name="apply-optouts", retries=2, retry_delay_seconds=10,
@@ -50,15 +50,9 @@ def compact_warehouse_task(warehouse_path: str):
     return compact_warehouse(warehouse_path)
 
 
-@flow(name="optout", flow_run_name=lambda: run_name_with_date("optout"), log_prints=True)
-def optout(
-    home: str | None = None,
-    optouts_csv: str | None = None,
-    lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
-):
+@flow(name="optout", flow_run_name=lambda: run_name_with_today("optout"), log_prints=True)
+def optout(settings: OptoutSettings = OptoutSettings()):
     """Erase, or stop profiling, every person named in the opt-out file, everywhere."""
-    settings = OptoutSettings(home=home, optouts_csv=optouts_csv,
-                              lock_wait_seconds=lock_wait_seconds)
     home_paths = settings.norrut_home().ensure()
     warehouse_path, exports_dir = str(home_paths.warehouse_path), str(home_paths.exports_dir)
     with holding_the_warehouse(home_paths, settings.lock_wait_seconds):

@@ -93,13 +93,14 @@ def _start_temporary_server() -> None:
 
 
 def _run(flow_function, settings: BaseModel, quiet: bool = False) -> Any:
-    """Call the flow with the settings' fields as its parameters; raise FlowRunFailed on failure."""
+    """Call the flow with the job's settings as its one parameter; raise FlowRunFailed on
+    failure."""
     _prepare_environment()
     import prefect.main  # noqa: F401 - sets up Prefect's logging, whose handlers are muted
 
     with _console_logs_silenced() if quiet else nullcontext():
         _start_temporary_server()
-        state = flow_function(**dict(settings), return_state=True)
+        state = flow_function(settings, return_state=True)
     if not state.is_completed():
         try:
             state.result()

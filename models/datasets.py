@@ -39,14 +39,6 @@ class SnapshotPlan:
         }
 
 
-def default_as_of(con: duckdb.DuckDBPyConnection) -> date:
-    """The day after the last event: "today" for a warehouse loaded up to yesterday."""
-    last = con.execute("select max(occurred_at)::date from raw.events").fetchone()[0]
-    if last is None:
-        raise TrainingDataError("the warehouse holds no events; run `norrut ingest` first")
-    return last + timedelta(days=1)
-
-
 def plan_snapshots(scoring_date: date, horizon_days: int, n_training_snapshots: int,
                    snapshot_interval_days: int) -> SnapshotPlan:
     """Test labels end on the scoring date, validation labels where the test starts, and the

@@ -7,28 +7,9 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-
-class LightGBMParams(BaseModel):
-    """Defaults chosen on a 20,000-person simulated world (bench/model.py, bench/results/model.md):
-    small trees with many samples per leaf, because the signal is weak and mostly additive.
-    Trees x leaves stay small for fast scoring: learning rate 0.06 stops near 70 x 15 trees with
-    the same test AUC as 0.03 (near 110 x 15) within noise (bench/results/model.md), and the
-    scoring step's cost grows with the number of trees."""
-
-    model_config = ConfigDict(frozen=True)
-
-    learning_rate: float = 0.06
-    n_estimators: int = 600
-    num_leaves: int = 15
-    min_child_samples: int = 200
-    subsample: float = 0.8
-    subsample_freq: int = 1
-    colsample_bytree: float = 0.7
-    reg_lambda: float = 1.0
-    early_stopping_rounds: int = 40
+from models.settings import LightGBMParams
 
 
 def fit_lightgbm(X_train, y_train, X_valid, y_valid, params: LightGBMParams, seed: int = 0):

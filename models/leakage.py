@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-MAX_SINGLE_FEATURE_AUC = 0.95
+from models.settings import MAX_SINGLE_FEATURE_AUC
 
 
 class LeakageError(RuntimeError):

@@ -76,13 +76,25 @@ def champion_version(tracking_uri: str, model_name: str) -> str | None:
 
 
 def load_champion(tracking_uri: str, model_name: str) -> LoadedModel:
-    """The model holding the champion alias; NoChampionError when there is none."""
+    """The version aliased `champion` (`models:/<name>@champion`) with its test metrics;
+    NoChampionError when there is none."""
+    import mlflow
+
     version = champion_version(tracking_uri, model_name)
     if version is None:
         raise NoChampionError(
             f"no champion for model {model_name!r} in {tracking_uri}; run `norrut train` first"
         )
-    return load_version(tracking_uri, model_name, version)
+    # MLflow resolves `models:/` artifact URIs with the process-wide registry, whatever URI
+    # the client was given; point it at this store for the load, then put it back.
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    try:
+        return load_version(tracking_uri, model_name, version)
+    finally:
+        mlflow.set_tracking_uri(previous[0])
+        mlflow.set_registry_uri(previous[1])
 
 
 def list_versions(tracking_uri: str, model_name: str) -> list[dict[str, Any]]:

@@ -10,8 +10,6 @@ from pathlib import Path
 
 from core.home import NorrutHome
 
-DEFAULT_EXPERIMENT = "norrut-propensity"
-DEFAULT_MODEL_NAME = "curious-about-working-here"
 # Set on every training run at its start, so a later training can tell a run whose process died
 # (killed: MLflow never hears its end, and the run would stay RUNNING for ever).
 PID_TAG = "norrut.pid"

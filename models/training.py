@@ -10,19 +10,21 @@ import json
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
-from core.contract import INTENT_EVENT_TYPES
 from core.home import NorrutHome
 from features.catalog import FEATURE_NAMES, FEATURE_SET_VERSION, feature_list_text
 from models.datasets import (
     SnapshotPlan,
+    TrainingSets,
     build_training_sets,
     check_positives,
     feature_matrix,
@@ -31,7 +33,6 @@ from models.datasets import (
     plan_snapshots,
 )
 from models.estimators import (
-    LightGBMParams,
     blend,
     calibrate,
     choose_blend_weight,
@@ -39,13 +40,12 @@ from models.estimators import (
     fit_lightgbm,
     search_lightgbm_params,
 )
-from models.leakage import MAX_SINGLE_FEATURE_AUC, check_no_leaking_feature
+from models.leakage import check_no_leaking_feature
 from models.metrics import evaluate
 from models.promotion import PromotionResult, promote_version
+from models.settings import LightGBMParams, PromoteSettings, TrainSettings
 from models.threads import configure_threads
 from models.tracking import (
-    DEFAULT_EXPERIMENT,
-    DEFAULT_MODEL_NAME,
     ensure_experiment,
     fail_abandoned_runs,
     owner_tags,
@@ -53,33 +53,6 @@ from models.tracking import (
     use_tracking,
 )
 from warehouse.db import open_warehouse
-
-
-class TrainSettings(BaseModel):
-    """Everything a training run depends on; all of it is logged with the run."""
-
-    model_config = ConfigDict(frozen=True)
-
-    as_of: date = Field(description="Scoring date: every snapshot and label window lies before it")
-    horizon_days: int = Field(14, ge=1, le=180)
-    intent_types: tuple[str, ...] = INTENT_EVENT_TYPES
-    # Six weekly snapshots ranked better than four on a simulated 50,000-person world
-    # (bench/results/model.md); snapshots before the first event are dropped (fit_plan_to_data).
-    n_training_snapshots: int = Field(6, ge=1, le=52, description="At most this many")
-    snapshot_interval_days: int = Field(7, ge=1)
-    min_positives: int = Field(100, ge=1)
-    optuna_trials: int = Field(0, ge=0)
-    lightgbm: LightGBMParams = LightGBMParams()
-    blend_with_baseline: bool = Field(
-        True, description="Blend LightGBM's log-odds with the logistic baseline's, the weight "
-                          "chosen on the validation snapshot (LightGBM alone when that is best)")
-    max_single_feature_auc: float = MAX_SINGLE_FEATURE_AUC
-    model_name: str = DEFAULT_MODEL_NAME
-    experiment_name: str = DEFAULT_EXPERIMENT
-    tracking_uri: str | None = None
-    artifact_location: str | None = None
-    promote: bool = True
-    seed: int = 0
 
 
 class TrainResult(BaseModel):
@@ -101,6 +74,43 @@ class TrainResult(BaseModel):
     abandoned_runs_failed: list[str] = []
 
 
+@dataclass(frozen=True)
+class TrainingOutcome:
+    """What one training run fitted and measured, before anything is logged: the sets, the
+    fitted parts, the registered model and its scores on the test snapshot. The MLflow logging
+    steps and the TrainResult all read it."""
+
+    settings: TrainSettings
+    plan: SnapshotPlan
+    sets: TrainingSets
+    X_train: pd.DataFrame
+    X_test: pd.DataFrame
+    y_train: np.ndarray
+    y_valid: np.ndarray
+    y_test: np.ndarray
+    single_feature_aucs: dict[str, float]  # on the validation snapshot (the leakage check)
+    params: LightGBMParams  # the search's best when there was one, else the settings'
+    search_auc: float | None  # the search's best validation AUC; None without a search
+    booster_model: Any  # the fitted LGBMClassifier
+    model: Any  # what is registered: LightGBM (or its blend with the baseline), calibrated
+    calibration: str
+    lightgbm_weight: float
+    blend_aucs: dict[float, float]  # validation AUC per LightGBM weight tried
+    p_test: np.ndarray
+    p_baseline: np.ndarray  # the logistic baseline's probabilities on the test snapshot
+    test_metrics: dict[str, float]
+    baseline_metrics: dict[str, float]
+
+    def named_sets(self) -> tuple[tuple[str, pl.DataFrame], ...]:
+        return (("training", self.sets.training), ("validation", self.sets.validation),
+                ("test", self.sets.test))
+
+
+def train(settings: TrainSettings) -> TrainResult:
+    """The train job: train_model on the settings' home, as of their (resolved) date."""
+    return train_model(settings, settings.norrut_home())
+
+
 def train_model(settings: TrainSettings, home: NorrutHome,
                 on_step: Callable[[str], None] | None = None) -> TrainResult:
     """Build the snapshots, fit LightGBM and the logistic baseline, blend them (weight chosen on
@@ -110,6 +120,8 @@ def train_model(settings: TrainSettings, home: NorrutHome,
     Raises TrainingDataError or LeakageError before anything is registered, so the champion
     stays untouched when the data cannot support a sound model. `on_step` hears each stage's
     name (for progress displays)."""
+    if settings.as_of is None:
+        raise ValueError("resolve the as-of date first (warehouse.as_of.resolve_as_of)")
     step = on_step or (lambda name: None)
     configure_threads()
     started = time.perf_counter()
@@ -124,50 +136,10 @@ def train_model(settings: TrainSettings, home: NorrutHome,
         sets = build_training_sets(con, plan, settings.intent_types)
     check_positives(sets, settings.min_positives)
 
-    X_train, y_train = feature_matrix(sets.training), _labels(sets.training)
-    X_valid, y_valid = feature_matrix(sets.validation), _labels(sets.validation)
-    X_test, y_test = feature_matrix(sets.test), _labels(sets.test)
-    step("checking for label leakage")
-    single_feature_aucs = check_no_leaking_feature(X_valid, y_valid, settings.max_single_feature_auc)
-
-    params = settings.lightgbm
-    search_auc = None
-    if settings.optuna_trials:
-        step(f"searching parameters ({settings.optuna_trials} trials)")
-        params, search_auc = search_lightgbm_params(X_train, y_train, X_valid, y_valid,
-                                                    settings.optuna_trials, params, settings.seed)
-    step("fitting LightGBM, the baseline, their blend and calibration")
-    booster_model = fit_lightgbm(X_train, y_train, X_valid, y_valid, params, settings.seed)
-    baseline = fit_baseline(X_train, y_train)
-    lightgbm_weight, blend_aucs = 1.0, {}
-    if settings.blend_with_baseline:
-        lightgbm_weight, blend_aucs = choose_blend_weight(booster_model, baseline, X_valid,
-                                                          y_valid)
-    model, calibration = calibrate(blend(booster_model, baseline, lightgbm_weight),
-                                   X_valid, y_valid)
-
-    p_test = model.predict_proba(X_test)[:, 1]
-    p_baseline = baseline.predict_proba(X_test)[:, 1]
-    test_metrics = evaluate(y_test, p_test)
-    baseline_metrics = evaluate(y_test, p_baseline)
-
+    outcome = fit_and_evaluate(settings, plan, sets, step)
     step("logging the run and registering the model")
-    run_id, version = _log_and_register(
-        settings, tracking_uri, artifact_location, plan, sets, params, booster_model, model,
-        calibration, lightgbm_weight, blend_aucs, X_train, X_test, y_test, p_test, p_baseline,
-        test_metrics, baseline_metrics, single_feature_aucs, search_auc,
-    )
-    result = TrainResult(
-        run_id=run_id, model_name=settings.model_name, version=version,
-        tracking_uri=tracking_uri, snapshots=plan.as_params(),
-        rows={"training": sets.training.height, "validation": sets.validation.height,
-              "test": sets.test.height},
-        positive_rates={"training": float(y_train.mean()), "validation": float(y_valid.mean()),
-                        "test": float(y_test.mean())},
-        best_iteration=int(booster_model.best_iteration_ or params.n_estimators),
-        calibration=calibration, lightgbm_weight=lightgbm_weight, test_metrics=test_metrics,
-        baseline_test_metrics=baseline_metrics, seconds=0.0, abandoned_runs_failed=abandoned,
-    )
+    run_id, version = _log_and_register(outcome, tracking_uri, artifact_location)
+    result = _result(outcome, run_id, version, tracking_uri, abandoned)
     if settings.promote:
         step("comparing with the champion")
         result.promotion = promote_version(tracking_uri, settings.model_name, version, sets.test,
@@ -176,13 +148,13 @@ def train_model(settings: TrainSettings, home: NorrutHome,
     return result
 
 
-def promote(home: NorrutHome, version: str | None = None, model_name: str = DEFAULT_MODEL_NAME,
-            tracking_uri: str | None = None) -> PromotionResult:
+def promote(settings: PromoteSettings) -> PromotionResult:
     """The separate promotion step for a registered version (default: the newest): rebuilds the
     version's out-of-time test snapshot from the warehouse and compares it with the champion."""
     from mlflow import MlflowClient
 
-    tracking_uri, _ = resolve_tracking(home, tracking_uri, None)
+    home, version, model_name = settings.norrut_home(), settings.version, settings.model_name
+    tracking_uri, _ = resolve_tracking(home, settings.tracking_uri, None)
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     if version is None:
         versions = client.search_model_versions(f"name = '{model_name}'")
@@ -211,97 +183,190 @@ def _labels(frame: pl.DataFrame) -> np.ndarray:
     return frame["label"].cast(pl.Int8).to_numpy()
 
 
-def _log_and_register(settings: TrainSettings, tracking_uri: str, artifact_location: str | None,
-                      plan: SnapshotPlan, sets, params: LightGBMParams, booster_model, model,
-                      calibration: str, lightgbm_weight: float, blend_aucs: dict[float, float],
-                      X_train, X_test, y_test, p_test, p_baseline,
-                      test_metrics: dict[str, float], baseline_metrics: dict[str, float],
-                      single_feature_aucs: dict[str, float],
-                      search_auc: float | None) -> tuple[str, str]:
-    import lightgbm
+def fit_and_evaluate(settings: TrainSettings, plan: SnapshotPlan, sets: TrainingSets,
+                     on_step: Callable[[str], None] | None = None) -> TrainingOutcome:
+    """Check for leakage, fit LightGBM (after a parameter search, with trials) and the baseline,
+    blend and calibrate them on the validation snapshot, and score both on the test snapshot.
+    Touches neither the warehouse nor MLflow: train_model logs and registers what it returns."""
+    step = on_step or (lambda name: None)
+    X_train, y_train = feature_matrix(sets.training), _labels(sets.training)
+    X_valid, y_valid = feature_matrix(sets.validation), _labels(sets.validation)
+    X_test, y_test = feature_matrix(sets.test), _labels(sets.test)
+    step("checking for label leakage")
+    single_feature_aucs = check_no_leaking_feature(X_valid, y_valid, settings.max_single_feature_auc)
+
+    params = settings.lightgbm
+    search_auc = None
+    if settings.optuna_trials:
+        step(f"searching parameters ({settings.optuna_trials} trials)")
+        params, search_auc = search_lightgbm_params(X_train, y_train, X_valid, y_valid,
+                                                    settings.optuna_trials, params, settings.seed)
+    step("fitting LightGBM, the baseline, their blend and calibration")
+    booster_model = fit_lightgbm(X_train, y_train, X_valid, y_valid, params, settings.seed)
+    baseline = fit_baseline(X_train, y_train)
+    lightgbm_weight, blend_aucs = 1.0, {}
+    if settings.blend_with_baseline:
+        lightgbm_weight, blend_aucs = choose_blend_weight(booster_model, baseline, X_valid,
+                                                          y_valid)
+    model, calibration = calibrate(blend(booster_model, baseline, lightgbm_weight),
+                                   X_valid, y_valid)
+
+    p_test = model.predict_proba(X_test)[:, 1]
+    p_baseline = baseline.predict_proba(X_test)[:, 1]
+    return TrainingOutcome(
+        settings=settings, plan=plan, sets=sets, X_train=X_train, X_test=X_test,
+        y_train=y_train, y_valid=y_valid, y_test=y_test, single_feature_aucs=single_feature_aucs,
+        params=params, search_auc=search_auc, booster_model=booster_model, model=model,
+        calibration=calibration, lightgbm_weight=lightgbm_weight, blend_aucs=blend_aucs,
+        p_test=p_test, p_baseline=p_baseline, test_metrics=evaluate(y_test, p_test),
+        baseline_metrics=evaluate(y_test, p_baseline),
+    )
+
+
+def _result(outcome: TrainingOutcome, run_id: str, version: str, tracking_uri: str,
+            abandoned: list[str]) -> TrainResult:
+    """The run's summary, before promotion and with the time still to be set."""
+    return TrainResult(
+        run_id=run_id, model_name=outcome.settings.model_name, version=version,
+        tracking_uri=tracking_uri, snapshots=outcome.plan.as_params(),
+        rows={name: frame.height for name, frame in outcome.named_sets()},
+        positive_rates={"training": float(outcome.y_train.mean()),
+                        "validation": float(outcome.y_valid.mean()),
+                        "test": float(outcome.y_test.mean())},
+        best_iteration=int(outcome.booster_model.best_iteration_ or outcome.params.n_estimators),
+        calibration=outcome.calibration, lightgbm_weight=outcome.lightgbm_weight,
+        test_metrics=outcome.test_metrics, baseline_test_metrics=outcome.baseline_metrics,
+        seconds=0.0, abandoned_runs_failed=abandoned,
+    )
+
+
+def _log_and_register(outcome: TrainingOutcome, tracking_uri: str,
+                      artifact_location: str | None) -> tuple[str, str]:
+    """One MLflow run with the outcome's parameters, input digests, metrics, pictures and
+    model; the model registered and its version tagged. Returns the run id and the version."""
+    import mlflow
+
+    use_tracking(tracking_uri)
+    experiment_id = ensure_experiment(outcome.settings.experiment_name, artifact_location)
+    with mlflow.start_run(experiment_id=experiment_id, tags=owner_tags()) as run:
+        _log_params(outcome)
+        _log_inputs(outcome)
+        _log_metrics(outcome)
+        _log_artifacts(outcome)
+        version = _log_model(outcome)
+        client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        _tag_version(client, outcome, version)
+        return run.info.run_id, version
+
+
+def _log_params(outcome: TrainingOutcome) -> None:
+    import mlflow
+
+    settings = outcome.settings
+    mlflow.log_params({
+        "model": ("lightgbm.LGBMClassifier + CalibratedClassifierCV"
+                  if outcome.lightgbm_weight == 1
+                  else "LogOddsBlend(LGBMClassifier, logistic baseline) + "
+                       "CalibratedClassifierCV"),
+        "lightgbm_weight": outcome.lightgbm_weight,
+        "blend_with_baseline": settings.blend_with_baseline,
+        "baseline": "logistic regression (median impute, signed log1p, standardise)",
+        "feature_set_version": FEATURE_SET_VERSION,
+        "n_features": len(FEATURE_NAMES),
+        **outcome.plan.as_params(),
+        "horizon_days": settings.horizon_days,
+        "intent_types": ",".join(settings.intent_types),
+        "n_training_snapshots": settings.n_training_snapshots,
+        "snapshot_interval_days": settings.snapshot_interval_days,
+        "min_positives": settings.min_positives,
+        "optuna_trials": settings.optuna_trials,
+        "seed": settings.seed,
+        "calibration": outcome.calibration,
+        "best_iteration": outcome.booster_model.best_iteration_,
+        **{f"lgbm_{key}": value for key, value in outcome.params.model_dump().items()},
+        **{f"rows_{name}": frame.height for name, frame in outcome.named_sets()},
+        **{f"positive_rate_{name}": round(float(frame["label"].mean()), 6)
+           for name, frame in outcome.named_sets()},
+    })
+
+
+def _log_inputs(outcome: TrainingOutcome) -> None:
+    """Digests of what the model learned from; identifiers are dropped before logging."""
     import mlflow
     import mlflow.data
+
+    for context, frame in outcome.named_sets():
+        dataset = mlflow.data.from_pandas(
+            feature_matrix(frame).assign(label=frame["label"].cast(pl.Float64).to_numpy()),
+            name=f"person_features_{context}", targets="label",
+        )
+        mlflow.log_input(dataset, context=context)
+
+
+def _log_metrics(outcome: TrainingOutcome) -> None:
+    import mlflow
+
+    mlflow.log_metrics({f"test_{key}": value for key, value in outcome.test_metrics.items()})
+    mlflow.log_metrics({f"baseline_test_{key}": value
+                        for key, value in outcome.baseline_metrics.items()})
+    mlflow.log_metric("max_single_feature_auc_validation",
+                      max(outcome.single_feature_aucs.values()))
+    mlflow.log_metrics({f"validation_auc_lightgbm_weight_{weight:.2f}": auc
+                        for weight, auc in outcome.blend_aucs.items()})
+    if outcome.search_auc is not None:
+        mlflow.log_metric("optuna_best_validation_auc", outcome.search_auc)
+
+
+def _log_artifacts(outcome: TrainingOutcome) -> None:
+    """The feature list, the single-feature AUCs and the pictures of the test snapshot."""
+    import mlflow
+
+    from models import plots
+
+    with tempfile.TemporaryDirectory(prefix="norrut-run-") as folder:
+        out = Path(folder)
+        (out / "feature_list.txt").write_text(feature_list_text(), encoding="utf-8")
+        (out / "single_feature_auc_validation.json").write_text(
+            json.dumps(outcome.single_feature_aucs, indent=1), encoding="utf-8")
+        scores = {"model (calibrated)": outcome.p_test, "logistic baseline": outcome.p_baseline}
+        plots.calibration_curve_png(out / "calibration_curve.png", outcome.y_test, scores)
+        plots.gains_and_lift_png(out / "cumulative_gains_lift.png", outcome.y_test, scores)
+        booster_model = outcome.booster_model
+        gains = booster_model.booster_.feature_importance(importance_type="gain")
+        plots.feature_importance_png(out / "feature_importance.png", list(FEATURE_NAMES), gains)
+        sample = outcome.X_test.sample(n=min(2000, len(outcome.X_test)),
+                                       random_state=outcome.settings.seed)
+        contributions = booster_model.predict(sample, pred_contrib=True)
+        plots.shap_summary_png(out / "shap_summary.png", sample, contributions)
+        mlflow.log_artifacts(folder)
+
+
+def _log_model(outcome: TrainingOutcome) -> str:
+    """Logs the model with its signature and typical input, registers it; its version."""
+    import lightgbm
+    import mlflow
     import mlflow.sklearn
     import sklearn
     from mlflow.models import infer_signature
 
-    from models import plots
+    input_example = typical_input(outcome.X_train)
+    info = mlflow.sklearn.log_model(
+        outcome.model,
+        name="model",
+        serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
+        signature=infer_signature(input_example,
+                                  outcome.model.predict_proba(input_example)[:, 1]),
+        input_example=input_example,
+        registered_model_name=outcome.settings.model_name,
+        pip_requirements=[f"lightgbm=={lightgbm.__version__}",
+                          f"scikit-learn=={sklearn.__version__}",
+                          f"mlflow=={mlflow.__version__}"],
+    )
+    return str(info.registered_model_version)
 
-    use_tracking(tracking_uri)
-    experiment_id = ensure_experiment(settings.experiment_name, artifact_location)
-    with mlflow.start_run(experiment_id=experiment_id, tags=owner_tags()) as run:
-        mlflow.log_params({
-            "model": ("lightgbm.LGBMClassifier + CalibratedClassifierCV" if lightgbm_weight == 1
-                      else "LogOddsBlend(LGBMClassifier, logistic baseline) + "
-                           "CalibratedClassifierCV"),
-            "lightgbm_weight": lightgbm_weight,
-            "blend_with_baseline": settings.blend_with_baseline,
-            "baseline": "logistic regression (median impute, signed log1p, standardise)",
-            "feature_set_version": FEATURE_SET_VERSION,
-            "n_features": len(FEATURE_NAMES),
-            **plan.as_params(),
-            "horizon_days": settings.horizon_days,
-            "intent_types": ",".join(settings.intent_types),
-            "n_training_snapshots": settings.n_training_snapshots,
-            "snapshot_interval_days": settings.snapshot_interval_days,
-            "min_positives": settings.min_positives,
-            "optuna_trials": settings.optuna_trials,
-            "seed": settings.seed,
-            "calibration": calibration,
-            "best_iteration": booster_model.best_iteration_,
-            **{f"lgbm_{key}": value for key, value in params.model_dump().items()},
-            **{f"rows_{name}": frame.height for name, frame in
-               (("training", sets.training), ("validation", sets.validation), ("test", sets.test))},
-            **{f"positive_rate_{name}": round(float(frame["label"].mean()), 6) for name, frame in
-               (("training", sets.training), ("validation", sets.validation), ("test", sets.test))},
-        })
-        # Digests of what the model learned from; identifiers are dropped before logging.
-        for context, frame in (("training", sets.training), ("validation", sets.validation),
-                               ("test", sets.test)):
-            dataset = mlflow.data.from_pandas(
-                feature_matrix(frame).assign(label=frame["label"].cast(pl.Float64).to_numpy()),
-                name=f"person_features_{context}", targets="label",
-            )
-            mlflow.log_input(dataset, context=context)
-        mlflow.log_metrics({f"test_{key}": value for key, value in test_metrics.items()})
-        mlflow.log_metrics({f"baseline_test_{key}": value for key, value in baseline_metrics.items()})
-        mlflow.log_metric("max_single_feature_auc_validation", max(single_feature_aucs.values()))
-        mlflow.log_metrics({f"validation_auc_lightgbm_weight_{weight:.2f}": auc
-                            for weight, auc in blend_aucs.items()})
-        if search_auc is not None:
-            mlflow.log_metric("optuna_best_validation_auc", search_auc)
 
-        with tempfile.TemporaryDirectory(prefix="norrut-run-") as folder:
-            out = Path(folder)
-            (out / "feature_list.txt").write_text(feature_list_text(), encoding="utf-8")
-            (out / "single_feature_auc_validation.json").write_text(
-                json.dumps(single_feature_aucs, indent=1), encoding="utf-8")
-            scores = {"model (calibrated)": p_test, "logistic baseline": p_baseline}
-            plots.calibration_curve_png(out / "calibration_curve.png", y_test, scores)
-            plots.gains_and_lift_png(out / "cumulative_gains_lift.png", y_test, scores)
-            gains = booster_model.booster_.feature_importance(importance_type="gain")
-            plots.feature_importance_png(out / "feature_importance.png", list(FEATURE_NAMES), gains)
-            sample = X_test.sample(n=min(2000, len(X_test)), random_state=settings.seed)
-            contributions = booster_model.predict(sample, pred_contrib=True)
-            plots.shap_summary_png(out / "shap_summary.png", sample, contributions)
-            mlflow.log_artifacts(folder)
-
-        input_example = typical_input(X_train)
-        info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
-            signature=infer_signature(input_example, model.predict_proba(input_example)[:, 1]),
-            input_example=input_example,
-            registered_model_name=settings.model_name,
-            pip_requirements=[f"lightgbm=={lightgbm.__version__}",
-                              f"scikit-learn=={sklearn.__version__}",
-                              f"mlflow=={mlflow.__version__}"],
-        )
-        version = str(info.registered_model_version)
-        client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-        for key, value in (("feature_set_version", FEATURE_SET_VERSION),
-                           ("test_snapshot", plan.test.isoformat()),
-                           ("test_roc_auc", f"{test_metrics['roc_auc']:.4f}")):
-            client.set_model_version_tag(settings.model_name, version, key, value)
-        return run.info.run_id, version
+def _tag_version(client, outcome: TrainingOutcome, version: str) -> None:
+    for key, value in (("feature_set_version", FEATURE_SET_VERSION),
+                       ("test_snapshot", outcome.plan.test.isoformat()),
+                       ("test_roc_auc", f"{outcome.test_metrics['roc_auc']:.4f}")):
+        client.set_model_version_tag(outcome.settings.model_name, version, key, value)

@@ -1,4 +1,5 @@
-"""Reads export runs (docs/INTERFACES.md "Export folders → portal") without ever writing.
+"""Reads export runs (docs/INTERFACES.md "Export folders → portal") without ever writing; the
+folder layout and the reading of run.json and manifests are activation/export_store.py's.
 
 Folder and file names are only ever taken from the file system listing and the manifests;
 names from a request are compared against them, never joined into a path.
@@ -6,16 +7,19 @@ names from a request are compared against them, never joined into a path.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-AS_OF_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-VERSION_FOLDER_PATTERN = re.compile(r"^v([1-9]\d{0,5})$")
+from activation import export_store
+
+# The routes match a request's as-of date and version folder with these before looking them up.
+AS_OF_PATTERN = export_store.AS_OF_FOLDER_PATTERN
+VERSION_FOLDER_PATTERN = export_store.VERSION_FOLDER_PATTERN
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -145,25 +149,13 @@ class ExportRun:
 
 def list_runs(exports_dir: Path) -> list[ExportRun]:
     """Every finished export run, newest as-of date and version first."""
-    runs = []
-    for date_folder in _subfolders(exports_dir):
-        if not AS_OF_PATTERN.match(date_folder.name):
-            continue
-        for version_folder in _subfolders(date_folder):
-            match = VERSION_FOLDER_PATTERN.match(version_folder.name)
-            if match:
-                runs.append(_read_run(date_folder.name, int(match.group(1)), version_folder))
-    return sorted(runs, key=lambda run: (run.as_of, run.version), reverse=True)
+    return [_read_run(run) for run in reversed(export_store.list_runs(exports_dir))]
 
 
 def find_run(exports_dir: Path, as_of: str, version: int) -> ExportRun | None:
-    for date_folder in _subfolders(exports_dir):
-        if date_folder.name != as_of:
-            continue
-        for version_folder in _subfolders(date_folder):
-            if version_folder.name == f"v{version}":
-                return _read_run(as_of, version, version_folder)
-    return None
+    day = export_store.parse_as_of_folder(as_of)
+    run = None if day is None else export_store.find_run(exports_dir, day, version)
+    return None if run is None else _read_run(run)
 
 
 def resolve_file(segment: SegmentExport, export_file: ExportFile) -> Path | None:
@@ -201,9 +193,9 @@ def _is_single_link_file(status: os.stat_result) -> bool:
     return stat.S_ISREG(status.st_mode) and status.st_nlink == 1
 
 
-def _read_run(as_of: str, version: int, folder: Path) -> ExportRun:
-    run_info, problem = _read_json(folder / "run.json")
-    segments = [_read_segment(segment_folder) for segment_folder in _subfolders(folder)]
+def _read_run(run: export_store.RunFolder) -> ExportRun:
+    run_info, problem = _read_document(export_store.read_run_info, run.folder)
+    segments = [_read_segment(segment_folder) for segment_folder in run.segment_folders()]
     written = _get(run_info, "segments_written")
     if isinstance(written, list):
         present = {segment.name for segment in segments}
@@ -211,12 +203,12 @@ def _read_run(as_of: str, version: int, folder: Path) -> ExportRun:
         if missing:
             problem = "; ".join(filter(None, [problem, "segment folders missing: "
                                                         + ", ".join(missing)]))
-    return ExportRun(as_of, version, folder, run_info, problem,
+    return ExportRun(run.as_of.isoformat(), run.version, run.folder, run_info, problem,
                      sorted(segments, key=lambda segment: segment.name))
 
 
 def _read_segment(folder: Path) -> SegmentExport:
-    manifest, problem = _read_json(folder / "manifest.json")
+    manifest, problem = _read_document(export_store.read_manifest, folder)
     segment = SegmentExport(name=folder.name, folder=folder, manifest=manifest, problem=problem)
     if manifest is None:
         return segment
@@ -260,24 +252,13 @@ def _is_plain_file_name(name: Any) -> bool:
             and "/" not in name and "\\" not in name and "\x00" not in name)
 
 
-def _read_json(path: Path) -> tuple[dict[str, Any] | None, str | None]:
-    if not path.is_file():
-        return None, f"{path.name} is missing"
+def _read_document(read: Callable[[Path], dict[str, Any]],
+                   folder: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """The document `read` reads from `folder`, or None and what is wrong with it."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        return None, f"{path.name} cannot be read: {error}"
-    if not isinstance(document, dict):
-        return None, f"{path.name} is not a JSON object"
-    return document, None
-
-
-def _subfolders(folder: Path) -> list[Path]:
-    # Hidden folders are export runs still being written (temporary names before the rename).
-    if not folder.is_dir():
-        return []
-    return sorted(entry for entry in folder.iterdir()
-                  if entry.is_dir() and not entry.is_symlink() and not entry.name.startswith("."))
+        return read(folder), None
+    except export_store.ExportDocumentError as error:
+        return None, str(error)
 
 
 def _reasons(value: Any, key: str) -> list[dict[str, str]]:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from activation.export_store import lift_files
+
 
 @dataclass
 class GroupOutcome:
@@ -57,11 +59,7 @@ class LiftResult:
 
 def list_lift_results(exports_dir: Path) -> list[LiftResult]:
     """Every lift file, newest measurement first; unreadable files come back with a problem."""
-    folder = exports_dir / "lift"
-    if not folder.is_dir():
-        return []
-    results = [_read(path) for path in sorted(folder.glob("*.json"))
-               if path.is_file() and not path.name.startswith(".")]
+    results = [_read(path) for path in lift_files(exports_dir)]
     return sorted(results, key=lambda result: result.field("measured_at"), reverse=True)
 
 

@@ -76,16 +76,22 @@ def _json_line(row: dict[str, object]) -> str:
     return json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False)
 
 
-def write_jsonl(path: Path, rows: list[dict[str, object]], *, extra_lines: dict[int, str] | None = None
-                ) -> Path:
-    """JSON lines (gzip when the name ends in .gz); extra_lines puts raw text at a line index."""
-    lines = [_json_line(row) for row in rows]
+def _write_lines(path: Path, lines: list[str], extra_lines: dict[int, str] | None) -> Path:
+    """The lines (with raw text put at the indexes of extra_lines) as a file, gzip when the name
+    ends in .gz."""
     for index, text in sorted((extra_lines or {}).items()):
         lines.insert(index, text)
     data = ("\n".join(lines) + "\n").encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(gzip.compress(data) if path.name.endswith(".gz") else data)
     return path
+
+
+def write_jsonl(path: Path, rows: list[dict[str, object]], *, extra_lines: dict[int, str] | None = None
+                ) -> Path:
+    """JSON lines (gzip when the name ends in .gz); extra_lines puts raw text at a line index."""
+    lines = [_json_line(row) for row in rows]
+    return _write_lines(path, lines, extra_lines)
 
 
 def _csv_value(value: object) -> str:
@@ -106,12 +112,7 @@ def write_csv(path: Path, rows: list[dict[str, object]], *, columns: list[str] |
     for row in rows:
         writer.writerow([_csv_value(row.get(column)) for column in columns])
     lines = buffer.getvalue().splitlines()
-    for index, text in sorted((extra_lines or {}).items()):
-        lines.insert(index, text)
-    data = ("\n".join(lines) + "\n").encode("utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(gzip.compress(data) if path.name.endswith(".gz") else data)
-    return path
+    return _write_lines(path, lines, extra_lines)
 
 
 def write_parquet(path: Path, rows: list[dict[str, object]]) -> Path:

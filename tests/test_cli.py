@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import click
 import typer.main
+from typer.core import TyperGroup, TyperOption
 from typer.testing import CliRunner
 
 from norrut.cli.app import build_app
@@ -11,9 +11,9 @@ from norrut.cli.app import build_app
 runner = CliRunner()
 
 
-def _walk(command: click.Command, path: tuple[str, ...] = ()):
+def _walk(command, path: tuple[str, ...] = ()):
     yield path, command
-    if isinstance(command, click.Group):
+    if isinstance(command, TyperGroup):
         for name, sub in command.commands.items():
             yield from _walk(sub, path + (name,))
 
@@ -27,16 +27,27 @@ def test_every_command_and_option_has_help_text():
         if path and not (command.help or command.short_help):
             missing.append(" ".join(path) + " (command)")
         for param in command.params:
-            if isinstance(param, click.Option) and not param.hidden and not param.help:
+            if isinstance(param, TyperOption) and not param.hidden and not param.help:
                 missing.append(f"{' '.join(path) or 'norrut'} {param.opts[0]}")
     # then nothing is left unexplained
     assert not missing, f"commands/options without help text: {missing}"
 
 
+def test_the_walk_reaches_every_command_and_option():
+    # given the full norrut command tree, when walking it
+    root = typer.main.get_command(build_app())
+    walked = {" ".join(path): command for path, command in _walk(root)}
+    # then nested commands and their options are reached too (the help check above is not empty)
+    assert {"features build", "users add", "alerts add", "train"} <= set(walked)
+    assert "--horizon-days" in [param.opts[0] for param in walked["train"].params]
+
+
 def test_help_runs_and_names_the_home_option():
-    result = runner.invoke(build_app(), ["--help"])
+    result = runner.invoke(build_app(), ["--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "--home" in result.output
+    # and its default is shown as written, with no stray space before a period
+    assert "portal accounts [default: ./.norrut]" in result.output, result.output
 
 
 def test_an_unexpected_error_is_one_line_naming_it_with_exit_code_2(home):

@@ -48,11 +48,16 @@ def _norrut(*args: str):
     return CliRunner().invoke(build_app(), list(args))
 
 
+def _settings_of(run) -> dict:
+    """The job's settings a flow run was given (its one parameter)."""
+    return run.parameters.get("settings") or {}
+
+
 def _runs_of(flow_name: str, home) -> list:
     """The flow runs of one flow that worked on this test's home, newest first."""
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])))
-    mine = [run for run in runs if run.parameters.get("home") == str(home.root)]
+    mine = [run for run in runs if _settings_of(run).get("home") == str(home.root)]
     return sorted(mine, key=lambda run: run.created, reverse=True)
 
 
@@ -145,8 +150,8 @@ def test_score_and_export_run_as_flow_runs_named_after_the_as_of_date(
     # when scoring, with --out and --model-name, then exporting into another folder
     scored = _norrut("score", "--as-of", AS_OF.isoformat(), "--out", str(tmp_path / "s.csv"),
                      "--model-name", "curious-about-working-here")
-    exported = _norrut("export", "--as-of", AS_OF.isoformat(), "--segments", str(segments),
-                       "--out", str(tmp_path / "exports"))
+    exported = _norrut("export", "--as-of", AS_OF.isoformat(), "--segments-file", str(segments),
+                       "--exports-dir", str(tmp_path / "exports"))
     # then both printed their summary tables and wrote their files
     assert scored.exit_code == 0, scored.output
     assert "persons scored" in scored.output and "300" in scored.output
@@ -255,7 +260,7 @@ def test_features_build_and_a_refused_train_run_as_flow_runs(prefect_harness, ho
     assert "too few positive examples" in refused.output and "Traceback" not in refused.output
     runs = _runs_of("train", home)
     assert [(r.name, r.state.is_failed()) for r in runs] == [("train-2026-03-12", True)], runs
-    assert runs[0].parameters["min_positives"] == 100000
+    assert _settings_of(runs[0])["min_positives"] == 100000
 
 
 @pytest.mark.slow
@@ -264,7 +269,7 @@ def test_train_passes_every_option_to_its_flow_run(prefect_harness, home):
     _world(home)
     # when training through the CLI with options beyond the defaults
     trained = _norrut("train", "--as-of", "2026-03-12", "--min-positives", "30",
-                      "--snapshots", "3", "--horizon", "10", "--intent-types",
+                      "--n-training-snapshots", "3", "--horizon-days", "10", "--intent-types",
                       "job_click,inquiry", "--json")
     # then it registered and promoted a first model, printing the result as JSON
     assert trained.exit_code == 0, trained.output
@@ -273,7 +278,7 @@ def test_train_passes_every_option_to_its_flow_run(prefect_harness, home):
     # and the flow run, named after the date, carries those options as its parameters
     runs = _runs_of("train", home)
     assert [(r.name, r.state.is_completed()) for r in runs] == [("train-2026-03-12", True)]
-    parameters = runs[0].parameters
+    parameters = _settings_of(runs[0])
     assert (parameters["min_positives"], parameters["n_training_snapshots"],
             parameters["horizon_days"], parameters["intent_types"]) == (
         30, 3, 10, ["job_click", "inquiry"]), parameters

@@ -27,13 +27,13 @@ from activation_fixtures import (
 
 import warehouse.compaction
 from activation.definitions import parse_segments
-from activation.export_run import ExportSettings, export_segments
+from activation.export_run import SegmentsToExport, export_segments
 from activation.exporters import EXPORTERS
 from activation.exporters.the_trade_desk import TheTradeDeskExporter
 from tests.event_files import good_event, write_jsonl
 from warehouse.compaction import compact_warehouse, fresh_path_for
 from warehouse.db import open_warehouse
-from warehouse.ingest import ingest_inbox
+from warehouse.ingest.loading import ingest_inbox
 from warehouse.optout import apply_optouts
 
 # The repro id (break 2).
@@ -57,7 +57,7 @@ def champion_store(tmp_path_factory) -> ChampionStore:
 
 def _export(home, **changes):
     return export_segments(home.warehouse_path, home.exports_dir, AS_OF,
-                           ExportSettings(parse_segments({**SETTINGS, **changes})))
+                           SegmentsToExport(parse_segments({**SETTINGS, **changes})))
 
 
 def _write_optouts(path: Path, person_ids: list[str]) -> Path:
@@ -106,8 +106,9 @@ def _maid_stored_as(population, upper: bool) -> list[str]:
 
 def _run_optout_flow(home, optouts: Path):
     from flows.optout import optout
+    from warehouse.settings import OptoutSettings
 
-    return optout(home=str(home.root), optouts_csv=str(optouts))
+    return optout(OptoutSettings(home=str(home.root), optouts_csv=str(optouts)))
 
 
 # ---- break 2: an upper-case mobile id gets round an erasure ----------------------------------
@@ -450,6 +451,7 @@ def test_an_erased_person_is_in_no_byte_of_any_file_of_the_home(
     from typer.testing import CliRunner
 
     from flows.pipeline import pipeline
+    from flows.settings import PipelineSettings
     from norrut.cli.app import build_app
     from simulator.world import WorldSettings, simulate_world
 
@@ -457,8 +459,8 @@ def test_an_erased_person_is_in_no_byte_of_any_file_of_the_home(
     # training (MLflow), scoring and export
     world = tmp_path / "world"
     simulate_world(world, WorldSettings(persons=3000, days=90, faults=True, files_per_format=1))
-    state = pipeline(home=str(home.root), inbox=str(world / "inbox"),
-                     catalog=str(world / "catalog.csv"), return_state=True)
+    state = pipeline(PipelineSettings(home=str(home.root), inbox=str(world / "inbox"),
+                                      catalog=str(world / "catalog.csv")), return_state=True)
     assert state.is_completed(), state
     generic = next(home.exports_dir.glob("*/v1/*/generic.csv"))
     rows = pl.read_csv(generic, infer_schema=False)

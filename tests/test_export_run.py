@@ -24,12 +24,8 @@ from activation_fixtures import (
 from typer.testing import CliRunner
 
 from activation.definitions import parse_segments
-from activation.export_run import (
-    ExportSettings,
-    NoScoresError,
-    export_segments,
-    remove_abandoned_temp_folders,
-)
+from activation.export_run import NoScoresError, SegmentsToExport, export_segments
+from activation.export_store import remove_abandoned_temp_folders
 from activation.exporters.generic import GenericExporter
 from norrut.cli.app import build_app
 from warehouse.db import open_warehouse
@@ -52,8 +48,8 @@ def champion_store(tmp_path_factory) -> ChampionStore:
     return shared_champion_store(tmp_path_factory)
 
 
-def _settings(**changes) -> ExportSettings:
-    return ExportSettings(parse_segments({**SETTINGS, **changes}))
+def _settings(**changes) -> SegmentsToExport:
+    return SegmentsToExport(parse_segments({**SETTINGS, **changes}))
 
 
 def _ids_in(path: Path) -> set[str]:
@@ -139,6 +135,13 @@ def test_manifest_and_run_json_describe_the_files_exactly(tmp_path, champion_sto
     skipped = {d["destination"]: d["reason"] for d in manifest["destinations_skipped"]}
     assert set(skipped) == {"tiktok", "snapchat"} and "1000" in skipped["tiktok"]
     assert manifest["settings"]["google_ads_app_id"] == "se.norrbotten.flyttahit"
+    assert manifest["settings"] == {"google_ads_app_id": "se.norrbotten.flyttahit",
+                                    "the_trade_desk_advertiser_id": "adv123",
+                                    "the_trade_desk_ttl_minutes": 30 * 24 * 60}
+    assert list(manifest) == [
+        "manifest_version", "segment", "as_of", "export_version", "created_at", "model",
+        "audience", "files", "destinations_skipped", "ids_left_out", "settings",
+        "gains_by_decile", "interest_profile"]
     assert [g["decile"] for g in manifest["gains_by_decile"]] == list(range(1, 11))
     assert manifest["interest_profile"]["themes"] and manifest["interest_profile"]["regions"]
 
@@ -220,7 +223,7 @@ def test_a_killed_export_process_leaves_no_version_folder(tmp_path, champion_sto
         import sys, time
         from pathlib import Path
         from activation.definitions import parse_segments
-        from activation.export_run import ExportSettings, export_segments
+        from activation.export_run import SegmentsToExport, export_segments
         from activation.exporters.generic import GenericExporter
         original = GenericExporter.write
         def slow_write(self, rows, folder, context):
@@ -231,7 +234,7 @@ def test_a_killed_export_process_leaves_no_version_folder(tmp_path, champion_sto
         GenericExporter.write = slow_write
         export_segments({str(warehouse_path)!r}, {str(exports)!r},
                         __import__("datetime").date(2026, 11, 1),
-                        ExportSettings(parse_segments({SETTINGS!r})))
+                        SegmentsToExport(parse_segments({SETTINGS!r})))
     """)
     process = subprocess.Popen([sys.executable, "-c", script], cwd=REPO,
                                env={**os.environ, "PYTHONPATH": str(REPO)})

@@ -11,7 +11,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from activation.definitions import DestinationSettings, parse_segments
+from activation.definitions import parse_segments
+from activation.destination_settings import DestinationSettings
 from activation.exporters import EXPORTERS
 from activation.exporters.base import ExportContext, ExportValidationError
 from activation.exporters.generic import GenericExporter
@@ -62,6 +63,33 @@ def test_every_destination_has_an_exporter_with_a_cited_spec():
     for exporter in EXPORTERS.values():
         doc = __import__(exporter.__module__, fromlist=["_"]).__doc__
         assert "http" in doc or exporter is GenericExporter, f"{exporter.name} cites no spec"
+        # and the class says the same: the document's title, and its address in the docstring
+        assert exporter.spec, exporter.name
+        assert exporter is GenericExporter or exporter.spec_url.startswith("https://")
+        assert exporter.spec_url is None or exporter.spec_url in " ".join(doc.split()), (
+            f"{exporter.name}: spec_url is not the address its module cites")
+
+
+def test_every_exporter_declares_its_facts():
+    for name, exporter in EXPORTERS.items():
+        assert exporter.name == name and exporter.label, name
+        assert exporter.id_form in ("canonical", "lower", "sha256_lower"), name
+        assert exporter.own_minimum >= 1, name
+        for setting in exporter.required_settings:
+            # each "<block>.<field>" is a field of a DestinationSettings block
+            block, _, field = setting.partition(".")
+            assert field in getattr(SETTINGS, block).model_dump(), setting
+
+
+def test_a_destination_without_its_required_settings_says_which_is_missing():
+    bare = ExportContext("s", date(2026, 11, 1), DestinationSettings())
+    assert TheTradeDeskExporter().unavailable_reason(bare) == (
+        "no the_trade_desk.advertiser_id in destination_settings")
+    assert GoogleAdsExporter().unavailable_reason(bare) == (
+        "no google_ads.app_id in destination_settings; a device-id list needs its app")
+    for name, exporter in EXPORTERS.items():
+        assert exporter().unavailable_reason(CONTEXT) is None, name
+        assert (exporter().unavailable_reason(bare) is None) == (not exporter.required_settings)
 
 
 def test_generic_file_is_the_contract_csv_with_every_id_type(tmp_path):
@@ -111,6 +139,23 @@ def test_tiktok_file_has_maid_header_and_one_consistent_case(tmp_path):
     assert rows[0] == ["MAID"] and len(rows) == 4
     assert all(len(row) == 1 and row[0] == row[0].lower() for row in rows[1:])
     assert TikTokExporter.own_minimum == 1000
+
+
+@pytest.mark.parametrize(("exporter", "expected"), [
+    (MetaExporter, b"madid\n" + b"".join(_maid(i).encode() + b"\n" for i in (1, 2, 3))),
+    (TikTokExporter, b"MAID\n" + b"".join(_maid(i).encode() + b"\n" for i in (1, 2, 3))),
+    (SnapchatExporter, b"MOBILE_AD_ID_SHA256\n" + b"".join(
+        hashlib.sha256(_maid(i).encode()).hexdigest().encode() + b"\n" for i in (1, 2, 3))),
+])
+def test_maid_list_files_are_these_exact_bytes(tmp_path, exporter, expected):
+    # given mixed-case maids in rank order, another id type and the all-zero id
+    audience = _audience([_maid(1, upper=True), _maid(2), ZERO, _maid(3, upper=True)])
+    # when written, then the file is the header and one id a line, LF-ended, nothing else
+    _, files = _write(exporter(), audience, tmp_path)
+    path = tmp_path / exporter.file_name
+    assert path.read_bytes() == expected
+    assert (files[0].rows, files[0].bytes) == (3, len(expected))
+    assert files[0].sha256 == hashlib.sha256(expected).hexdigest()
 
 
 def test_snapchat_file_holds_sha256_of_the_lower_cased_maid(tmp_path):

@@ -21,11 +21,16 @@ from prefect.client.schemas.filters import (
     FlowRunFilterId,
 )
 
+from activation.settings import ScoreAndExportSettings
 from core.home import NorrutHome
+from features.settings import FeatureSettings
 from flows.ingest import ingest
 from flows.pipeline import pipeline
+from flows.settings import PipelineSettings
+from models.settings import TrainSettings
 from simulator.world import WorldSettings, simulate_world
 from warehouse.db import open_warehouse
+from warehouse.settings import IngestSettings, OptoutSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NORRUT = str(Path(sys.executable).with_name("norrut"))
@@ -76,7 +81,7 @@ def _flow_run(flow_run_id):
 def test_ingest_flow_loads_the_inbox_and_publishes_what_it_did(prefect_harness, home, inbox):
     # given an inbox with three honest events and one personal-looking row
     # when the ingest flow runs
-    state = ingest(home=str(home.root), inbox=str(inbox), return_state=True)
+    state = ingest(IngestSettings(home=str(home.root), inbox=str(inbox)), return_state=True)
     # then it completed and loaded the three events
     assert state.is_completed(), state.message
     report = state.result()
@@ -97,7 +102,7 @@ def test_two_ingest_flows_started_at_once_both_finish_and_load_each_event_once(
     states = {}
 
     def run(label: str) -> None:
-        states[label] = ingest(home=str(home.root), inbox=str(inbox), return_state=True)
+        states[label] = ingest(IngestSettings(home=str(home.root), inbox=str(inbox)), return_state=True)
 
     threads = [threading.Thread(target=run, args=(label,)) for label in ("first", "second")]
     for thread in threads:
@@ -117,7 +122,7 @@ def test_two_ingest_flows_started_at_once_both_finish_and_load_each_event_once(
 def test_a_writer_that_cannot_get_the_warehouse_fails_cleanly_naming_the_holder(
         prefect_harness, home, inbox, tmp_path):
     # given a loaded warehouse, and another process holding it for a long run
-    assert ingest(home=str(home.root), inbox=str(inbox), return_state=True).is_completed()
+    assert ingest(IngestSettings(home=str(home.root), inbox=str(inbox)), return_state=True).is_completed()
     (inbox / "batch-002.jsonl").write_text(json.dumps(_event("e-5", "cookie-cccc-0003")) + "\n")
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import time
@@ -130,7 +135,7 @@ def test_a_writer_that_cannot_get_the_warehouse_fails_cleanly_naming_the_holder(
     try:
         assert holder.stdout.readline().strip() == "holding"
         # when an ingest run is willing to wait one second
-        state = ingest(home=str(home.root), inbox=str(inbox), lock_wait_seconds=1,
+        state = ingest(IngestSettings(home=str(home.root), inbox=str(inbox), lock_wait_seconds=1),
                        return_state=True)
     finally:
         holder.kill()
@@ -143,7 +148,7 @@ def test_a_writer_that_cannot_get_the_warehouse_fails_cleanly_naming_the_holder(
     # and the warehouse is as it was: the new file was not half loaded
     assert _events_in(home) == 3
     # and a rerun once the warehouse is free loads the new file
-    rerun = ingest(home=str(home.root), inbox=str(inbox), return_state=True)
+    rerun = ingest(IngestSettings(home=str(home.root), inbox=str(inbox)), return_state=True)
     assert rerun.is_completed() and rerun.result().rows_loaded == 1
     assert _events_in(home) == 4
 
@@ -165,8 +170,9 @@ def pipeline_home(tmp_path_factory):
 @pytest.fixture(scope="module")
 def first_pipeline_run(prefect_harness, tiny_world, pipeline_home):
     """The pipeline run once on the tiny world, into a fresh home (trains the first model)."""
-    return pipeline(home=str(pipeline_home.root), inbox=str(tiny_world / "inbox"),
-                    catalog=str(tiny_world / "catalog.csv"), return_state=True)
+    return pipeline(PipelineSettings(home=str(pipeline_home.root), inbox=str(tiny_world / "inbox"),
+                                     catalog=str(tiny_world / "catalog.csv")),
+                    return_state=True)
 
 
 @pytest.mark.slow
@@ -286,11 +292,13 @@ def test_the_scheduled_flows_each_publish_their_summary(
     common = {"home": str(pipeline_home.root), "as_of": date(2026, 11, 2)}
     # when each flow the deployments schedule runs on its own
     states = {
-        "features-summary": build_features(**common, return_state=True),
-        "training-summary": train(**common, return_state=True),
-        "segments-summary": score_and_export(**common, return_state=True),
-        "optout-summary": optout(home=str(pipeline_home.root),
-                                 optouts_csv=str(tiny_world / "optouts.csv"), return_state=True),
+        "features-summary": build_features(FeatureSettings(**common), return_state=True),
+        "training-summary": train(TrainSettings(**common), return_state=True),
+        "segments-summary": score_and_export(ScoreAndExportSettings(**common),
+                                             return_state=True),
+        "optout-summary": optout(OptoutSettings(home=str(pipeline_home.root),
+                                                optouts_csv=str(tiny_world / "optouts.csv")),
+                                 return_state=True),
     }
     # then each completed, is named after its date, and published what it did
     expected_text = {

@@ -10,7 +10,7 @@ from activation.exporters.base import WrittenFile
 from flows import reports
 from models.promotion import PromotionResult
 from models.training import TrainResult
-from warehouse.ingest import FileResult, IngestReport
+from warehouse.ingest.reports import FileResult, IngestReport
 from warehouse.optout import OptoutReport
 
 

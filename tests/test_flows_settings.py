@@ -1,4 +1,5 @@
-"""prefect.yaml, the flows' signatures and their settings objects name the same parameters."""
+"""Each job has one settings object: the flow's one parameter, what prefect.yaml overrides, and
+what the stage function receives."""
 
 from __future__ import annotations
 
@@ -10,21 +11,27 @@ from pathlib import Path
 import pytest
 import yaml
 
+from activation.settings import ExportSettings, LiftSettings, ScoreAndExportSettings, ScoreSettings
+from core.settings import JobSettings
+from features.settings import FeatureSettings
 from flows import settings as flow_settings
+from flows.settings import PipelineSettings
+from models.settings import TrainSettings
+from warehouse.settings import IngestSettings, OptoutSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEPLOYMENTS = yaml.safe_load((REPO_ROOT / "prefect.yaml").read_text())["deployments"]
 
 SETTINGS_OF_FLOW = {
-    "ingest": flow_settings.IngestSettings,
-    "optout": flow_settings.OptoutSettings,
-    "build-features": flow_settings.BuildFeaturesSettings,
-    "train": flow_settings.TrainSettings,
-    "score-and-export": flow_settings.ScoreAndExportSettings,
-    "score": flow_settings.ScoreSettings,
-    "export": flow_settings.ExportSettings,
-    "pipeline": flow_settings.PipelineSettings,
-    "lift": flow_settings.LiftSettings,
+    "ingest": IngestSettings,
+    "optout": OptoutSettings,
+    "build-features": FeatureSettings,
+    "train": TrainSettings,
+    "score-and-export": ScoreAndExportSettings,
+    "score": ScoreSettings,
+    "export": ExportSettings,
+    "pipeline": PipelineSettings,
+    "lift": LiftSettings,
 }
 
 
@@ -35,21 +42,61 @@ def _load_flow(entrypoint: str):
 
 
 @pytest.mark.parametrize("deployment", DEPLOYMENTS, ids=lambda d: d["entrypoint"])
-def test_deployment_parameters_are_the_flow_settings_fields(deployment):
+def test_a_flow_takes_its_jobs_settings_as_its_one_parameter(deployment):
     # given a deployment in prefect.yaml and the flow it runs
     flow = _load_flow(deployment["entrypoint"])
     settings_class = SETTINGS_OF_FLOW[flow.name]
-    fields = settings_class.model_fields
-    # when comparing the names and defaults of parameters, signature and settings
+    # then the flow's one parameter is that job's settings, defaulting to its defaults
     signature = inspect.signature(flow.fn).parameters
-    # then all three name the same parameters
-    assert set(signature) == set(fields), f"{flow.name}: signature {set(signature)} vs {set(fields)}"
-    assert set(deployment["parameters"]) == set(fields), (
-        f"{deployment['entrypoint']}: prefect.yaml {set(deployment['parameters'])} vs {set(fields)}")
-    # and the defaults agree, so a scheduled run does what a CLI run does
-    for name, field in fields.items():
-        assert signature[name].default == field.default, f"{flow.name}.{name} default differs"
-        assert deployment["parameters"][name] == field.default, f"prefect.yaml {name} default"
+    assert list(signature) == ["settings"], f"{flow.name}: {list(signature)}"
+    assert signature["settings"].default == settings_class()
+    # and prefect.yaml lists only fields that exist and differ from the defaults
+    overrides = deployment.get("parameters", {}).get("settings", {})
+    assert set(deployment.get("parameters", {})) <= {"settings"}
+    for name, value in overrides.items():
+        assert name in settings_class.model_fields, f"{deployment['name']}: unknown {name}"
+        assert settings_class.model_validate({name: value}) != settings_class(), (
+            f"{deployment['name']}: {name} repeats the default")
+
+
+def test_every_job_settings_class_is_owned_by_its_stage():
+    # given the settings classes of all jobs
+    # then each is a JobSettings of the stage package that runs the job, and none is defined twice
+    owners = {IngestSettings: "warehouse", OptoutSettings: "warehouse", FeatureSettings: "features",
+              TrainSettings: "models", ScoreSettings: "activation", ExportSettings: "activation",
+              ScoreAndExportSettings: "activation", LiftSettings: "activation",
+              PipelineSettings: "flows"}
+    for settings_class, stage in owners.items():
+        assert issubclass(settings_class, JobSettings)
+        assert settings_class.__module__ == f"{stage}.settings", settings_class
+    names = [cls.__name__ for cls in owners]
+    assert len(names) == len(set(names))
+
+
+def test_a_job_parameter_added_to_settings_reaches_the_flow_unchanged(tmp_path):
+    # given a job's settings with one more field (what adding a parameter is: one line)
+    class WiderFeatureSettings(FeatureSettings):
+        extra_window_days: int = 7
+
+    # then the flow's one parameter carries it as it is, with no other list to edit
+    settings = WiderFeatureSettings(home=str(tmp_path), extra_window_days=30)
+    assert settings.model_copy(update={"as_of": date(2026, 11, 1)}).extra_window_days == 30
+    assert "extra_window_days" in WiderFeatureSettings.model_json_schema()["properties"]
+
+
+def test_the_pipeline_hands_each_step_its_own_settings(tmp_path):
+    # given pipeline settings with a home, a wait and an inbox
+    pipeline = PipelineSettings(home=str(tmp_path), lock_wait_seconds=5, inbox="/in",
+                                segments_file="/s.yaml")
+    day = date(2026, 11, 2)
+    # then each step's settings carry the shared fields and the date
+    assert pipeline.ingest_settings() == IngestSettings(home=str(tmp_path), lock_wait_seconds=5,
+                                                        inbox="/in")
+    assert pipeline.feature_settings(day).as_of == day
+    assert pipeline.train_settings(day).lock_wait_seconds == 5
+    chain = pipeline.score_and_export_settings(day)
+    assert chain.export_settings(day).segments_file == "/s.yaml"
+    assert chain.score_settings(day).home == str(tmp_path)
 
 
 def test_schedules_are_in_swedish_time():
@@ -71,28 +118,30 @@ def test_settings_reject_unknown_and_invalid_values():
     # given a typo in a parameter name and a negative wait
     # then the settings object refuses both with a clear error
     with pytest.raises(ValueError, match="inboxx"):
-        flow_settings.IngestSettings(inboxx="/tmp/in")
+        IngestSettings(inboxx="/tmp/in")
     with pytest.raises(ValueError, match="lock_wait_seconds"):
-        flow_settings.PipelineSettings(lock_wait_seconds=-1)
+        PipelineSettings(lock_wait_seconds=-1)
 
 
 def test_lift_settings_refuse_an_unknown_destination_or_segment_name():
     # given a destination Norrut has no exporter for, and a segment name no YAML can hold
     # then the settings object refuses both, naming the field
     with pytest.raises(ValueError, match="destination"):
-        flow_settings.LiftSettings(destination="linkedin")
+        LiftSettings(destination="linkedin")
     with pytest.raises(ValueError, match="segment"):
-        flow_settings.LiftSettings(segment="../top-decile")
+        LiftSettings(segment="../top-decile")
     with pytest.raises(ValueError, match="export_version"):
-        flow_settings.LiftSettings(export_version=0)
+        LiftSettings(export_version=0)
 
 
 def test_paths_left_empty_resolve_under_the_norrut_home(home):
     # given settings with no paths
-    settings = flow_settings.PipelineSettings()
-    # then the home comes from $NORRUT_HOME and the inbox lies inside it
+    settings = IngestSettings()
+    # then the home comes from $NORRUT_HOME and the inbox and opt-out file lie inside it
     assert settings.norrut_home() == home
     assert settings.inbox_path() == home.root / "inbox"
+    assert OptoutSettings().optouts_path() == home.root / "inbox" / "optouts.csv"
+    assert ExportSettings().exports_path() == home.root / "exports"
 
 
 def test_training_is_due_without_a_champion_or_with_an_old_one():
@@ -106,10 +155,25 @@ def test_training_is_due_without_a_champion_or_with_an_old_one():
     assert not due and "within 7 days" in why, why
 
 
-def test_the_default_as_of_is_the_day_after_the_last_event():
-    assert flow_settings.day_after(date(2026, 11, 1), today=date(2026, 11, 22)) == date(2026, 11, 2)
-    # an empty warehouse has no last event: today is used
-    assert flow_settings.day_after(None, today=date(2026, 11, 22)) == date(2026, 11, 22)
+def test_the_default_as_of_is_the_day_after_the_last_event(tmp_path):
+    from warehouse.as_of import NoEventsError, resolve_as_of
+    from warehouse.db import open_warehouse
+
+    # given a warehouse without events, then one whose newest event is late on 1 November (UTC)
+    path = tmp_path / "warehouse.duckdb"
+    with open_warehouse(path):
+        pass
+    # then an empty warehouse has no default, and says what to do
+    with pytest.raises(NoEventsError, match="norrut ingest"):
+        resolve_as_of(path, None)
+    with open_warehouse(path) as con:
+        con.execute("insert into raw.events by name select 'e1' as event_id, "
+                    "'00000000-0000-4000-8000-000000000001' as person_id, 'maid' as id_type, "
+                    "'view' as event_type, timestamp '2026-11-01 23:30:00' as occurred_at, "
+                    "true as consent, 'f' as file_sha256")
+    # and the default is the next day, a given date wins
+    assert resolve_as_of(path, None) == date(2026, 11, 2)
+    assert resolve_as_of(path, date(2026, 10, 1)) == date(2026, 10, 1)
 
 
 def test_only_file_system_and_network_failures_are_retried():

@@ -22,7 +22,7 @@ from tests.event_files import (
     write_jsonl,
     write_parquet,
 )
-from warehouse.ingest import ingest_inbox
+from warehouse.ingest.loading import ingest_inbox
 
 WRITERS = {"jsonl.gz": write_jsonl, "ndjson": write_jsonl, "csv": write_csv,
            "csv.gz": write_csv, "parquet": write_parquet}
@@ -216,7 +216,7 @@ def test_unparseable_files_are_quarantined_whole_and_the_rest_loads(home, tmp_pa
 
 
 def test_strict_raises_with_the_report_after_loading_everything(home, tmp_path):
-    from warehouse.ingest import StrictIngestError
+    from warehouse.ingest.reports import StrictIngestError
 
     write_csv(tmp_path / "inbox" / "a.csv", [good_event(1), bad_event(2, "bad_device")])
     with pytest.raises(StrictIngestError) as raised:

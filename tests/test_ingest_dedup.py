@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 
 from tests.event_files import good_event, write_csv, write_jsonl
-from warehouse.ingest import ingest_inbox
+from warehouse.ingest.loading import ingest_inbox
 
 
 def test_ids_repeated_in_a_file_and_already_stored_are_each_stored_once(home, tmp_path):

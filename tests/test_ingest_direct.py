@@ -18,7 +18,7 @@ from tests.event_files import (
     write_jsonl,
     write_parquet,
 )
-from warehouse.ingest import ingest_inbox
+from warehouse.ingest.loading import ingest_inbox
 from warehouse.optout import apply_optouts
 from warehouse.sql_files import suffixed_parameters, union_of
 
@@ -268,7 +268,7 @@ def test_batches_split_by_size_store_the_same(tmp_path, monkeypatch):
     inbox = tmp_path / "inbox"
     for index, first in enumerate((0, 800, 1600, 2400, 3200)):
         write_generated_events(inbox / f"{index}.csv", first, 1000)
-    monkeypatch.setattr("warehouse.ingest._BATCH_MAX_FILES", 2)
+    monkeypatch.setattr("warehouse.ingest.loading._BATCH_MAX_FILES", 2)
     # when both paths load them
     (direct, line_checked), (direct_db, line_checked_db) = _load_both_ways(inbox, tmp_path)
     # then every file loaded directly, with the same outcome

@@ -14,10 +14,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from flows.settings import IngestSettings
 from tests.event_files import good_event, write_csv, write_jsonl, write_parquet
-from warehouse.ingest import ingest_inbox
+from warehouse.ingest.loading import ingest_inbox
 from warehouse.optout import apply_optouts
+from warehouse.settings import IngestSettings
 from warehouse.sql_files import read_sql
 from warehouse.status import warehouse_status
 

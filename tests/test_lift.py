@@ -29,11 +29,11 @@ from prefect.client.schemas.filters import (
 )
 from typer.testing import CliRunner
 
-from activation.definitions import DESTINATIONS, parse_segments
-from activation.export_run import ExportSettings, export_segments
+from activation.definitions import destination_names, parse_segments
+from activation.export_run import SegmentsToExport, export_segments
 from activation.exporters import EXPORTERS
 from activation.exporters.base import ExportContext
-from activation.lift import ID_FORM_OF_DESTINATION, LiftInputError, ids_in_file, measure_lift
+from activation.lift import LiftInputError, ids_in_file, measure_lift
 from norrut.cli.app import build_app
 from portal.lift import list_lift_results
 from warehouse.db import open_warehouse
@@ -72,7 +72,7 @@ def exported_template(tmp_path_factory) -> ExportedWorld:
     warehouse_path, population = scored_warehouse(folder, store, 400)
     exports_dir = folder / "exports"
     report = export_segments(warehouse_path, exports_dir, AS_OF,
-                             ExportSettings(parse_segments(SEGMENTS)))
+                             SegmentsToExport(parse_segments(SEGMENTS)))
     segment_folder = report.folder / "everyone"
     by_lower = {person.lower(): person for person in population.ids()}
     treated_meta = [by_lower[i] for i in ids_in_file(segment_folder / "meta.csv", "meta")]
@@ -324,7 +324,7 @@ def test_a_changed_file_is_refused(world):
 def test_a_replaced_holdout_cannot_be_measured_but_the_new_version_can(world):
     # given a second export of the same date, which replaces the recorded holdout
     export_segments(world.warehouse_path, world.exports_dir, AS_OF,
-                    ExportSettings(parse_segments(SEGMENTS)))
+                    SegmentsToExport(parse_segments(SEGMENTS)))
     # then v1 is refused, and without a version the newest (v2) is measured
     with pytest.raises(LiftInputError, match="replaced by the one of v2"):
         _measure(world, export_version=1)
@@ -336,7 +336,7 @@ def test_a_replaced_holdout_cannot_be_measured_but_the_new_version_can(world):
 def test_an_export_without_a_holdout_gives_counts_but_no_lift(world):
     # given a new export of the same date that holds nobody out (replacing v1's holdout)
     export_segments(world.warehouse_path, world.exports_dir, AS_OF,
-                    ExportSettings(parse_segments({**SEGMENTS, "holdout_fraction": 0})))
+                    SegmentsToExport(parse_segments({**SEGMENTS, "holdout_fraction": 0})))
     _add_events(world.warehouse_path, [(world.treated_meta[0], "job_click", IN_PERIOD)])
     # when measuring it
     result = _measure(world, end=END)
@@ -349,7 +349,7 @@ def test_an_export_without_a_holdout_gives_counts_but_no_lift(world):
         _measure(world, export_version=1)
 
 
-@pytest.mark.parametrize("destination", DESTINATIONS)
+@pytest.mark.parametrize("destination", destination_names())
 def test_every_destination_file_maps_back_to_the_persons_written(tmp_path, destination):
     # given persons with upper- and lower-case maids, and each exporter's own file of them
     population = make_population(60, seed=11, maid_share=1.0)
@@ -370,7 +370,7 @@ def test_every_destination_file_maps_back_to_the_persons_written(tmp_path, desti
         con.execute(read_sql("queries/contract_macros.sql"))
         con.register("exported_ids", pa.table({"file_id": pa.array(file_ids, pa.string())}))
         matched = con.execute(read_sql("activation/queries/lift_treated_persons.sql"),
-                              {"id_form": ID_FORM_OF_DESTINATION[destination]}).pl()
+                              {"id_form": exporter.id_form}).pl()
     # then every id is one person, and every person is found
     assert matched.height == len(file_ids) == 60
     assert sorted(matched["person_id"]) == sorted(population.ids())
@@ -411,7 +411,8 @@ def test_norrut_lift_runs_the_flow_and_prints_the_file_and_numbers(prefect_harne
     # and the measurement ran as a completed flow run named after the as-of date
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["lift"])))
-    mine = [run for run in runs if run.parameters.get("home") == str(home.root)]
+    mine = [run for run in runs
+            if run.parameters.get("settings", {}).get("home") == str(home.root)]
     completed = [run for run in mine if run.state.is_completed()]
     assert [run.name for run in completed] == ["lift-2026-11-01"], [
         (run.name, run.state.name) for run in mine]

@@ -8,7 +8,7 @@ import duckdb
 
 from tests.event_files import good_event, write_jsonl
 from warehouse.db import open_warehouse
-from warehouse.ingest import ingest_inbox
+from warehouse.ingest.loading import ingest_inbox
 from warehouse.migrations import LATEST_VERSION, current_version, migrate
 
 

@@ -20,7 +20,8 @@ from test_training_world import write_world
 
 from features.build import build_features
 from features.catalog import FEATURE_NAMES
-from models.training import TrainSettings, train_model
+from models.settings import TrainSettings
+from models.training import train_model
 
 REPO = Path(__file__).resolve().parents[1]
 SCORING_DATE = date(2026, 3, 12)  # the world runs 70 days from 2026-01-01
@@ -109,7 +110,8 @@ def test_a_training_killed_while_building_snapshots_leaves_the_feature_tables(
         import time
         from datetime import date
         import models.datasets
-        from models.training import TrainSettings, train_model
+        from models.settings import TrainSettings
+        from models.training import train_model
         from core.home import NorrutHome
 
         build = models.datasets.build_features_in_transaction
@@ -151,8 +153,8 @@ def _run_left_running_by_a_killed_process(home) -> str:
     process = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import time
         import mlflow
-        from models.tracking import (DEFAULT_EXPERIMENT, ensure_experiment, owner_tags,
-                                     use_tracking)
+        from models.settings import DEFAULT_EXPERIMENT
+        from models.tracking import ensure_experiment, owner_tags, use_tracking
 
         use_tracking({home.mlflow_tracking_uri!r})
         experiment_id = ensure_experiment(DEFAULT_EXPERIMENT,

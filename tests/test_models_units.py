@@ -106,7 +106,6 @@ def _two_models(rng: np.random.Generator):
 
 
 def test_the_blend_is_the_weighted_log_odds_of_its_parts_and_scores_the_same_everywhere():
-    from activation.scoring import predict_scores
     from models.estimators import (
         LogOddsBlend,
         blend,
@@ -114,6 +113,7 @@ def test_the_blend_is_the_weighted_log_odds_of_its_parts_and_scores_the_same_eve
         choose_blend_weight,
         linear_log_odds,
     )
+    from models.prediction import predict_scores
 
     # given a fitted LightGBM model and logistic baseline
     X, y, trees, baseline = _two_models(np.random.default_rng(3))

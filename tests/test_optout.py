@@ -8,7 +8,7 @@ import duckdb
 
 from tests.event_files import PII_EMAIL, good_event, write_csv, write_jsonl
 from warehouse.db import open_warehouse
-from warehouse.ingest import ingest_inbox
+from warehouse.ingest.loading import ingest_inbox
 from warehouse.optout import apply_optouts
 
 GONE = "cookie-000003"

@@ -26,7 +26,7 @@ from tests.event_files import (
     write_jsonl,
     write_parquet,
 )
-from warehouse.ingest import ingest_inbox
+from warehouse.ingest.loading import ingest_inbox
 from warehouse.sql_files import read_sql
 
 PLANTED = (PII_EMAIL, PII_PHONE, PII_IP_ADDRESS, "0701234567", "2001:db8::8a2e:370:7334",

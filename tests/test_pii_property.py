@@ -25,7 +25,7 @@ from core.home import NorrutHome
 from flows.reports import ingest_markdown
 from tests.event_files import good_event, write_csv, write_jsonl, write_parquet
 from tests.test_pii import personal_values_stored
-from warehouse.ingest import ingest_inbox
+from warehouse.ingest.loading import ingest_inbox
 
 WRITERS = {"jsonl": write_jsonl, "jsonl.gz": write_jsonl, "csv": write_csv,
            "parquet": write_parquet}

@@ -15,7 +15,8 @@ from core.contract import WITHHELD_FILE_NAME
 from flows.reports import ingest_markdown
 from tests.event_files import good_event, write_csv, write_jsonl, write_parquet
 from tests.test_pii import personal_values_stored
-from warehouse.ingest import ingest_inbox
+from warehouse.ingest.loading import ingest_inbox
+from warehouse.settings import IngestSettings
 
 # Break 5, each value exactly as the issue lists it: (field, value, reason). A nested value is
 # a JSON object or array in JSON lines and its JSON text in CSV and Parquet; "contact" is a
@@ -133,7 +134,7 @@ def test_break_6_personal_file_names_are_withheld_everywhere(prefect_harness, ho
                       "0705551516", "erik.berg@mail.example.com"]
 
     # when the ingest flow runs, and status is asked for
-    state = ingest(home=str(home.root), inbox=str(inbox), return_state=True)
+    state = ingest(IngestSettings(home=str(home.root), inbox=str(inbox)), return_state=True)
     assert state.is_completed(), state.message
     report = state.result()
     status = CliRunner().invoke(build_app(), ["status", "--json"])

@@ -8,7 +8,7 @@ import os
 import re
 
 import pytest
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from portal_fixtures import FAST_TEST_HASHER, add_user, write_export_run, write_lift_result
 
@@ -69,8 +69,9 @@ def route_paths(client: TestClient) -> list[tuple[str, str]]:
     values = {"as_of": "2026-11-01", "version_folder": "v1", "segment_name": "top-decile",
               "destination": "meta", "part": "1"}
     found = []
-    for route in client.app.routes:
-        if isinstance(route, APIRoute):
+    # The routes sit in included routers; iter_route_contexts flattens them (FastAPI ≥ 0.137).
+    for route in iter_route_contexts(client.app.routes):
+        if isinstance(route.original_route, APIRoute):
             for method in route.methods:
                 found.append((method, route.path.format(**values)))
     return found

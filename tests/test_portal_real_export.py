@@ -25,14 +25,14 @@ def champion_store(tmp_path_factory) -> ChampionStore:
 def test_portal_lists_shows_and_serves_a_real_export_run(home, tmp_path, champion_store):
     # Given a real export run: a scored warehouse exported with two segments, one too small
     from activation.definitions import parse_segments
-    from activation.export_run import ExportSettings, export_segments
+    from activation.export_run import SegmentsToExport, export_segments
 
     warehouse_path, _ = scored_warehouse(tmp_path, champion_store, n_persons=400)
     config = parse_segments({"min_audience_size": 100, "segments": [
         {"name": "top-half", "description": "The better-scored half", "select": {"top_deciles": 5}},
         {"name": "top-tenth", "description": "Too small here", "select": {"top_deciles": 1}},
     ]})
-    report = export_segments(warehouse_path, home.exports_dir, AS_OF, ExportSettings(config))
+    report = export_segments(warehouse_path, home.exports_dir, AS_OF, SegmentsToExport(config))
     assert [segment.name for segment in report.segments_written] == ["top-half"]
     add_user(home.users_file, "maria", PASSWORD)
 

@@ -141,7 +141,7 @@ def test_the_pipeline_deployment_runs_on_a_worker_and_writes_segment_files(worke
     env = worker["env"]
     world = worker["root"] / "world"
     _simulate_tiny_world(world, env)
-    params = {"inbox": str(world / "inbox"), "catalog": str(world / "catalog.csv")}
+    params = {"settings": {"inbox": str(world / "inbox"), "catalog": str(world / "catalog.csv")}}
     # when the pipeline deployment is triggered and watched to the end
     run = subprocess.run(
         [PREFECT, "deployment", "run", "pipeline/pipeline-on-demand", "--params", json.dumps(params),
@@ -215,7 +215,8 @@ def test_a_failing_deployment_run_fires_the_failure_alert(worker, webhook_receiv
                            capture_output=True, text=True, check=False, timeout=120)
     assert added.returncode == 0, added.stdout + added.stderr
     # when a deployment run fails (an opt-out file that does not exist)
-    params = {"optouts_csv": str(worker["root"] / "no-such-optouts.csv"), "lock_wait_seconds": 5}
+    params = {"settings": {"optouts_csv": str(worker["root"] / "no-such-optouts.csv"),
+                           "lock_wait_seconds": 5}}
     run = subprocess.run(
         [PREFECT, "deployment", "run", "optout/optout-on-demand", "--params", json.dumps(params),
          "--watch", "--watch-timeout", "240"],
@@ -245,7 +246,7 @@ def test_a_run_waits_for_the_warehouse_slot_held_on_the_server(worker):
                             check=False, timeout=60).stdout
     if name not in listed:
         _prefect(env, "gcl", "create", name, "--limit", "1")
-    params = {"as_of": "2026-10-01", "lock_wait_seconds": 3}
+    params = {"settings": {"as_of": "2026-10-01", "lock_wait_seconds": 3}}
     with (temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}),
           concurrency(name, occupy=1, strict=True)):
         # when a writing deployment runs meanwhile

@@ -17,8 +17,9 @@ from activation_fixtures import (
     shared_champion_store,
 )
 
-from activation.champion import NoChampionError
-from activation.scoring import NoFeaturesError, feature_matrix, predict_scores, score_persons
+from activation.scoring import NoFeaturesError, feature_matrix, score_persons
+from models.prediction import predict_scores, scorer_for
+from models.registry import NoChampionError
 from warehouse.checks import check_grain
 from warehouse.db import open_warehouse
 from warehouse.sql_files import all_specs
@@ -141,10 +142,57 @@ def test_calibrated_predictions_equal_sklearn_predict_proba(method, frozen):
                   CalibratedClassifierCV(lightgbm.LGBMClassifier(n_estimators=20, verbose=-1),
                                          method=method, cv=3))
     calibrated.fit(frame[2000:], label[2000:])
-    # when scoring through the fast path
+    expected = calibrated.predict_proba(frame)[:, 1]
+    # when scoring through the fast path (sklearn's predict_proba would fail if taken)
+    assert scorer_for(calibrated).is_fast, "the fast path knows the calibrated LightGBM"
+    calibrated.predict_proba = lambda _: pytest.fail("took predict_proba")
     scores = predict_scores(calibrated, features, threads=2)
     # then the probabilities are sklearn's own, to the last bits
-    np.testing.assert_allclose(scores, calibrated.predict_proba(frame)[:, 1], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-12)
+    assert np.ptp(scores) > 0.05, "scores that barely vary would prove little"
+
+
+@pytest.mark.parametrize("calibrated", [False, True])
+def test_a_model_the_fast_path_does_not_know_scores_through_predict_proba(calibrated):
+    # given a logistic regression, bare or calibrated: no LightGBM part for the fast path
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(6)
+    features = rng.normal(size=(600, 3)).astype(np.float32)
+    label = (features[:, 0] + rng.normal(size=600) > 0).astype(int)
+    model = (CalibratedClassifierCV(LogisticRegression(), method="sigmoid", cv=3) if calibrated
+             else LogisticRegression())
+    model.fit(features, label)
+    # when asking models for its scorer
+    scorer = scorer_for(model)
+    # then it takes the model's own predict_proba, and gives its numbers
+    assert not scorer.is_fast
+    np.testing.assert_array_equal(scorer.scores(features, threads=1),
+                                  model.predict_proba(features)[:, 1])
+
+
+def test_the_scoring_step_leaves_the_models_internals_to_models():
+    # given the source of the scoring step and of models' fast prediction
+    import ast
+    import inspect
+
+    import activation.scoring
+    import models.prediction
+
+    def imported(module) -> list[tuple[str, str]]:
+        tree = ast.parse(inspect.getsource(module))
+        return [(node.module or "", alias.name) for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) for alias in node.names]
+
+    # then scoring imports neither scikit-learn nor the estimators, only models' scorer
+    scoring_imports = imported(activation.scoring)
+    assert not [name for name in scoring_imports
+                if name[0].startswith(("sklearn", "models.estimators"))], scoring_imports
+    assert ("models.prediction", "scorer_for") in scoring_imports
+    # and fast prediction imports no private scikit-learn name
+    assert not [name for name in imported(models.prediction)
+                if name[0].startswith("sklearn") and name[1].startswith("_")]
 
 
 def _blend_and_frame(seed: int, rows: int = 3000):
@@ -195,7 +243,6 @@ def test_blend_predictions_equal_sklearn_predict_proba(method, threads, monkeypa
     from sklearn.frozen import FrozenEstimator
 
     import models.estimators
-    from activation.scoring import _responses_and_calibrators
 
     monkeypatch.setattr(models.estimators, "_BLEND_CHUNK_ROWS", 1100)
     monkeypatch.setattr(models.estimators, "_LINEAR_BLOCK_ROWS", 96)
@@ -211,7 +258,7 @@ def test_blend_predictions_equal_sklearn_predict_proba(method, threads, monkeypa
         calibrator = model.calibrated_classifiers_[0].calibrators[0]
         definition = calibrator.predict(_log_odds_from_the_unfolded_parts(blend, frame))
     # when scoring through the fast path (sklearn's predict_proba would fail if taken)
-    assert _responses_and_calibrators(model) is not None, "the fast path knows the blend"
+    assert scorer_for(model).is_fast, "the fast path knows the blend"
     monkeypatch.setattr(model, "predict_proba", lambda _: pytest.fail("took predict_proba"))
     scores = predict_scores(model, features, threads=threads)
     # then the probabilities are sklearn's own to the last bits, and those of the blend's
@@ -250,12 +297,12 @@ def test_feature_matrix_names_missing_columns():
 def test_grain_and_keys_of_activation_tables_hold_on_a_real_warehouse(tmp_path, champion_store):
     # given a scored and exported warehouse
     from activation.definitions import parse_segments
-    from activation.export_run import ExportSettings, export_segments
+    from activation.export_run import SegmentsToExport, export_segments
 
     warehouse_path, _ = scored_warehouse(tmp_path, champion_store, n_persons=300)
     config = parse_segments({"min_audience_size": 10, "segments": [
         {"name": "top-half", "description": "d", "select": {"top_deciles": 5}}]})
-    export_segments(warehouse_path, tmp_path / "exports", AS_OF, ExportSettings(config))
+    export_segments(warehouse_path, tmp_path / "exports", AS_OF, SegmentsToExport(config))
     specs = [spec for spec in all_specs() if spec.path.startswith("activation/")]
     assert {spec.name for spec in specs} >= {"marts.person_scores", "marts.scores_runs",
                                              "marts.scores_ranked", "marts.segment_holdouts"}

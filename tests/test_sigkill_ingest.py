@@ -14,12 +14,12 @@ import duckdb
 import pytest
 
 from tests.event_files import bad_event, good_event, write_csv, write_generated_events, write_jsonl
-from warehouse.ingest import ingest_inbox
+from warehouse.ingest.loading import ingest_inbox
 from warehouse.status import warehouse_status
 
 REPO = Path(__file__).resolve().parents[1]
 # Prints the number of files committed so far, so the test can kill at known points.
-INGEST = ("import sys; from warehouse.ingest import ingest_inbox; "
+INGEST = ("import sys; from warehouse.ingest.loading import ingest_inbox; "
           "ingest_inbox(sys.argv[1], sys.argv[2], "
           "progress=lambda result, done, total: print(done, flush=True))")
 TIMING_KEYS = {"last_ingest_at"}

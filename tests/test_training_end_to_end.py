@@ -16,7 +16,8 @@ from models.datasets import TrainingDataError
 from models.leakage import LeakageError
 from models.metrics import METRIC_KEYS
 from models.registry import list_versions, load_champion
-from models.training import TrainSettings, promote, train_model
+from models.settings import PromoteSettings, TrainSettings
+from models.training import promote, train_model
 from norrut.cli.app import build_app
 
 SCORING_DATE = date(2026, 3, 12)  # the world runs 70 days from 2026-01-01
@@ -65,7 +66,7 @@ def test_a_run_logs_metrics_artifacts_inputs_and_registers_the_champion(world):
 
     # when the separate promotion step runs again for the same version (test set rebuilt
     # from the warehouse), it recognises the champion and changes nothing
-    again = promote(world, version=result.version)
+    again = promote(PromoteSettings(home=str(world.root), version=result.version))
     assert again.decision == "already_champion"
     assert again.candidate_metrics["roc_auc"] == pytest.approx(result.test_metrics["roc_auc"])
 

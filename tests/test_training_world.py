@@ -107,13 +107,16 @@ def insert_events(warehouse_path, events: pl.DataFrame) -> None:
         con.unregister("new_events")
 
 
-def write_world(warehouse_path, n_persons: int = 3000, n_days: int = 70, seed: int = 7) -> None:
-    """A warehouse holding the catalog and the events of a synthetic world."""
+def write_world(warehouse_path, n_persons: int = 3000, n_days: int = 70, seed: int = 7,
+                events: pl.DataFrame | None = None) -> None:
+    """A warehouse holding the catalog and the events of a synthetic world (`events` when
+    given, as a test altered them, else the world's own)."""
     with open_warehouse(warehouse_path) as con:
         con.register("new_catalog", catalog_frame().to_arrow())
         con.execute("insert into raw.content_catalog by name select * from new_catalog")
         con.unregister("new_catalog")
-    insert_events(warehouse_path, events_frame(n_persons, n_days, seed))
+    insert_events(warehouse_path,
+                  events_frame(n_persons, n_days, seed) if events is None else events)
 
 
 def test_world_plants_intent_that_follows_engagement(tmp_path):

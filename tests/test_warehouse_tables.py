@@ -8,7 +8,7 @@ import pytest
 from tests.event_files import bad_event, good_event, write_catalog, write_csv, write_jsonl
 from warehouse.checks import check_grain
 from warehouse.db import open_warehouse
-from warehouse.ingest import ingest_inbox
+from warehouse.ingest.loading import ingest_inbox
 from warehouse.optout import apply_optouts
 from warehouse.sql_files import TableSpec, all_specs
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import duckdb
 
 from core.contract import CONTENT_KINDS
-from warehouse.rejections import RejectedRows
-from warehouse.sql_files import compose_query, read_sql, reader_path
+from warehouse.db import one_transaction
+from warehouse.rejections import RejectedRows, rejected_rows, stage_checked_rows
+from warehouse.sql_files import read_sql, reader_path
 
 
 class CatalogError(ValueError):
@@ -43,27 +44,15 @@ def load_catalog(con: duckdb.DuckDBPyConnection, path: Path) -> CatalogReport:
     """Check and upsert the catalog in one transaction; the contract macros must be on `con`."""
     if not path.is_file():
         raise CatalogError(f"catalog {path} does not exist")
-    try:
-        con.execute(compose_query("catalog_source", _source_query(path),
-                                  read_sql("queries/validate_catalog.sql"), "catalog_checked"),
-                    {"path": reader_path(path), "kinds": list(CONTENT_KINDS)})
-    except duckdb.Error as error:
-        # Only the kind of failure: the reader's message may quote the file's content.
-        raise CatalogError(f"catalog {path.name} cannot be parsed "
-                           f"({type(error).__name__})") from None
+    stage_checked_rows(con, "catalog", _source_query(path), read_sql("queries/validate_catalog.sql"),
+                       {"path": reader_path(path), "kinds": list(CONTENT_KINDS)},
+                       f"catalog {path.name}", CatalogError)
     try:
         rows_read = con.execute("select count(*) from catalog_checked").fetchone()[0]
-        rejected = con.execute(
-            "select source_row_number, reason from catalog_checked where reason is not null "
-            "order by source_row_number").fetchall()
-        con.execute("begin transaction")
-        try:
+        rejected = rejected_rows(con, "catalog_checked")
+        with one_transaction(con):
             upserted = con.execute(read_sql("queries/upsert_catalog.sql"),
                                    {"loaded_at": datetime.now(UTC)}).fetchone()[0]
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
     finally:
         con.execute("drop table if exists temp.main.catalog_checked")
-    return CatalogReport(path.name, rows_read, upserted, [(int(n), r) for n, r in rejected])
+    return CatalogReport(path.name, rows_read, upserted, rejected)

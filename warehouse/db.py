@@ -58,3 +58,16 @@ def open_warehouse(
         yield con
     finally:
         con.close()
+
+
+@contextmanager
+def one_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Everything done in the block commits together, or not at all (rolled back on any error,
+    which is raised on; a killed process never commits, so DuckDB's log replays none of it)."""
+    con.execute("begin transaction")
+    try:
+        yield
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise

@@ -24,9 +24,9 @@ from pathlib import Path
 import duckdb
 
 from core.contract import OPTOUT_KINDS
-from warehouse.db import open_warehouse
-from warehouse.rejections import RejectedRows
-from warehouse.sql_files import compose_query, read_sql, reader_path
+from warehouse.db import one_transaction, open_warehouse
+from warehouse.rejections import RejectedRows, rejected_rows, stage_checked_rows
+from warehouse.sql_files import read_sql, reader_path
 
 _TABLE_NAME = re.compile(r"^([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)$")
 _COLUMN_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -92,15 +92,10 @@ def apply_optouts(warehouse_path: str | os.PathLike[str],
     applied_at = datetime.now(UTC)
     with open_warehouse(warehouse_path) as con:
         con.execute(read_sql("queries/contract_macros.sql"))
-        try:
-            con.execute(
-                compose_query("optout_source", read_sql("queries/read_table_csv.sql"),
-                              read_sql("queries/validate_optouts.sql"), "optout_checked"),
-                {"path": reader_path(optouts_csv), "kinds": list(OPTOUT_KINDS)})
-        except duckdb.Error as error:
-            # Only the kind of failure: the reader's message may quote the file's content.
-            raise OptoutError(f"opt-out file {optouts_csv.name} cannot be parsed "
-                              f"({type(error).__name__})") from None
+        stage_checked_rows(con, "optout", read_sql("queries/read_table_csv.sql"),
+                           read_sql("queries/validate_optouts.sql"),
+                           {"path": reader_path(optouts_csv), "kinds": list(OPTOUT_KINDS)},
+                           f"opt-out file {optouts_csv.name}", OptoutError)
         try:
             return _apply_checked(con, run_id, applied_at, optouts_csv.name)
         finally:
@@ -109,17 +104,14 @@ def apply_optouts(warehouse_path: str | os.PathLike[str],
 
 def _apply_checked(con: duckdb.DuckDBPyConnection, run_id: str, applied_at: datetime,
                    file_name: str) -> OptoutReport:
-    rejected = [(int(number), reason) for number, reason in con.execute(
-        "select source_row_number, reason from optout_checked where reason is not null "
-        "order by source_row_number").fetchall()]
+    rejected = rejected_rows(con, "optout_checked")
     persons, erasures, objections = con.execute(
         "select count(*), count(*) filter (where kind = 'erasure'), "
         "count(*) filter (where kind = 'objection') from ("
         "select person_key, case when bool_or(kind = 'erasure') then 'erasure' "
         "else 'objection' end as kind from optout_checked where reason is null group by person_key)"
     ).fetchone()
-    con.execute("begin transaction")
-    try:
+    with one_transaction(con):
         con.execute(read_sql("queries/upsert_suppressed_persons.sql"), {"applied_at": applied_at})
         rows_removed = {table: _delete_person_rows(con, table, column)
                         for table, column in person_tables(con)}
@@ -128,8 +120,4 @@ def _apply_checked(con: duckdb.DuckDBPyConnection, run_id: str, applied_at: date
             [run_id, file_name, applied_at, persons, erasures, objections,
              json.dumps(rows_removed), len(rejected)],
         )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return OptoutReport(run_id, persons, erasures, objections, rows_removed, rejected)

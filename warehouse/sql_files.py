@@ -103,15 +103,15 @@ _PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def union_of(queries: list[str]) -> str:
-    """One query of all rows of `queries` (which yield the same columns), each query's named
-    parameters suffixed with its 1-based position ($paths -> $paths_2), so several copies of
-    one .sql file can be bound to different values in one statement. Only names change: values
-    are still bound, never formatted in."""
+    """One query of all rows of `queries` (which yield the same column names, in any order:
+    they are matched by name), each query's named parameters suffixed with its 1-based position
+    ($paths -> $paths_2), so several copies of one .sql file can be bound to different values in
+    one statement. Only names change: values are still bound, never formatted in."""
     branches = []
     for position, query in enumerate(queries, start=1):
         renamed = _PARAMETER.sub(rf"$\1_{position}", query)
         branches.append(f"select * from (\n{renamed}\n)")
-    return "\nunion all\n".join(branches)
+    return "\nunion all by name\n".join(branches)
 
 
 def suffixed_parameters(parameters: dict[str, object], position: int) -> dict[str, object]:

@@ -1,4 +1,10 @@
-"""One exporter per destination, on the shared base in `activation.exporters.base`."""
+"""The registry of destinations: one exporter per destination, on the shared base in
+`activation.exporters.base`.
+
+Adding a destination is adding its exporter here: the segments file's allowed destinations,
+the lift command's check, the manifests and the portal's labels are all read from EXPORTERS.
+Generic comes first: every segment is written to it, and lists of destinations start with it.
+"""
 
 from __future__ import annotations
 

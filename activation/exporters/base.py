@@ -20,7 +20,7 @@ from typing import ClassVar
 import duckdb
 import polars as pl
 
-from activation.definitions import DestinationSettings
+from activation.destination_settings import DestinationSettings
 from core.contract import UUID_PATTERN, canonical_person_id
 from warehouse.sql_files import read_sql
 
@@ -63,10 +63,14 @@ class PreparedAudience:
 
 
 class Exporter:
-    """One destination. Subclasses set the class facts and implement `write`."""
+    """One destination. Subclasses set the class facts and implement `write`; registering the
+    class in `activation.exporters.EXPORTERS` is all it takes for Norrut to write it."""
 
-    name: ClassVar[str]
+    name: ClassVar[str]  # as segments files, manifests and the lift command name it
     label: ClassVar[str]  # what a campaign manager reads in the portal
+    # The published format the files follow (a document's title), and where to read it.
+    spec: ClassVar[str]
+    spec_url: ClassVar[str | None]
     # The platform's own smallest audience; the run's configured minimum applies on top.
     own_minimum: ClassVar[int]
     id_types: ClassVar[tuple[str, ...]] = ("maid",)
@@ -74,15 +78,26 @@ class Exporter:
     # "sha256_lower" (lower-case hex SHA-256 of the lower-cased id). Lift and erasure match a
     # file's ids back to persons by it.
     id_form: ClassVar[str] = "lower"
+    # The fields of DestinationSettings it reads, as "<block>.<field>": without its block the
+    # destination is not written, and every run's manifests record each value.
+    required_settings: ClassVar[tuple[str, ...]] = ()
 
     def unavailable_reason(self, context: ExportContext) -> str | None:
         """Why this destination cannot be written with the current settings, or None."""
+        for setting in self.required_settings:
+            block = setting.partition(".")[0]
+            if getattr(context.settings, block) is None:
+                return f"no {setting} in destination_settings"
         return None
+
+    def reaches(self) -> pl.Expr:
+        """Which persons (person_id, id_type) `prepare` keeps; lift narrows the holdout alike."""
+        return pl.col("id_type").is_in(list(self.id_types)) & is_usable_maid(pl.col("person_id"))
 
     def prepare(self, audience: pl.DataFrame) -> PreparedAudience:
         """Keep the id types this platform takes, and only ids it can use, once each."""
         own_types = canonical_audience(audience).filter(pl.col("id_type").is_in(self.id_types))
-        usable = own_types.filter(is_usable_maid(pl.col("person_id")))
+        usable = own_types.filter(self.reaches())
         return PreparedAudience(usable, own_types.height - usable.height)
 
     def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext) -> list[WrittenFile]:
@@ -118,6 +133,13 @@ class SingleColumnExporter(Exporter):
 
     def write_kept_rows(self, path: Path, keep: pl.Series, target: Path) -> int:
         return write_single_column_csv(self.read_ids(path).filter(keep), self.header, target)
+
+
+def setting_value(settings: DestinationSettings, setting: str) -> object:
+    """The value of a "<block>.<field>" setting, None while its block is not set."""
+    block_name, _, field_name = setting.partition(".")
+    block = getattr(settings, block_name)
+    return None if block is None else getattr(block, field_name)
 
 
 def canonical_audience(audience: pl.DataFrame) -> pl.DataFrame:

@@ -28,10 +28,15 @@ from core.contract import ID_TYPES, PERSON_ID_PATTERN
 class GenericExporter(Exporter):
     name = "generic"
     label = "All people (generic CSV)"
+    spec = "shared/CONTRACT.md §4, the segment CSV"
+    spec_url = None  # Norrut's own contract, not a platform's
     own_minimum = 1
     id_types = ID_TYPES
     id_form = "canonical"
     file_name = "generic.csv"
+
+    def reaches(self) -> pl.Expr:
+        return pl.lit(True)  # every id type, as it is
 
     def prepare(self, audience: pl.DataFrame) -> PreparedAudience:
         return PreparedAudience(canonical_audience(audience).select(AUDIENCE_COLUMNS), 0)

@@ -27,14 +27,16 @@ from activation.exporters.base import (
 class GoogleAdsExporter(SingleColumnExporter):
     name = "google_ads"
     label = "Google Ads Customer Match"
+    spec = 'Google Ads Help, "Customer Match data upload file formatting"'
+    spec_url = "https://support.google.com/google-ads/answer/7659867"
     own_minimum = 100
+    required_settings = ("google_ads.app_id",)
     header = "Mobile Device ID"
     file_name = "google_ads.csv"
 
     def unavailable_reason(self, context: ExportContext) -> str | None:
-        if context.settings.google_ads is None:
-            return "no google_ads.app_id in destination_settings; a device-id list needs its app"
-        return None
+        reason = super().unavailable_reason(context)
+        return None if reason is None else f"{reason}; a device-id list needs its app"
 
     def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext) -> list[WrittenFile]:
         # Unhashed, in the canonical form prepare() gave them; one device may not appear twice

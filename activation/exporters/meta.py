@@ -9,28 +9,15 @@ https://www.facebook.com/business/help/341425252616329 .
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import polars as pl
-
-from activation.exporters.base import (
-    MAID_PATTERN,
-    ExportContext,
-    SingleColumnExporter,
-    WrittenFile,
-)
+from activation.exporters.maid_list import MaidListExporter
 
 
-class MetaExporter(SingleColumnExporter):
+class MetaExporter(MaidListExporter):
     name = "meta"
     label = "Meta (Facebook and Instagram)"
+    spec = 'Meta Business Help Center, "Customer list formatting guidelines"'
+    spec_url = "https://www.facebook.com/business/help/2082575038703844"
     own_minimum = 100
+    id_form = "lower"
     header = "madid"
     file_name = "meta.csv"
-
-    def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext) -> list[WrittenFile]:
-        return self.write_column(
-            rows["person_id"].str.to_lowercase(),
-            pl.col("value").str.contains(MAID_PATTERN)
-            & (pl.col("value") == pl.col("value").str.to_lowercase()),
-            "lower-case UUID advertiser ids", folder)

@@ -10,29 +10,15 @@ The column header is `MOBILE_AD_ID_SHA256`.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import polars as pl
-
-from activation.exporters.base import (
-    ExportContext,
-    SingleColumnExporter,
-    WrittenFile,
-    sha256_hex,
-)
-
-SHA256_HEX_PATTERN = r"^[0-9a-f]{64}$"
+from activation.exporters.maid_list import MaidListExporter
 
 
-class SnapchatExporter(SingleColumnExporter):
+class SnapchatExporter(MaidListExporter):
     name = "snapchat"
     label = "Snapchat"
+    spec = 'Snap Business Help Center, "Create a Customer List audience"'
+    spec_url = "https://businesshelp.snapchat.com/s/article/create-sam-audience?language=en_US"
     own_minimum = 1000
     id_form = "sha256_lower"
     header = "MOBILE_AD_ID_SHA256"
     file_name = "snapchat.csv"
-
-    def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext) -> list[WrittenFile]:
-        digests = sha256_hex(rows["person_id"].str.to_lowercase())
-        return self.write_column(digests, pl.col("value").str.contains(SHA256_HEX_PATTERN),
-                                 "lower-case SHA-256 hex digests", folder)

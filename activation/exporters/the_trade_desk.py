@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from activation.definitions import MAX_TTD_TTL_MINUTES
+from activation.destination_settings import MAX_TTD_TTL_MINUTES
 from activation.exporters.base import (
     MAID_PATTERN,
     ExportContext,
@@ -34,13 +34,12 @@ MAX_BODY_BYTES = 2_500_000
 class TheTradeDeskExporter(Exporter):
     name = "the_trade_desk"
     label = "The Trade Desk"
+    spec = 'The Trade Desk Data API, "POST /data/advertiser" (first-party data)'
+    spec_url = ("https://partner.thetradedesk.com/v3/portal/data/doc/"
+                "post-data-advertiser-firstparty")
     own_minimum = 1
+    required_settings = ("the_trade_desk.advertiser_id", "the_trade_desk.ttl_minutes")
     max_body_bytes = MAX_BODY_BYTES
-
-    def unavailable_reason(self, context: ExportContext) -> str | None:
-        if context.settings.the_trade_desk is None:
-            return "no the_trade_desk.advertiser_id in destination_settings"
-        return None
 
     def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext) -> list[WrittenFile]:
         settings = context.settings.the_trade_desk

@@ -10,28 +10,16 @@ files are not written. Ids are written lower-case.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import polars as pl
-
-from activation.exporters.base import (
-    MAID_PATTERN,
-    ExportContext,
-    SingleColumnExporter,
-    WrittenFile,
-)
+from activation.exporters.maid_list import MaidListExporter
 
 
-class TikTokExporter(SingleColumnExporter):
+class TikTokExporter(MaidListExporter):
     name = "tiktok"
     label = "TikTok"
+    spec = 'TikTok Business Help Center, "List of supported IDs and formats for a customer file"'
+    spec_url = ("https://ads.tiktok.com/help/article/"
+                "list-of-supported-ids-and-formats-for-a-customer-file")
     own_minimum = 1000
+    id_form = "lower"
     header = "MAID"
     file_name = "tiktok.csv"
-
-    def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext) -> list[WrittenFile]:
-        return self.write_column(
-            rows["person_id"].str.to_lowercase(),
-            pl.col("value").str.contains(MAID_PATTERN)
-            & (pl.col("value") == pl.col("value").str.to_lowercase()),
-            "lower-case UUID advertiser ids", folder)

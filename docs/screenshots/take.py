@@ -45,7 +45,7 @@ class ScreenshotError(RuntimeError):
 def take_screenshots(home_root: Path | None, out_dir: Path) -> list[Path]:
     """Photograph the Prefect, MLflow and portal pages of one home; returns the files written."""
     from core.home import NorrutHome
-    from models.tracking import DEFAULT_EXPERIMENT
+    from models.settings import DEFAULT_EXPERIMENT
 
     home = NorrutHome.resolve(home_root)
     if not (home.mlflow_dir / "mlflow.db").exists() or not any(home.exports_dir.glob("*/v*")):

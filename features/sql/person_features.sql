@@ -1,7 +1,9 @@
 -- grain: one row per eligible person per as-of date
 -- key: (person_id, as_of_date)
--- Point-in-time interest features (schema v3). A build replaces the rows of its as_of_date with
--- features/queries/insert_person_features.sql; the columns match features/catalog.py (a test checks).
+-- Point-in-time interest features. GENERATED from features/catalog.py: do not edit;
+-- rewrite it with `uv run --locked python -m features.feature_sql` (a test checks).
+-- A build replaces the rows of its as_of_date with
+-- features/queries/insert_person_features.sql.
 create table features.person_features (
     person_id varchar not null,
     id_type varchar not null,

@@ -8,80 +8,51 @@ from typing import Annotated
 
 import typer
 
-from norrut.cli.context import home_of
-
-DEFAULT_MODEL_NAME = "curious-about-working-here"
+from activation.settings import ExportSettings, ScoreSettings
+from norrut.cli import context
+from norrut.cli.context import NorrutCommand, setting_option, settings_from
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the norrut app."""
-    app.command("score")(score)
-    app.command("export")(export)
-
-
-def _as_of(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as error:
-        raise typer.BadParameter(f"{value!r} is not a date like 2026-11-01") from error
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
-
-
-def _flow_failure(failed, user_errors: tuple[type[BaseException], ...]) -> typer.Exit:
-    """One line for a failed flow run: the user's mistake (or a busy warehouse) as it was
-    raised, anything else as the run's own error."""
-    from core.locking import WarehouseBusyError
-
-    cause = failed.__cause__
-    if isinstance(cause, (WarehouseBusyError, *user_errors)):
-        return _fail(str(cause))
-    return _fail(f"the flow run failed: {failed}")
+    app.command("score", cls=NorrutCommand)(score)
+    app.command("export", cls=NorrutCommand)(export)
 
 
 def score(
     ctx: typer.Context,
-    as_of: Annotated[str, typer.Option(
-        "--as-of", help="Score with the features of this date (YYYY-MM-DD).")],
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Also write the ranked list as the contract's generic CSV "
-                      "(person_id,id_type,score,rank,decile) to this file.",
-        dir_okay=False)] = None,
-    model_name: Annotated[str, typer.Option(
-        "--model-name", help="Registered model whose `champion` version scores.",
-    )] = DEFAULT_MODEL_NAME,
-    lock_wait_seconds: Annotated[float, typer.Option(
-        "--lock-wait-seconds", min=0,
-        help="How long to wait for another run to release the warehouse.")] = 600.0,
+    as_of: Annotated[date | None, setting_option(ScoreSettings, "as_of")] = None,
+    out: Annotated[Path | None, setting_option(ScoreSettings, "out", dir_okay=False)] = None,
+    model_name: Annotated[str | None, setting_option(ScoreSettings, "model_name")] = None,
+    tracking_uri: Annotated[str | None, setting_option(ScoreSettings, "tracking_uri")] = None,
+    lock_wait_seconds: Annotated[float | None, setting_option(
+        ScoreSettings, "lock_wait_seconds")] = None,
 ) -> None:
     """Score every person who may be targeted with the champion model and store the scores.
 
-    Runs as a Prefect flow run named score-<as-of>, so it shows up in the Prefect UI."""
+    The ranked list written with --out is the contract's generic CSV (person_id, id_type,
+    score, rank, decile). Runs as a Prefect flow run named score-<as-of>, so it shows up in
+    the Prefect UI."""
     from mlflow.exceptions import MlflowException
     from rich.console import Console
     from rich.table import Table
 
-    from activation.champion import NoChampionError
     from activation.scoring import NoFeaturesError
     from flows.run import FlowRunFailed, run_score
-    from flows.settings import ScoreSettings
+    from models.registry import NoChampionError
 
-    day = _as_of(as_of)
-    home = home_of(ctx).ensure()
-    console = Console()
-    settings = ScoreSettings(home=str(home.root), as_of=day, model_name=model_name,
-                             out=str(out.resolve()) if out else None,
-                             lock_wait_seconds=lock_wait_seconds)
+    settings = settings_from(ScoreSettings, ctx, as_of=as_of, out=out, model_name=model_name,
+                             tracking_uri=tracking_uri, lock_wait_seconds=lock_wait_seconds)
+    home = settings.norrut_home().ensure()
+    shown = context.resolved_as_of(home, settings.as_of)
     try:
-        with console.status(f"scoring as of {day.isoformat()} in a Prefect flow run"):
+        with context.spinner(f"scoring as of {shown.isoformat()} in a Prefect flow run"):
             result = run_score(settings, quiet=True)
     except FlowRunFailed as failed:
-        raise _flow_failure(failed, (NoChampionError, NoFeaturesError, MlflowException,
-                                     ValueError)) from None
-
+        raise context.flow_failure(
+            failed, home, (NoChampionError, NoFeaturesError, MlflowException, ValueError)) from None
+    day = result.as_of
+    console = Console()
     rate = result.persons_scored / result.scoring_seconds if result.scoring_seconds else 0
     table = Table(title=f"Scores as of {day.isoformat()}", show_header=False)
     table.add_column("figure", style="bold")
@@ -100,51 +71,46 @@ def score(
 
 def export(
     ctx: typer.Context,
-    as_of: Annotated[str, typer.Option(
-        "--as-of", help="Export the scores of this date (YYYY-MM-DD); run `norrut score` first.")],
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Exports folder to write into (default: <home>/exports, which the portal "
-                      "serves).", file_okay=False, show_default=False)] = None,
-    segments: Annotated[Path | None, typer.Option(
-        "--segments", envvar="NORRUT_SEGMENTS_FILE", dir_okay=False,
-        help="Segments YAML file (default: the shipped activation/default_segments.yaml).",
-        show_default=False)] = None,
-    model_name: Annotated[str | None, typer.Option(
-        "--model-name", help="Export this model's scores (default: the model most recently "
-                             "scored for the date).", show_default=False)] = None,
-    lock_wait_seconds: Annotated[float, typer.Option(
-        "--lock-wait-seconds", min=0,
-        help="How long to wait for another run to release the warehouse.")] = 600.0,
+    as_of: Annotated[date | None, setting_option(ExportSettings, "as_of")] = None,
+    exports_dir: Annotated[Path | None, setting_option(
+        ExportSettings, "exports_dir", "--out", file_okay=False)] = None,
+    segments_file: Annotated[Path | None, setting_option(
+        ExportSettings, "segments_file", "--segments", envvar="NORRUT_SEGMENTS_FILE",
+        dir_okay=False)] = None,
+    model_name: Annotated[str | None, setting_option(ExportSettings, "model_name")] = None,
+    lock_wait_seconds: Annotated[float | None, setting_option(
+        ExportSettings, "lock_wait_seconds")] = None,
 ) -> None:
     """Write every segment's files for the ad platforms, with a manifest, as a new version.
 
-    Runs as a Prefect flow run named export-<as-of>, so it shows up in the Prefect UI."""
+    Run `norrut score` for the date first; the portal serves the default exports folder. Runs
+    as a Prefect flow run named export-<as-of>, so it shows up in the Prefect UI."""
     from rich.console import Console
     from rich.table import Table
 
     from activation.definitions import SegmentConfigError, load_segments
     from activation.export_run import NoScoresError
     from flows.run import FlowRunFailed, run_export
-    from flows.settings import ExportSettings
 
-    day = _as_of(as_of)
-    home = home_of(ctx).ensure()
-    console = Console()
+    settings = settings_from(ExportSettings, ctx, as_of=as_of, exports_dir=exports_dir,
+                             segments_file=segments_file, model_name=model_name,
+                             lock_wait_seconds=lock_wait_seconds)
+    home = settings.norrut_home().ensure()
     try:
         # Checked here too, so a bad file is one line before any run starts.
-        config = load_segments(segments)
+        config = load_segments(settings.segments_file)
     except SegmentConfigError as problem:
-        raise _fail(str(problem)) from problem
-    settings = ExportSettings(
-        home=str(home.root), as_of=day, segments_file=str(segments.resolve()) if segments else None,
-        model_name=model_name, exports_dir=str(out.resolve()) if out else None,
-        lock_wait_seconds=lock_wait_seconds)
+        raise context.fail(str(problem)) from None
+    shown = context.resolved_as_of(home, settings.as_of)
     try:
-        with console.status(f"exporting {len(config.segments)} segment(s) as of "
-                            f"{day.isoformat()} in a Prefect flow run"):
+        with context.spinner(f"exporting {len(config.segments)} segment(s) as of "
+                     f"{shown.isoformat()} in a Prefect flow run"):
             report = run_export(settings, quiet=True)
     except FlowRunFailed as failed:
-        raise _flow_failure(failed, (NoScoresError, SegmentConfigError, ValueError)) from None
+        raise context.flow_failure(failed, home,
+                                   (NoScoresError, SegmentConfigError, ValueError)) from None
+    day = report.as_of
+    console = Console()
 
     model = report.model
     table = Table(title=f"Export v{report.version} as of {day.isoformat()}, model "

@@ -6,7 +6,10 @@ from typing import Annotated
 
 import typer
 
+from norrut.cli.context import NorrutCommand, NorrutGroup, fail
+
 alerts_app = typer.Typer(
+    cls=NorrutGroup,
     name="alerts",
     help="Tell the team when a scheduled Norrut run fails (needs PREFECT_API_URL).",
     no_args_is_help=True,
@@ -18,7 +21,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(alerts_app, name="alerts")
 
 
-@alerts_app.command("add")
+@alerts_app.command("add", cls=NorrutCommand)
 def add_alert(
     slack_webhook: Annotated[str | None, typer.Option(
         "--slack-webhook", metavar="URL",
@@ -28,8 +31,8 @@ def add_alert(
         help="Post to this Microsoft Teams workflow webhook URL.", show_default=False)] = None,
     webhook: Annotated[str | None, typer.Option(
         "--webhook", metavar="URL",
-        help='POST {"subject": ..., "text": ...} as JSON to this URL (an e-mail gateway, a '
-             "chat bot, an incident tool).", show_default=False)] = None,
+        help='POST a JSON object with "subject" and "text" to this URL (an e-mail gateway, '
+             "a chat bot, an incident tool).", show_default=False)] = None,
     sendgrid_api_key: Annotated[str | None, typer.Option(
         "--sendgrid-api-key", metavar="KEY", envvar="NORRUT_SENDGRID_API_KEY",
         help="Send e-mail through SendGrid with this API key (or $NORRUT_SENDGRID_API_KEY).",
@@ -48,9 +51,8 @@ def add_alert(
                                        ("webhook", webhook), ("email", sendgrid_api_key))
               if given]
     if len(chosen) != 1:
-        typer.echo("error: give exactly one of --slack-webhook, --teams-webhook, --webhook or "
-                   "--sendgrid-api-key (with --from and --to)", err=True)
-        raise typer.Exit(2)
+        raise fail("give exactly one of --slack-webhook, --teams-webhook, --webhook or "
+                   "--sendgrid-api-key (with --from and --to)")
     kind = chosen[0]
     channel = AlertChannel(kind=kind, url=slack_webhook or teams_webhook or webhook,
                            sendgrid_api_key=sendgrid_api_key, sender_email=sender,
@@ -58,13 +60,12 @@ def add_alert(
     try:
         automation_id = add_failure_alert(channel)
     except AlertSetupError as problem:
-        typer.echo(f"error: {problem}", err=True)
-        raise typer.Exit(2) from problem
+        raise fail(str(problem)) from problem
     typer.echo(f"Alert added ({kind}): a failed or crashed Norrut run now sends a message "
                f"(automation {automation_id}, under Automations in the Prefect UI).")
 
 
-@alerts_app.command("remove")
+@alerts_app.command("remove", cls=NorrutCommand)
 def remove_alert() -> None:
     """Delete the failure alert."""
     from flows.alerts import AlertSetupError, remove_failure_alert
@@ -72,6 +73,5 @@ def remove_alert() -> None:
     try:
         removed = remove_failure_alert()
     except AlertSetupError as problem:
-        typer.echo(f"error: {problem}", err=True)
-        raise typer.Exit(2) from problem
+        raise fail(str(problem)) from problem
     typer.echo("Alert removed." if removed else "There was no alert to remove.")

@@ -3,10 +3,11 @@
 Heavy libraries are imported inside the commands, so `norrut --help` stays fast and nothing
 happens at import time.
 
-A command that fails in a way it did not foresee (a DuckDB, MLflow or OS error, or a bug) prints
-one line naming the exception and exits 2; `NORRUT_DEBUG=1` shows the full traceback instead.
-The traceback is not written to a file: an error message may quote input, and personal data is
-never stored.
+A value an option cannot take is one line naming the option (exit code 2), the same for every
+option. A command that fails in a way it did not foresee (a DuckDB, MLflow or OS error, or a
+bug) prints one line naming the exception and exits 2; `NORRUT_DEBUG=1` shows the full
+traceback instead. The traceback is not written to a file: an error message may quote input,
+and personal data is never stored.
 """
 
 from __future__ import annotations
@@ -15,31 +16,41 @@ import os
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
-from typer.core import TyperGroup
 
 from core.errors import one_line
 from core.home import HOME_ENV_VAR, NorrutHome
+from norrut.cli.context import NorrutGroup, fail
 
 DEBUG_ENV_VAR = "NORRUT_DEBUG"
 
 
-class OneLineErrorsGroup(TyperGroup):
-    """The root command: an unexpected exception of any command becomes one line and exit 2."""
+class OneLineErrorsGroup(NorrutGroup):
+    """The root command: a bad option value, or an unexpected exception of any command, becomes
+    one line and exit 2."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, typer.Exit,
-                typer.Abort):
-            raise  # usage errors and the commands' own exits and one-line errors
+        except typer.BadParameter as error:
+            raise fail(_bad_value(error)) from None
+        except (typer.TyperException, typer.Exit, typer.Abort):
+            raise  # other usage errors, and the commands' own exits and one-line errors
         except Exception as error:
             if os.environ.get(DEBUG_ENV_VAR) == "1":
                 raise
             typer.secho(f"error: {one_line(error)} (set {DEBUG_ENV_VAR}=1 for the traceback)",
                         fg=typer.colors.RED, err=True)
             raise typer.Exit(code=2) from None
+
+
+def _bad_value(error: typer.BadParameter) -> str:
+    """`--as-of: '2026-13-01' is not a date (YYYY-MM-DD)`: the option, then what is wrong."""
+    if error.param is None or not error.message:
+        return error.format_message()  # a missing argument or option says so itself
+    param = error.param
+    name = param.opts[0] if param.param_type_name == "option" else param.display_name_raw
+    return f"{name}: {error.message}"
 
 
 app = typer.Typer(
@@ -62,7 +73,7 @@ def _global_options(
             "--home",
             envvar=HOME_ENV_VAR,
             help="Folder holding the warehouse, MLflow store, exports and portal accounts "
-            "[default: ./.norrut].",
+            "\\[default: ./.norrut]",
             show_default=False,
         ),
     ] = None,

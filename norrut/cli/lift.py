@@ -8,110 +8,68 @@ from typing import Annotated
 
 import typer
 
-from norrut.cli.context import home_of
+from activation.settings import LiftSettings
+from norrut.cli.context import (
+    NorrutCommand,
+    fail,
+    flow_failure,
+    setting_option,
+    settings_from,
+    spinner,
+)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the norrut app."""
-    app.command("lift")(lift)
-
-
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as error:
-        raise typer.BadParameter(f"{value!r} is not a date like 2026-11-01",
-                                 param_hint=option) from error
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
+    app.command("lift", cls=NorrutCommand)(lift)
 
 
 def lift(
     ctx: typer.Context,
-    segment: Annotated[str, typer.Option(
-        "--segment", help="Segment whose campaign is measured (its name in the segments YAML).")],
-    destination: Annotated[str, typer.Option(
-        "--destination", help="Ad platform the campaign ran on: generic, meta, google_ads, "
-                              "tiktok, snapchat or the_trade_desk. Its file is the treated "
-                              "group.")],
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="As-of date of the export run (YYYY-MM-DD; default: the newest that "
-                        "wrote the segment).", show_default=False)] = None,
-    export_version: Annotated[int | None, typer.Option(
-        "--export-version", min=1, help="Export version v<N> of that date (default: the newest "
-                                        "that wrote the segment).", show_default=False)] = None,
-    start: Annotated[str | None, typer.Option(
-        "--start", help="First day of the measurement period (YYYY-MM-DD; default: the day "
-                        "after the as-of date).", show_default=False)] = None,
-    end: Annotated[str | None, typer.Option(
-        "--end", help="Last day of the measurement period (YYYY-MM-DD; default: the day of "
-                      "the newest event in the warehouse).", show_default=False)] = None,
-    campaign: Annotated[str | None, typer.Option(
-        "--campaign", help="Campaign name, also the file name lift/<campaign>.json (letters, "
-                           "digits, '.', '_', '-'; default: <segment>-<as-of>-v<N>-"
-                           "<destination>).", show_default=False)] = None,
-    intent_types: Annotated[list[str] | None, typer.Option(
-        "--intent-type", help="An intent event type that counts as a conversion; repeat for "
-                              "several (default: all five, as for the model's label).",
-        show_default=False)] = None,
-    exports_dir: Annotated[Path | None, typer.Option(
-        "--exports-dir", file_okay=False, help="Exports folder holding the export runs; the "
-                                               "lift file goes into its lift/ folder (default: "
-                                               "<home>/exports, which the portal serves).",
-        show_default=False)] = None,
-    lock_wait_seconds: Annotated[float, typer.Option(
-        "--lock-wait-seconds", min=0,
-        help="How long to wait for another run to release the warehouse.")] = 600.0,
+    segment: Annotated[str | None, setting_option(LiftSettings, "segment")] = None,
+    destination: Annotated[str | None, setting_option(LiftSettings, "destination")] = None,
+    as_of: Annotated[date | None, setting_option(LiftSettings, "as_of")] = None,
+    export_version: Annotated[int | None, setting_option(LiftSettings, "export_version")] = None,
+    start: Annotated[date | None, setting_option(LiftSettings, "start")] = None,
+    end: Annotated[date | None, setting_option(LiftSettings, "end")] = None,
+    campaign: Annotated[str | None, setting_option(LiftSettings, "campaign")] = None,
+    intent_types: Annotated[list[str] | None, setting_option(
+        LiftSettings, "intent_types", "--intent-type", metavar="TYPE[,TYPE...]")] = None,
+    exports_dir: Annotated[Path | None, setting_option(
+        LiftSettings, "exports_dir", file_okay=False)] = None,
+    lock_wait_seconds: Annotated[float | None, setting_option(
+        LiftSettings, "lock_wait_seconds")] = None,
 ) -> None:
     """Measure a campaign's lift: intent events of the persons an export sent to a platform
     against the segment's holdout, written to <exports>/lift/<campaign>.json for the portal.
 
     Runs as a Prefect flow run named lift-<as-of>, so it shows up in the Prefect UI."""
-    from pydantic import ValidationError
     from rich.console import Console
     from rich.table import Table
 
     from activation.lift import LiftInputError, check_lift_inputs
     from core.contract import INTENT_EVENT_TYPES
-    from core.locking import WarehouseBusyError
     from flows.run import FlowRunFailed, run_lift
-    from flows.settings import LiftSettings
     from warehouse.db import WarehouseMissingError
 
-    home = home_of(ctx).ensure()
+    settings = settings_from(
+        LiftSettings, ctx, segment=segment, destination=destination, as_of=as_of,
+        export_version=export_version, start=start, end=end, campaign=campaign,
+        intent_types=intent_types, exports_dir=exports_dir, lock_wait_seconds=lock_wait_seconds)
+    home = settings.norrut_home().ensure()
     console = Console()
-    try:
-        settings = LiftSettings(
-            home=str(home.root), segment=segment, as_of=_day(as_of, "--as-of"),
-            export_version=export_version, destination=destination,
-            start=_day(start, "--start"), end=_day(end, "--end"), campaign=campaign,
-            intent_types=intent_types or None,
-            exports_dir=str(exports_dir.resolve()) if exports_dir else None,
-            lock_wait_seconds=lock_wait_seconds)
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                             for e in error.errors())
-        raise _fail(problems) from None
     try:
         # Checked here too, so a typo is one line before any run starts.
         check_lift_inputs(settings.segment, settings.destination, settings.campaign,
                           tuple(settings.intent_types or INTENT_EVENT_TYPES))
     except LiftInputError as problem:
-        raise _fail(str(problem)) from None
+        raise fail(str(problem)) from None
     try:
-        with console.status(f"measuring the lift of {segment} on {destination} in a Prefect "
-                            "flow run"):
+        with spinner(f"measuring the lift of {settings.segment} on {settings.destination} in "
+                     "a Prefect flow run"):
             measurement = run_lift(settings, quiet=True)
     except FlowRunFailed as failed:
-        cause = failed.__cause__
-        if isinstance(cause, (LiftInputError, WarehouseBusyError, WarehouseMissingError)):
-            raise _fail(str(cause)) from None
-        raise _fail(f"the flow run failed: {failed}") from None
+        raise flow_failure(failed, home, (LiftInputError, WarehouseMissingError)) from None
 
     table = Table(title=f"Lift of {measurement.segment} as of {measurement.as_of.isoformat()} "
                         f"v{measurement.export_version} on {measurement.destination}, "

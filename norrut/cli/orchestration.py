@@ -3,66 +3,47 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from norrut.cli.context import home_of
+from flows.settings import PipelineSettings
+from norrut.cli.context import NorrutCommand, setting_option, settings_from
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the norrut app."""
-    app.command("pipeline")(pipeline_command)
+    app.command("pipeline", cls=NorrutCommand)(pipeline_command)
 
 
 def pipeline_command(
     ctx: typer.Context,
-    as_of: Annotated[
-        datetime | None,
-        typer.Option("--as-of", formats=["%Y-%m-%d"],
-                     help="Run the chain for this date, YYYY-MM-DD (default: the day after "
-                     "the last event in the warehouse).", show_default=False),
-    ] = None,
-    inbox: Annotated[
-        Path | None,
-        typer.Option("--inbox", exists=True, file_okay=False,
-                     help="Folder of event files to load (default: <home>/inbox).",
-                     show_default=False),
-    ] = None,
-    catalog: Annotated[
-        Path | None,
-        typer.Option("--catalog", exists=True, dir_okay=False,
-                     help="Content catalog file (CSV, JSON or Parquet).", show_default=False),
-    ] = None,
-    retrain_after_days: Annotated[
-        int,
-        typer.Option("--retrain-after-days", min=0,
-                     help="Train a new model when the champion is missing or older than this."),
-    ] = 7,
-    lock_wait_seconds: Annotated[
-        float,
-        typer.Option("--lock-wait-seconds", min=0,
-                     help="How long to wait for another run to release the warehouse."),
-    ] = 600.0,
+    as_of: Annotated[date | None, setting_option(PipelineSettings, "as_of")] = None,
+    inbox: Annotated[Path | None, setting_option(
+        PipelineSettings, "inbox", exists=True, file_okay=False)] = None,
+    catalog: Annotated[Path | None, setting_option(
+        PipelineSettings, "catalog", exists=True, dir_okay=False)] = None,
+    segments_file: Annotated[Path | None, setting_option(
+        PipelineSettings, "segments_file", "--segments", envvar="NORRUT_SEGMENTS_FILE",
+        exists=True, dir_okay=False)] = None,
+    retrain_after_days: Annotated[int | None, setting_option(
+        PipelineSettings, "retrain_after_days")] = None,
+    lock_wait_seconds: Annotated[float | None, setting_option(
+        PipelineSettings, "lock_wait_seconds")] = None,
 ) -> None:
     """Ingest, build features, train when due, score and export, as one Prefect flow run."""
     from rich.console import Console
 
     from flows.run import FlowRunFailed, run_pipeline
-    from flows.settings import PipelineSettings
 
     console = Console(soft_wrap=True)  # an error stays on one line, however long
-    home = home_of(ctx)
-    settings = PipelineSettings(
-        home=str(home.root),
-        as_of=as_of.date() if as_of else None,
-        inbox=str(inbox.resolve()) if inbox else None,
-        catalog=str(catalog.resolve()) if catalog else None,
-        retrain_after_days=retrain_after_days,
-        lock_wait_seconds=lock_wait_seconds,
-    )
+    settings = settings_from(
+        PipelineSettings, ctx, as_of=as_of, inbox=inbox, catalog=catalog,
+        segments_file=segments_file, retrain_after_days=retrain_after_days,
+        lock_wait_seconds=lock_wait_seconds)
+    home = settings.norrut_home()
     try:
         result = run_pipeline(settings)
     except FlowRunFailed as failed:

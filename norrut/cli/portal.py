@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from norrut.cli.context import home_of
+from norrut.cli.context import NorrutCommand, NorrutGroup, fail, home_of
 
 users_app = typer.Typer(
+    cls=NorrutGroup,
     name="users",
     help="Manage the accounts that may sign in to the segment portal.",
     no_args_is_help=True,
@@ -18,7 +19,7 @@ users_app = typer.Typer(
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the norrut app."""
-    app.command("serve")(serve)
+    app.command("serve", cls=NorrutCommand)(serve)
     app.add_typer(users_app, name="users")
 
 
@@ -49,8 +50,7 @@ def serve(
     try:
         has_users = bool(UserStore(home.users_file).list_users())
     except UserStoreError as problem:
-        typer.echo(f"error: {problem}", err=True)
-        raise typer.Exit(2) from problem
+        raise fail(str(problem)) from problem
     shown_host = f"[{host}]" if ":" in host else host
     typer.echo(f"Norrut segment portal for {home.root}")
     typer.echo(f"Open http://{shown_host}:{port}/ in a browser (Ctrl+C stops the portal).")
@@ -65,10 +65,10 @@ def serve(
                 forwarded_allow_ips=forwarded_allow_ips)
 
 
-@users_app.command("add")
+@users_app.command("add", cls=NorrutCommand)
 def add_user(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="User name to sign in with.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="User name to sign in with.")],
     admin: Annotated[bool, typer.Option(
         "--admin", help="May also view the download audit log.")] = False,
     password_stdin: Annotated[bool, typer.Option(
@@ -91,16 +91,16 @@ def add_user(
         validate_password(password)
         user = store.add(name, password, is_admin=admin)
     except UserStoreError as problem:
-        typer.echo(f"error: {problem}", err=True)
-        raise typer.Exit(2) from problem
+        raise fail(str(problem)) from problem
     role = "administrator" if user.is_admin else "campaign manager"
     typer.echo(f"Added {user.name} ({role}).")
 
 
-@users_app.command("remove")
+@users_app.command("remove", cls=NorrutCommand)
 def remove_user(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="User name to remove; signs the user out too.")],
+    name: Annotated[str, typer.Argument(
+        metavar="NAME", help="User name to remove; signs the user out too.")],
 ) -> None:
     """Remove a portal account."""
     from portal.users import UserStore, UserStoreError
@@ -108,12 +108,11 @@ def remove_user(
     try:
         UserStore(home_of(ctx).users_file).remove(name)
     except UserStoreError as problem:
-        typer.echo(f"error: {problem}", err=True)
-        raise typer.Exit(2) from problem
+        raise fail(str(problem)) from problem
     typer.echo(f"Removed {name}.")
 
 
-@users_app.command("list")
+@users_app.command("list", cls=NorrutCommand)
 def list_users(ctx: typer.Context) -> None:
     """List portal accounts (never their passwords)."""
     from portal.users import UserStore, UserStoreError
@@ -121,8 +120,7 @@ def list_users(ctx: typer.Context) -> None:
     try:
         users = UserStore(home_of(ctx).users_file).list_users()
     except UserStoreError as problem:
-        typer.echo(f"error: {problem}", err=True)
-        raise typer.Exit(2) from problem
+        raise fail(str(problem)) from problem
     if not users:
         typer.echo("No portal accounts yet. Add one with: norrut users add NAME --admin")
         return

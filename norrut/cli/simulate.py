@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-
-def _parse_day(value: str) -> date:
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError as error:
-        raise typer.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from error
+from norrut.cli.context import DATE_FORMAT, NorrutCommand, fail, parse_date
 
 
 def simulate(
     out: Annotated[Path, typer.Argument(
+        metavar="OUT",
         help="Folder to write the world into (an earlier world there is replaced; any other "
              "non-empty folder is refused).")],
     persons: Annotated[int, typer.Option(
@@ -31,9 +27,10 @@ def simulate(
         help="Plant bad rows of every kind, duplicates, unknown columns, a truncated gzip, an "
              "unreadable file and a re-delivered file (counts in truth/expected_ingest.json).",
     )] = False,
-    end: Annotated[str, typer.Option(
-        "--end", help="Last day of events (YYYY-MM-DD); the day after is the natural as-of "
-                      "date.")] = "2026-11-01",
+    end: Annotated[date, typer.Option(
+        "--end", parser=parse_date, metavar=DATE_FORMAT,
+        help="Last day of events; the day after is the natural as-of date.",
+    )] = date(2026, 11, 1),
     files: Annotated[int, typer.Option(
         "--files", min=1, max=50, help="Event files per format (JSON, CSV, Parquet).")] = 4,
 ) -> None:
@@ -44,7 +41,7 @@ def simulate(
 
     from simulator.world import WorldSettings, simulate_world
 
-    settings = WorldSettings(persons=persons, days=days, seed=seed, end=_parse_day(end),
+    settings = WorldSettings(persons=persons, days=days, seed=seed, end=end,
                              faults=faults, files_per_format=files)
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -59,8 +56,7 @@ def simulate(
         try:
             summary = simulate_world(out, settings, report)
         except (FileExistsError, ValueError) as error:
-            console.print(f"[red]error:[/red] {error}")
-            raise typer.Exit(code=2) from error
+            raise fail(str(error)) from error
     counts = summary["counts"]
     console.print(
         f"Wrote {counts['events']:,} events of {counts['persons_with_events']:,} persons in "
@@ -72,4 +68,4 @@ def simulate(
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the norrut app."""
-    app.command("simulate")(simulate)
+    app.command("simulate", cls=NorrutCommand)(simulate)

@@ -3,103 +3,79 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from norrut.cli.context import home_of
-
-BUSY = "the warehouse is in use by another norrut process (one writer at a time); try again"
-
-
-def _fail(message: str) -> typer.Exit:
-    """Print a one-line error (no traceback) and give the exit to raise."""
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=2)
-
-
-def _busy_message(home) -> str:
-    """BUSY, naming the run that holds the warehouse when it recorded itself."""
-    from core.locking import lock_path_for, read_holder
-
-    holder = read_holder(lock_path_for(home.warehouse_path, home.locks_dir))
-    if holder is None:
-        return BUSY
-    return (f"the warehouse is in use by {holder.describe()} (one writer at a time); "
-            "try again when it finishes")
+from norrut.cli.context import (
+    NorrutCommand,
+    busy_message,
+    fail,
+    flow_failure,
+    home_of,
+    parse_instant,
+    setting_option,
+    settings_from,
+    spinner,
+)
+from warehouse.settings import IngestSettings, OptoutSettings
 
 
-def _flow_failure(failed, home, user_errors: tuple[type[BaseException], ...]) -> typer.Exit:
-    """One line for a failed flow run: the user's mistake as it was raised, a busy warehouse
-    naming its holder, anything else as the run's own error."""
-    import duckdb
-
-    from core.locking import WarehouseBusyError
-
-    cause = failed.__cause__
-    if isinstance(cause, duckdb.IOException):
-        return _fail(_busy_message(home))
-    if isinstance(cause, (WarehouseBusyError, *user_errors)):
-        return _fail(str(cause))
-    return _fail(f"the flow run failed: {failed}")
-
-
-LOCK_WAIT_HELP = "How long to wait for another run to release the warehouse."
+def _one_of(argument: Path | None, option: Path | None, what: str, option_name: str) -> Path | None:
+    """The path given as the positional argument or as its option, not both."""
+    if argument is not None and option is not None and argument != option:
+        raise fail(f"give the {what} once: as the argument or with {option_name}")
+    return option if option is not None else argument
 
 
 def ingest(
     ctx: typer.Context,
-    inbox: Annotated[Path, typer.Argument(help="Folder of event files (.jsonl/.ndjson/.csv, "
-                                                "optionally .gz, and .parquet).")],
-    catalog: Annotated[Path | None, typer.Option(
-        "--catalog", help="Content catalog file (.csv, .json/.jsonl or .parquet) to upsert first.",
-    )] = None,
-    strict: Annotated[bool, typer.Option(
-        "--strict", help="Exit with status 1 when any file or row was quarantined "
-                         "(everything valid is still loaded).",
-    )] = False,
-    lock_wait_seconds: Annotated[float, typer.Option(
-        "--lock-wait-seconds", min=0, help=LOCK_WAIT_HELP)] = 600.0,
-    earliest_occurred_at: Annotated[datetime | None, typer.Option(
-        "--earliest-occurred-at", help="Quarantine events before this UTC time as "
-        "bad_occurred_at (implausible: no campaign ran then) [default: 2020-01-01].",
-    )] = None,
+    inbox_argument: Annotated[Path | None, typer.Argument(
+        metavar="INBOX", show_default=False,
+        help="Folder of event files (.jsonl/.ndjson/.csv, optionally .gz, and .parquet); "
+             "the same as --inbox.")] = None,
+    inbox: Annotated[Path | None, setting_option(IngestSettings, "inbox")] = None,
+    catalog: Annotated[Path | None, setting_option(IngestSettings, "catalog")] = None,
+    strict: Annotated[bool | None, setting_option(IngestSettings, "strict")] = None,
+    earliest_occurred_at: Annotated[datetime | None, setting_option(
+        IngestSettings, "earliest_occurred_at", parser=parse_instant,
+        metavar="YYYY-MM-DD[THH:MM:SS]")] = None,
+    lock_wait_seconds: Annotated[float | None, setting_option(
+        IngestSettings, "lock_wait_seconds")] = None,
 ) -> None:
     """Load every event file of INBOX not loaded before; bad rows go to quarantine.
 
-    Runs as a Prefect flow run named ingest-<date>, so it shows up in the Prefect UI."""
+    With --strict the command exits with status 1 when any file or row was quarantined
+    (everything valid is still loaded). Runs as a Prefect flow run named ingest-<date>, so it
+    shows up in the Prefect UI."""
     from rich.console import Console
 
     from flows.run import FlowRunFailed, run_ingest
-    from flows.settings import IngestSettings
     from warehouse.catalog import CatalogError
     from warehouse.ingest import InboxError, StrictIngestError, list_event_files
 
-    home = home_of(ctx).ensure()
-    console = Console()
+    settings = settings_from(
+        IngestSettings, ctx, inbox=_one_of(inbox_argument, inbox, "inbox", "--inbox"),
+        catalog=catalog, strict=strict, earliest_occurred_at=earliest_occurred_at,
+        lock_wait_seconds=lock_wait_seconds)
+    home = settings.norrut_home().ensure()
     try:
-        total = len(list_event_files(inbox))
+        total = len(list_event_files(settings.inbox_path()))
     except InboxError as error:
-        raise _fail(str(error)) from None
-    if catalog is not None and not catalog.is_file():
-        raise _fail(f"catalog {catalog} does not exist")
-    plausibility = ({} if earliest_occurred_at is None
-                    else {"earliest_occurred_at": earliest_occurred_at.replace(tzinfo=UTC)})
-    settings = IngestSettings(
-        home=str(home.root), inbox=str(inbox.resolve()),
-        catalog=str(catalog.resolve()) if catalog else None, strict=strict,
-        lock_wait_seconds=lock_wait_seconds, **plausibility)
+        raise fail(str(error)) from None
+    if settings.catalog is not None and not Path(settings.catalog).is_file():
+        raise fail(f"catalog {settings.catalog} does not exist")
     failed_strict = False
     try:
-        with console.status(f"ingest: loading {total} file(s) in a Prefect flow run"):
+        with spinner(f"ingest: loading {total} file(s) in a Prefect flow run"):
             report = run_ingest(settings, quiet=True)
     except FlowRunFailed as failed:
         if not isinstance(failed.__cause__, StrictIngestError):
-            raise _flow_failure(failed, home, (InboxError, CatalogError)) from None
+            raise flow_failure(failed, home, (InboxError, CatalogError)) from None
         report, failed_strict = failed.__cause__.report, True
-    _print_ingest_summary(console, report)
+    _print_ingest_summary(Console(), report)
     if failed_strict:
         typer.secho("--strict: something was quarantined", fg=typer.colors.YELLOW, err=True)
         raise typer.Exit(code=1)
@@ -143,10 +119,13 @@ def _print_ingest_summary(console, report) -> None:
 
 def optout(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="CSV with person_id, requested_at and optional kind "
-                                              "(erasure or objection).")],
-    lock_wait_seconds: Annotated[float, typer.Option(
-        "--lock-wait-seconds", min=0, help=LOCK_WAIT_HELP)] = 600.0,
+    file: Annotated[Path | None, typer.Argument(
+        metavar="FILE", show_default=False,
+        help="CSV with person_id, requested_at and optional kind (erasure or objection); the "
+             "same as --optouts-csv.")] = None,
+    optouts_csv: Annotated[Path | None, setting_option(OptoutSettings, "optouts_csv")] = None,
+    lock_wait_seconds: Annotated[float | None, setting_option(
+        OptoutSettings, "lock_wait_seconds")] = None,
 ) -> None:
     """Apply opt-outs: suppress the persons and delete everything held about them.
 
@@ -155,20 +134,21 @@ def optout(
     from rich.table import Table
 
     from flows.run import FlowRunFailed, run_optout
-    from flows.settings import OptoutSettings
     from warehouse.optout import OptoutError
 
-    home = home_of(ctx).ensure()
-    if not file.is_file():
+    settings = settings_from(
+        OptoutSettings, ctx, optouts_csv=_one_of(file, optouts_csv, "opt-out file",
+                                                 "--optouts-csv"),
+        lock_wait_seconds=lock_wait_seconds)
+    home = settings.norrut_home().ensure()
+    if not settings.optouts_path().is_file():
         # Said before a run starts; the flow checks again for runs started from Prefect.
-        raise _fail(f"opt-out file {file} does not exist")
-    settings = OptoutSettings(home=str(home.root), optouts_csv=str(file.resolve()),
-                              lock_wait_seconds=lock_wait_seconds)
+        raise fail(f"opt-out file {settings.optouts_path()} does not exist")
     try:
-        with Console().status("applying opt-outs in a Prefect flow run"):
+        with spinner("applying opt-outs in a Prefect flow run"):
             report = run_optout(settings, quiet=True)
     except FlowRunFailed as failed:
-        raise _flow_failure(failed, home, (OptoutError,)) from None
+        raise flow_failure(failed, home, (OptoutError,)) from None
     table = Table(title="Opt-outs applied")
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -209,13 +189,13 @@ def status(
     try:
         state = warehouse_status(home.warehouse_path)
     except (WarehouseMissingError, WarehouseNotSetUpError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     except duckdb.IOException as error:
         if not is_writer_lock_conflict(error):
             first_line = str(error).strip().splitlines()[0]
-            raise _fail(f"cannot read the warehouse {home.warehouse_path}: {first_line}") from None
+            raise fail(f"cannot read the warehouse {home.warehouse_path}: {first_line}") from None
         # A writer holds the file (DuckDB lets no reader in meanwhile): say which run.
-        raise _fail(_busy_message(home)) from None
+        raise fail(busy_message(home)) from None
     if as_json:
         typer.echo(json.dumps(state, indent=2, sort_keys=True))
         return
@@ -243,6 +223,6 @@ def _shown(value: object) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the norrut app."""
-    app.command("ingest")(ingest)
-    app.command("optout")(optout)
-    app.command("status")(status)
+    app.command("ingest", cls=NorrutCommand)(ingest)
+    app.command("optout", cls=NorrutCommand)(optout)
+    app.command("status", cls=NorrutCommand)(status)

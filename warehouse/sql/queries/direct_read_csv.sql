@@ -10,35 +10,25 @@ with records as (
     from read_csv(
         $paths,
         columns = $columns,
+        filename = true,
+        -- DuckDB splits a file into buffers of this size to read it on several threads; its
+        -- default (32 MB) would read most event files on one. A longer line fails the read and
+        -- the file is line-checked.
+        buffer_size = 2097152,
+        -- the contract's CSV dialect, as read_csv.sql reads it
         header = false,
         skip = 1,
         auto_detect = false,
         delim = ',',
         quote = '"',
-        escape = '"',
-        -- DuckDB splits a file into buffers of this size to read it on several threads; its
-        -- default (32 MB) would read most event files on one. A longer line fails the read and
-        -- the file is line-checked.
-        buffer_size = 2097152,
-        filename = true
+        escape = '"'
     )
 ),
 
 final as (
+    -- the contract's fields by name (direct_events.sql reads them so), and the file's digest
     select
-        event_id,
-        occurred_at,
-        person_id,
-        id_type,
-        event_type,
-        content_id,
-        campaign_id,
-        channel,
-        watch_seconds,
-        region,
-        device,
-        consent,
-        municipality,
+        * exclude (filename),
         $file_sha256s[list_position($file_paths, filename)] as file_sha256
     from records
 )

@@ -11,20 +11,9 @@ with records as (
 ),
 
 final as (
+    -- the contract's fields by name (direct_events.sql reads them so), and the file's digest
     select
-        event_id,
-        occurred_at,
-        person_id,
-        id_type,
-        event_type,
-        content_id,
-        campaign_id,
-        channel,
-        watch_seconds,
-        region,
-        device,
-        consent,
-        municipality,
+        * exclude (filename),
         $file_sha256s[list_position($file_paths, filename)] as file_sha256
     from records
 )

@@ -1,0 +1,84 @@
+"""The settings of the models stage's jobs: train and promote."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.contract import INTENT_EVENT_TYPES
+from core.settings import JobSettings, NameList
+
+DEFAULT_MODEL_NAME = "curious-about-working-here"
+DEFAULT_EXPERIMENT = "norrut-propensity"
+# A single feature that alone ranks the test labels this well is a leak, not a signal.
+MAX_SINGLE_FEATURE_AUC = 0.95
+
+
+class LightGBMParams(BaseModel):
+    """Defaults chosen on a 20,000-person simulated world (bench/model.py, bench/results/model.md):
+    small trees with many samples per leaf, because the signal is weak and mostly additive.
+    Trees x leaves stay small for fast scoring: learning rate 0.06 stops near 70 x 15 trees with
+    the same test AUC as 0.03 (near 110 x 15) within noise (bench/results/model.md), and the
+    scoring step's cost grows with the number of trees."""
+
+    model_config = ConfigDict(frozen=True)
+
+    learning_rate: float = 0.06
+    n_estimators: int = 600
+    num_leaves: int = 15
+    min_child_samples: int = 200
+    subsample: float = 0.8
+    subsample_freq: int = 1
+    colsample_bytree: float = 0.7
+    reg_lambda: float = 1.0
+    early_stopping_rounds: int = 40
+
+
+class _TrackedModel(JobSettings):
+    model_name: str = Field(default=DEFAULT_MODEL_NAME, description="Registered model name.")
+    tracking_uri: str | None = Field(
+        default=None,
+        description="MLflow tracking URI; empty means the SQLite store under the home.")
+
+
+class TrainSettings(_TrackedModel):
+    """Everything a training run depends on; all of it is logged with the run."""
+
+    as_of: date | None = Field(
+        default=None,
+        description="Scoring date: every snapshot and label window lies before it; empty means "
+        "the day after the last event.")
+    promote: bool = Field(
+        default=True, description="Run the promotion step after registering: the new model "
+        "becomes champion when it beats the current one.")
+    horizon_days: int = Field(
+        default=14, ge=1, le=180,
+        description="Label window in days: intent within this many days of a snapshot.")
+    intent_types: NameList = Field(
+        default=INTENT_EVENT_TYPES,
+        description="Intent event types that count as the label.")
+    # Six weekly snapshots ranked better than four on a simulated 50,000-person world
+    # (bench/results/model.md); snapshots before the first event are dropped (fit_plan_to_data).
+    n_training_snapshots: int = Field(
+        default=6, ge=1, le=52,
+        description="Weekly training snapshots (fewer when the events start later).")
+    snapshot_interval_days: int = Field(
+        default=7, ge=1, description="Days between training snapshots.")
+    min_positives: int = Field(
+        default=100, ge=1, description="Fewest positive persons each set must hold.")
+    optuna_trials: int = Field(
+        default=0, ge=0, description="Optuna trials for a parameter search (0 = the defaults).")
+    lightgbm: LightGBMParams = LightGBMParams()
+    blend_with_baseline: bool = Field(
+        default=True, description="Blend LightGBM's log-odds with the logistic baseline's, the "
+        "weight chosen on the validation snapshot (LightGBM alone when that is best).")
+    max_single_feature_auc: float = MAX_SINGLE_FEATURE_AUC
+    experiment_name: str = DEFAULT_EXPERIMENT
+    artifact_location: str | None = None
+    seed: int = 0
+
+
+class PromoteSettings(_TrackedModel):
+    version: str | None = Field(
+        default=None, description="Model version to consider; empty means the newest.")

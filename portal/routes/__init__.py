@@ -1,0 +1,1 @@
+"""The portal's routes, one `APIRouter` per area; `portal.app.create_app` includes them all."""

@@ -1,0 +1,33 @@
+"""The one default as-of date of every job: the day after the newest event (UTC), so a
+warehouse loaded up to yesterday is scored "today"."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
+
+import duckdb
+
+
+class NoEventsError(LookupError):
+    """The warehouse holds no event, so there is no default as-of date."""
+
+
+def default_as_of(con: duckdb.DuckDBPyConnection) -> date:
+    """The day after the newest event's date (occurred_at is stored in UTC)."""
+    newest = con.execute(
+        "select max(occurred_at)::date from raw.events").fetchone()[0]
+    if newest is None:
+        raise NoEventsError("the warehouse holds no events, so there is no default as-of date; "
+                            "load events with `norrut ingest`, or give --as-of")
+    return newest + timedelta(days=1)
+
+
+def resolve_as_of(warehouse_path: str | os.PathLike[str], as_of: date | None) -> date:
+    """`as_of` when given, else the default, read from the warehouse without writing to it."""
+    if as_of is not None:
+        return as_of
+    from warehouse.db import open_warehouse
+
+    with open_warehouse(warehouse_path, read_only=True) as con:
+        return default_as_of(con)
