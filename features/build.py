@@ -87,9 +87,7 @@ def build_features_in_transaction(con: duckdb.DuckDBPyConnection, as_of: date,
     step_seconds: dict[str, float] = {}
     for step, binds_as_of in BUILD_STEPS:
         step_started = time.perf_counter()
-        generate = _GENERATED_STEPS.get(step)
-        step_sql = read_sql(step) if generate is None else generate(catalog)
-        con.execute(step_sql, {"as_of": as_of} if binds_as_of else {})
+        con.execute(step_sql(step, catalog), {"as_of": as_of} if binds_as_of else {})
         step_seconds[step] = time.perf_counter() - step_started
     for table in INTERMEDIATE_TABLES:
         register_person_table(con, table, "person_id", "feature build intermediate, latest as_of")
@@ -108,6 +106,12 @@ def build_features_in_transaction(con: duckdb.DuckDBPyConnection, as_of: date,
     return FeatureBuildResult(as_of=as_of, persons=persons, features=len(catalog.features),
                               feature_set_version=FEATURE_SET_VERSION, seconds=seconds,
                               table_recreated=recreated, step_seconds=step_seconds)
+
+
+def step_sql(step: str, catalog: FeatureCatalog) -> str:
+    """The SQL of one build step: its file, or the template filled from the catalog."""
+    generate = _GENERATED_STEPS.get(step)
+    return read_sql(step) if generate is None else generate(catalog)
 
 
 def _match_feature_table_to_catalog(con: duckdb.DuckDBPyConnection,

@@ -82,15 +82,16 @@ def test_a_feature_build_killed_mid_way_leaves_the_previous_build(world_with_fea
         import time
         from datetime import date
         import features.build
-        from warehouse import sql_files
 
-        def announcing(path):
+        step_sql = features.build.step_sql
+
+        def announcing(path, catalog):
             print(path, flush=True)
             if path == "features/person_themes_90d.sql":
                 time.sleep(60)  # the kill lands here, inside the build's transaction
-            return sql_files.read_sql(path)
+            return step_sql(path, catalog)
 
-        features.build.read_sql = announcing
+        features.build.step_sql = announcing
         features.build.build_features({str(world_with_features)!r}, date(2026, 1, 25))
     """, kill_after_line="features/person_themes_90d.sql")
     # then every feature table holds exactly what the previous build left
