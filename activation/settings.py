@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from core.settings import JobSettings, NameList
+from core.settings import JobSettings, NameList, PathText
 from models.settings import DEFAULT_MODEL_NAME
 
 # Kept here, not imported from the definitions, so that a command's --help needs no exporter.
@@ -15,7 +15,7 @@ SEGMENT_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
 
 class _ExportsFolder(JobSettings):
-    exports_dir: str | None = Field(
+    exports_dir: PathText | None = Field(
         default=None, description="Exports folder; empty means <home>/exports.")
 
     def exports_path(self) -> Path:
@@ -32,7 +32,7 @@ class ScoreSettings(JobSettings):
     tracking_uri: str | None = Field(
         default=None,
         description="MLflow tracking URI; empty means the SQLite store under the home.")
-    out: str | None = Field(
+    out: PathText | None = Field(
         default=None,
         description="Also write the ranked list as the generic CSV to this file; optional.")
 
@@ -41,7 +41,7 @@ class ExportSettings(_ExportsFolder):
     as_of: date | None = Field(
         default=None,
         description="Export the scores of this date; empty means the day after the last event.")
-    segments_file: str | None = Field(
+    segments_file: PathText | None = Field(
         default=None,
         description="Segments YAML to export; empty means the segments shipped with Norrut.")
     model_name: str | None = Field(
@@ -55,7 +55,7 @@ class ScoreAndExportSettings(JobSettings):
         default=None,
         description="Score and export as of this date; empty means the day after the last "
         "event.")
-    segments_file: str | None = Field(
+    segments_file: PathText | None = Field(
         default=None,
         description="Segments YAML to export; empty means the segments shipped with Norrut.")
 

@@ -98,7 +98,7 @@ PII_PATTERNS = {
 
 # Look-alike characters, folded before the detectors match (an NFKC-like folding). DuckDB has no
 # NFKC, so this is one character for one (or for none), which its translate() does the same way
-# (contract_macros.sql, norrut_folded; tests/test_pii.py checks both hold this table). It holds:
+# (contract_macros.sql, norrut_folded; tests/data/test_pii.py checks both hold this table). It holds:
 # - what Unicode NFKC turns into one ASCII character: any, in the full-width forms (＠, ０, ａ);
 #   a digit, space or separator the detectors read, in the other blocks of ASCII look-alikes;
 # - the decimal digits of the Arabic script (a number typed on an Arabic keyboard);

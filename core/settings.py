@@ -28,10 +28,19 @@ def _split_commas(value: object) -> object:
 NameList = Annotated[tuple[str, ...], BeforeValidator(_split_commas)]
 
 
+class FilesystemPath:
+    """Marks a text setting that names a file or folder (see PathText)."""
+
+
+# A setting naming a file or folder. The CLI makes a relative one absolute, so a flow run's
+# parameters name the same file wherever the run works; a deployment gives it as written.
+PathText = Annotated[str, FilesystemPath()]
+
+
 class JobSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    home: str | None = Field(
+    home: PathText | None = Field(
         default=None, description="Norrut home folder; empty means $NORRUT_HOME, else ./.norrut.")
     lock_wait_seconds: float = Field(
         default=DEFAULT_LOCK_WAIT_SECONDS, ge=0,

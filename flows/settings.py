@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from pydantic import Field
 
 from activation.settings import ScoreAndExportSettings
-from core.settings import JobSettings
+from core.settings import JobSettings, PathText
 from features.settings import FeatureSettings
 from models.settings import TrainSettings
 from warehouse.settings import IngestSettings
@@ -21,11 +21,11 @@ class PipelineSettings(JobSettings):
     as_of: date | None = Field(
         default=None,
         description="Run the chain for this date; empty means the day after the last event.")
-    inbox: str | None = Field(
+    inbox: PathText | None = Field(
         default=None, description="Folder of event files to load; empty means <home>/inbox.")
-    catalog: str | None = Field(
+    catalog: PathText | None = Field(
         default=None, description="Content catalog file (CSV, JSON or Parquet); optional.")
-    segments_file: str | None = Field(
+    segments_file: PathText | None = Field(
         default=None,
         description="Segments YAML to export; empty means the segments shipped with Norrut.")
     retrain_after_days: int = Field(

@@ -4,7 +4,7 @@ DuckDB deletes rows logically: their values stay in the file's blocks (string di
 included) until the blocks happen to be reused, and neither CHECKPOINT nor VACUUM rewrites
 them. After an erasure the live database is therefore copied into a fresh file beside it
 (COPY FROM DATABASE keeps schemas, tables with their primary keys and checks, views, persistent
-macros, sequences and indexes; tests/test_erasure.py checks it) and the fresh file is renamed
+macros, sequences and indexes; tests/code/test_erasure.py checks it) and the fresh file is renamed
 over the old one.
 
 The caller holds the warehouse writer lock (core.locking), so nothing writes meanwhile. A

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import AwareDatetime, Field
 
-from core.settings import JobSettings
+from core.settings import JobSettings, PathText
 
 # Events before this are implausible (no campaign ran then): an epoch in seconds read as
 # milliseconds, say, lands in January 1970.
@@ -15,9 +15,9 @@ DEFAULT_EARLIEST_OCCURRED_AT = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 class IngestSettings(JobSettings):
-    inbox: str | None = Field(
+    inbox: PathText | None = Field(
         default=None, description="Folder of event files to load; empty means <home>/inbox.")
-    catalog: str | None = Field(
+    catalog: PathText | None = Field(
         default=None, description="Content catalog file (CSV, JSON or Parquet); optional.")
     strict: bool = Field(
         default=False, description="Fail the run when any row is quarantined.")
@@ -32,7 +32,7 @@ class IngestSettings(JobSettings):
 
 
 class OptoutSettings(JobSettings):
-    optouts_csv: str | None = Field(
+    optouts_csv: PathText | None = Field(
         default=None, description="Opt-out CSV to apply; empty means <home>/inbox/optouts.csv.")
 
     def optouts_path(self) -> Path:

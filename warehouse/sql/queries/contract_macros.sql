@@ -1,6 +1,6 @@
 -- The contract's value rules (core/contract.py) as SQL macros for this connection.
 -- Patterns are written out as literals, not bound: DuckDB compiles a literal pattern once but
--- a bound one for every row (measured 16x slower). tests/test_pii.py checks that every pattern
+-- a bound one for every row (measured 16x slower). tests/data/test_pii.py checks that every pattern
 -- here, and the look-alike table, is exactly the one in core/contract.py.
 
 -- Look-alike characters folded before matching, as core.contract.fold_lookalikes does, with

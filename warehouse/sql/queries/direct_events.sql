@@ -5,7 +5,7 @@
 -- error; ingestion then rolls the batch back and loads its files one by one, a file with a bad
 -- row through the line-checked path, which quarantines each bad row with its reason. So this
 -- file only has to be stricter than validate_events.sql, never looser
--- (tests/test_ingest_direct.py compares the two).
+-- (tests/data/test_ingest_direct.py compares the two).
 -- Rows are not numbered (numbering would keep DuckDB on one thread), so the check is one
 -- boolean per row and the error names no row.
 -- Input: the view direct_source (direct_read_{csv,jsonl,parquet}.sql): the 13 contract fields

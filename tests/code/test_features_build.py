@@ -7,7 +7,7 @@ from datetime import date, datetime
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
-from test_training_world import catalog_frame, insert_events, write_world
+from worlds import catalog_frame, event_row, events_of, insert_events, warehouse_with, write_world
 
 from core.contract import THEMES
 from features.build import NoEventsBeforeError, build_features, load_feature_frame
@@ -18,35 +18,6 @@ from warehouse.db import open_warehouse
 from warehouse.sql_files import all_specs
 
 AS_OF = date(2026, 1, 10)
-
-
-def _event(event_id: str, occurred_at: str, person_id: str = "person_aaaa", event_type: str = "view",
-           content_id: str | None = "content_001", consent: bool = True, watch_seconds=None,
-           region: str | None = "SE-AB", municipality: str | None = None,
-           id_type: str = "cookie") -> dict:
-    return {
-        "event_id": event_id, "occurred_at": datetime.fromisoformat(occurred_at),
-        "person_id": person_id, "id_type": id_type, "event_type": event_type,
-        "content_id": content_id, "campaign_id": "campaign_1", "channel": "meta",
-        "watch_seconds": watch_seconds, "region": region, "device": "mobile", "consent": consent,
-        "municipality": municipality, "file_sha256": "test",
-    }
-
-
-def _events(rows: list[dict]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema_overrides={"watch_seconds": pl.Float64,
-                                                "content_id": pl.String,
-                                                "municipality": pl.String,
-                                                "region": pl.String})
-
-
-def _warehouse_with(tmp_path, rows: list[dict]):
-    path = tmp_path / "warehouse.duckdb"
-    with open_warehouse(path) as con:
-        con.register("new_catalog", catalog_frame().to_arrow())
-        con.execute("insert into raw.content_catalog by name select * from new_catalog")
-    insert_events(path, _events(rows))
-    return path
 
 
 def _features(path, as_of: date = AS_OF) -> pl.DataFrame:
@@ -64,14 +35,14 @@ def test_events_on_or_after_as_of_change_no_feature(tmp_path):
     # when events land exactly at as_of midnight and later, for known and for new persons,
     # including intent events, film watching and a new region
     person, id_type = before["person_id"], before["id_type"]
-    later = _events([
-        _event("late_1", "2026-01-25T00:00:00", person_id=person[0], id_type=id_type[0],
+    later = events_of([
+        event_row("late_1", "2026-01-25T00:00:00", person_id=person[0], id_type=id_type[0],
                event_type="job_click", content_id=None, municipality="Kiruna"),
-        _event("late_2", "2026-01-25T13:00:00", person_id=person[1], id_type=id_type[1],
+        event_row("late_2", "2026-01-25T13:00:00", person_id=person[1], id_type=id_type[1],
                event_type="video_progress", watch_seconds=99.0, region="DE"),
-        _event("late_3", "2026-02-20T08:00:00", person_id=person[2], id_type=id_type[2],
+        event_row("late_3", "2026-02-20T08:00:00", person_id=person[2], id_type=id_type[2],
                event_type="share"),
-        _event("late_4", "2026-01-26T08:00:00", person_id="person_brand_new", event_type="click"),
+        event_row("late_4", "2026-01-26T08:00:00", person_id="person_brand_new", event_type="click"),
     ])
     insert_events(path, later)
     build_features(path, as_of)
@@ -121,14 +92,14 @@ def test_catalog_describes_exactly_the_feature_columns(tmp_path):
 def test_features_count_what_happened_before_as_of(tmp_path):
     # given one person with known events: a watched film, a share, an intent, and old activity
     film = catalog_frame().filter(pl.col("kind") == "film").row(0, named=True)
-    path = _warehouse_with(tmp_path, [
-        _event("e1", "2026-01-09T10:00:00", event_type="video_progress",
+    path = warehouse_with(tmp_path, [
+        event_row("e1", "2026-01-09T10:00:00", event_type="video_progress",
                content_id=film["content_id"], watch_seconds=film["duration_seconds"] / 2),
-        _event("e2", "2026-01-08T10:00:00", event_type="share", content_id=film["content_id"]),
-        _event("e3", "2026-01-05T10:00:00", event_type="guide_download", content_id=None,
+        event_row("e2", "2026-01-08T10:00:00", event_type="share", content_id=film["content_id"]),
+        event_row("e3", "2026-01-05T10:00:00", event_type="guide_download", content_id=None,
                municipality="Boden"),
-        _event("e4", "2025-12-01T10:00:00", event_type="impression", region="DE"),
-        _event("e5", "2026-01-02T10:00:00", event_type="impression", region="DE"),
+        event_row("e4", "2025-12-01T10:00:00", event_type="impression", region="DE"),
+        event_row("e5", "2026-01-02T10:00:00", event_type="impression", region="DE"),
     ])
     # when building as of 2026-01-10
     result = build_features(path, AS_OF)
@@ -156,11 +127,11 @@ def test_features_count_what_happened_before_as_of(tmp_path):
 
 def test_withdrawn_consent_and_opt_outs_are_never_profiled(tmp_path):
     # given three persons: one consenting, one whose latest event withdrew consent, one opted out
-    path = _warehouse_with(tmp_path, [
-        _event("a1", "2026-01-05T10:00:00", person_id="person_consenting"),
-        _event("b1", "2026-01-04T10:00:00", person_id="person_withdrawn"),
-        _event("b2", "2026-01-12T10:00:00", person_id="person_withdrawn", consent=False),
-        _event("c1", "2026-01-05T10:00:00", person_id="person_opted_out"),
+    path = warehouse_with(tmp_path, [
+        event_row("a1", "2026-01-05T10:00:00", person_id="person_consenting"),
+        event_row("b1", "2026-01-04T10:00:00", person_id="person_withdrawn"),
+        event_row("b2", "2026-01-12T10:00:00", person_id="person_withdrawn", consent=False),
+        event_row("c1", "2026-01-05T10:00:00", person_id="person_opted_out"),
     ])
     with open_warehouse(path) as con:
         con.execute("insert into raw.suppressed_persons values "
@@ -183,17 +154,17 @@ def test_withdrawn_consent_and_opt_outs_are_never_profiled(tmp_path):
 
 def test_latest_consent_breaks_ties_by_withdrawal_then_smallest_event_id(tmp_path):
     # given persons whose latest events tie in time
-    path = _warehouse_with(tmp_path, [
+    path = warehouse_with(tmp_path, [
         # consent given and withdrawn at the same instant: withdrawal wins
-        _event("t1", "2026-01-05T10:00:00", person_id="person_tie", consent=True),
-        _event("t2", "2026-01-05T10:00:00", person_id="person_tie", consent=False),
+        event_row("t1", "2026-01-05T10:00:00", person_id="person_tie", consent=True),
+        event_row("t2", "2026-01-05T10:00:00", person_id="person_tie", consent=False),
         # two id types at the latest instant: the smallest event_id decides the id_type
-        _event("m0", "2026-01-01T10:00:00", person_id="person_mixed", id_type="publisher"),
-        _event("m2", "2026-01-05T10:00:00", person_id="person_mixed", id_type="maid"),
-        _event("m1", "2026-01-05T10:00:00", person_id="person_mixed", id_type="cookie"),
+        event_row("m0", "2026-01-01T10:00:00", person_id="person_mixed", id_type="publisher"),
+        event_row("m2", "2026-01-05T10:00:00", person_id="person_mixed", id_type="maid"),
+        event_row("m1", "2026-01-05T10:00:00", person_id="person_mixed", id_type="cookie"),
         # a withdrawal followed by renewed consent: the latest decides
-        _event("r1", "2026-01-03T10:00:00", person_id="person_renewed", consent=False),
-        _event("r2", "2026-01-06T10:00:00", person_id="person_renewed", consent=True),
+        event_row("r1", "2026-01-03T10:00:00", person_id="person_renewed", consent=False),
+        event_row("r2", "2026-01-06T10:00:00", person_id="person_renewed", consent=True),
     ])
     # when reading the eligibility view and building features
     with open_warehouse(path, read_only=True) as con:
@@ -226,7 +197,7 @@ def test_rebuild_replaces_only_its_own_date(tmp_path):
 
 def test_no_events_before_as_of_is_a_clear_error(tmp_path):
     # given events only from 2026-01-05
-    path = _warehouse_with(tmp_path, [_event("e1", "2026-01-05T10:00:00")])
+    path = warehouse_with(tmp_path, [event_row("e1", "2026-01-05T10:00:00")])
     # when building as of that very day, then the error says there is nothing before it
     with pytest.raises(NoEventsBeforeError, match="no events before 2026-01-05"):
         build_features(path, date(2026, 1, 5))
@@ -237,9 +208,9 @@ def test_erasure_after_a_build_removes_the_person_from_every_feature_table(tmp_p
     from warehouse.optout import apply_optouts
 
     # given features and labels built for two persons
-    path = _warehouse_with(tmp_path, [
-        _event("a1", "2026-01-05T10:00:00", person_id="person_staying"),
-        _event("b1", "2026-01-05T10:00:00", person_id="person_leaving"),
+    path = warehouse_with(tmp_path, [
+        event_row("a1", "2026-01-05T10:00:00", person_id="person_staying"),
+        event_row("b1", "2026-01-05T10:00:00", person_id="person_leaving"),
     ])
     with open_warehouse(path) as con:
         labelled_snapshot(con, AS_OF, horizon_days=3)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from test_training_world import events_frame, write_world
+from worlds import events_frame, write_world
 
 from features.build import build_features, load_feature_frame
 from models.datasets import (

@@ -9,12 +9,12 @@ import json
 
 import duckdb
 import pytest
+from pii_search import personal_values_stored
 from typer.testing import CliRunner
 
 from core.contract import WITHHELD_FILE_NAME
 from flows.reports import ingest_markdown
 from tests.event_files import good_event, write_csv, write_jsonl, write_parquet
-from tests.test_pii import personal_values_stored
 from warehouse.ingest.loading import ingest_inbox
 from warehouse.settings import IngestSettings
 

@@ -19,7 +19,7 @@ from flows.settings import PipelineSettings
 from models.settings import TrainSettings
 from warehouse.settings import IngestSettings, OptoutSettings
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOYMENTS = yaml.safe_load((REPO_ROOT / "prefect.yaml").read_text())["deployments"]
 
 SETTINGS_OF_FLOW = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import duckdb
+from pii_search import every_text_value
 
 from core.contract import (
     EMAIL_PATTERN,
@@ -33,40 +34,6 @@ PLANTED = (PII_EMAIL, PII_PHONE, PII_IP_ADDRESS, "0701234567", "2001:db8::8a2e:3
            "kontakt@norrut.example", "erik.berg@mail.example.com", "070-123 45 67")
 
 
-def _every_text_value(warehouse) -> list[str]:
-    """Every value of every column of every table, as text (lists and JSON included)."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = con.execute("select schema_name, table_name from duckdb_tables()").fetchall()
-        values = []
-        for schema, table in tables:
-            columns = [row[0] for row in con.execute(
-                "select column_name from duckdb_columns() where schema_name = ? and table_name = ?",
-                [schema, table]).fetchall()]
-            for column in columns:
-                values += [row[0] for row in con.execute(
-                    f'select cast("{column}" as varchar) from "{schema}"."{table}" '
-                    f'where "{column}" is not null').fetchall()]
-        return values
-
-
-def personal_values_stored(home, values) -> dict[str, list[str]]:
-    """Where each value is stored in the home: the files whose raw bytes hold it (the
-    warehouse after a checkpoint, any WAL, reports, ...) and the tables with a text value
-    holding it. Empty when none is stored anywhere."""
-    with duckdb.connect(str(home.warehouse_path)) as con:
-        con.execute("checkpoint")
-    file_bytes = {path: path.read_bytes() for path in sorted(home.root.rglob("*")) if path.is_file()}
-    text_values = _every_text_value(home.warehouse_path)
-    found: dict[str, list[str]] = {}
-    for value in values:
-        places = [str(path.relative_to(home.root)) for path, data in file_bytes.items()
-                  if value.encode("utf-8") in data]
-        places += ["a table's text value" for text in text_values if value in text][:1]
-        if places:
-            found[value] = places
-    return found
-
-
 def test_no_planted_personal_value_is_stored_anywhere(home, tmp_path):
     # given personal data in contract fields and in unknown extra columns, in every format
     rows = [
@@ -91,7 +58,7 @@ def test_no_planted_personal_value_is_stored_anywhere(home, tmp_path):
     # then only the clean rows load, and no planted value is in any column of any table
     assert report.rows_loaded == 3
     assert report.rows_quarantined == 21 + 3
-    leaks = [value for value in _every_text_value(home.warehouse_path)
+    leaks = [value for value in every_text_value(home.warehouse_path)
              for planted in PLANTED if planted in value]
     assert leaks == [], "personal data was stored"
     with duckdb.connect(str(home.warehouse_path), read_only=True) as con:

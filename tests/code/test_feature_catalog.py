@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 import pytest
 from polars.testing import assert_frame_equal
-from test_features_build import _event, _warehouse_with
+from worlds import event_row, warehouse_with
 
 from core.contract import THEMES
 from features.build import (
@@ -38,12 +38,12 @@ def _test_catalog() -> FeatureCatalog:
 
 def _world(tmp_path):
     """One person engaging with a film tagged with the extra theme, and with older content."""
-    path = _warehouse_with(tmp_path, [
-        _event("e1", "2026-02-27T10:00:00", event_type="view", content_id="film_reindeer"),
-        _event("e2", "2026-01-20T10:00:00", event_type="share", content_id="film_reindeer"),
-        _event("e3", "2026-01-10T10:00:00", event_type="view", content_id="image_coast"),
-        _event("e4", "2025-12-20T10:00:00", event_type="click", content_id="image_coast"),
-        _event("e5", "2025-12-19T10:00:00", event_type="impression", content_id="image_coast"),
+    path = warehouse_with(tmp_path, [
+        event_row("e1", "2026-02-27T10:00:00", event_type="view", content_id="film_reindeer"),
+        event_row("e2", "2026-01-20T10:00:00", event_type="share", content_id="film_reindeer"),
+        event_row("e3", "2026-01-10T10:00:00", event_type="view", content_id="image_coast"),
+        event_row("e4", "2025-12-20T10:00:00", event_type="click", content_id="image_coast"),
+        event_row("e5", "2025-12-19T10:00:00", event_type="impression", content_id="image_coast"),
     ])
     with open_warehouse(path) as con:
         for content_id, kind, duration, themes in (

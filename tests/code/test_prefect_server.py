@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 NORRUT = str(Path(sys.executable).with_name("norrut"))
 POOL = "norrut-process"

@@ -8,7 +8,7 @@ import hashlib
 import re
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Top to bottom. A package may import those below it, never one above. The simulator stands
 # beside the stages: it writes files as producers would, knowing only the contract.

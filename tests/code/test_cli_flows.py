@@ -237,7 +237,7 @@ def test_a_norrut_process_records_its_run_on_the_configured_server(prefect_harne
 
 
 def _world(home) -> None:
-    from test_training_world import write_world
+    from worlds import write_world
 
     write_world(home.warehouse_path, n_persons=2000, n_days=70)
 

@@ -30,7 +30,7 @@ from activation.exporters.generic import GenericExporter
 from norrut.cli.app import build_app
 from warehouse.db import open_warehouse
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SETTINGS = {
     "min_audience_size": 20,
     "destination_settings": {"google_ads": {"app_id": "se.norrbotten.flyttahit"},

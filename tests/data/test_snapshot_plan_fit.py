@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from test_training_world import write_world
+from worlds import write_world
 
 from models.datasets import (
     TrainingDataError,

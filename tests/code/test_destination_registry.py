@@ -32,7 +32,7 @@ class TestOnlyExporter(MaidListExporter):
     __test__ = False  # not a test class, whatever its name
     name = TEST_ONLY
     label = "A platform registered by a test"
-    spec = "none: tests/test_destination_registry.py registers it"
+    spec = "none: tests/code/test_destination_registry.py registers it"
     spec_url = None
     own_minimum = 1
     id_form = "lower"

@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pii_search import personal_values_stored
 
 from core.contract import EVENT_FIELDS, fold_lookalikes
 from core.home import NorrutHome
 from flows.reports import ingest_markdown
 from tests.event_files import good_event, write_csv, write_jsonl, write_parquet
-from tests.test_pii import personal_values_stored
 from warehouse.ingest.loading import ingest_inbox
 
 WRITERS = {"jsonl": write_jsonl, "jsonl.gz": write_jsonl, "csv": write_csv,

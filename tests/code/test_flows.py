@@ -32,7 +32,7 @@ from simulator.world import WorldSettings, simulate_world
 from warehouse.db import open_warehouse
 from warehouse.settings import IngestSettings, OptoutSettings
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 NORRUT = str(Path(sys.executable).with_name("norrut"))
 # The simulator's default last day of events; the pipeline's default as-of is the day after.
 WORLD_END = date(2026, 11, 1)

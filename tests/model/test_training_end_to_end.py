@@ -7,8 +7,8 @@ from datetime import date
 
 import numpy as np
 import pytest
-from test_training_world import write_world
 from typer.testing import CliRunner
+from worlds import write_world
 
 import models.training
 from features.catalog import FEATURE_NAMES

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from test_features_build import _event, _warehouse_with
-from test_training_world import write_world
+from worlds import event_row, warehouse_with, write_world
 
 from models.datasets import (
     TrainingDataError,
@@ -40,11 +39,11 @@ def test_label_window_is_as_of_inclusive_to_horizon_exclusive(tmp_path):
     }
     rows = []
     for person, at in edges.items():
-        rows.append(_event(f"{person}_view", "2026-01-02T10:00:00", person_id=person))
+        rows.append(event_row(f"{person}_view", "2026-01-02T10:00:00", person_id=person))
         if at:
-            rows.append(_event(f"{person}_intent", at, person_id=person, event_type="signup",
+            rows.append(event_row(f"{person}_intent", at, person_id=person, event_type="signup",
                                content_id=None))
-    path = _warehouse_with(tmp_path, rows)
+    path = warehouse_with(tmp_path, rows)
     # when labelling as of 2026-01-10 with a 7-day horizon
     labels = _labels(path)
     # then only intents inside the half-open window count
@@ -56,12 +55,12 @@ def test_label_window_is_as_of_inclusive_to_horizon_exclusive(tmp_path):
 
 def test_only_the_chosen_intent_types_count(tmp_path):
     # given one person who signed up and one who clicked through to jobs
-    path = _warehouse_with(tmp_path, [
-        _event("v1", "2026-01-02T10:00:00", person_id="person_signup"),
-        _event("v2", "2026-01-02T10:00:00", person_id="person_jobclick"),
-        _event("i1", "2026-01-11T10:00:00", person_id="person_signup", event_type="signup",
+    path = warehouse_with(tmp_path, [
+        event_row("v1", "2026-01-02T10:00:00", person_id="person_signup"),
+        event_row("v2", "2026-01-02T10:00:00", person_id="person_jobclick"),
+        event_row("i1", "2026-01-11T10:00:00", person_id="person_signup", event_type="signup",
                content_id=None),
-        _event("i2", "2026-01-11T10:00:00", person_id="person_jobclick", event_type="job_click",
+        event_row("i2", "2026-01-11T10:00:00", person_id="person_jobclick", event_type="job_click",
                content_id=None),
     ])
     # when only job clicks count, then only the job clicker is positive

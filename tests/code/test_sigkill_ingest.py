@@ -17,7 +17,7 @@ from tests.event_files import bad_event, good_event, write_csv, write_generated_
 from warehouse.ingest.loading import ingest_inbox
 from warehouse.status import warehouse_status
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # Prints the number of files committed so far, so the test can kill at known points.
 INGEST = ("import sys; from warehouse.ingest.loading import ingest_inbox; "
           "ingest_inbox(sys.argv[1], sys.argv[2], "

@@ -16,14 +16,14 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
-from test_training_world import write_world
+from worlds import write_world
 
 from features.build import build_features
 from features.catalog import FEATURE_NAMES
 from models.settings import TrainSettings
 from models.training import train_model
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCORING_DATE = date(2026, 3, 12)  # the world runs 70 days from 2026-01-01
 EARLIER_DATE = date(2026, 1, 25)  # fewer persons have events before it than before SCORING_DATE
 # Columns of the example allowed to equal a real person's by coincidence (a mean that happens
