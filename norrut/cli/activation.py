@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
-from pathlib import Path
-from typing import Annotated
-
 import typer
 
 from activation.settings import ExportSettings, ScoreSettings
 from norrut.cli import context
-from norrut.cli.context import NorrutCommand, setting_option, settings_from
+from norrut.cli.context import SEGMENTS_FILE_ENV_VAR, JobCommand, job_settings
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the norrut app."""
-    app.command("score", cls=NorrutCommand)(score)
-    app.command("export", cls=NorrutCommand)(export)
+    app.command("score", cls=JobCommand.for_settings(
+        ScoreSettings, option_settings={"out": {"dir_okay": False}}))(score)
+    app.command("export", cls=JobCommand.for_settings(
+        ExportSettings, aliases={"exports_dir": "--out", "segments_file": "--segments"},
+        option_settings={"exports_dir": {"file_okay": False}, "segments_file": {
+            "envvar": SEGMENTS_FILE_ENV_VAR, "dir_okay": False}}))(export)
 
 
-def score(
-    ctx: typer.Context,
-    as_of: Annotated[date | None, setting_option(ScoreSettings, "as_of")] = None,
-    out: Annotated[Path | None, setting_option(ScoreSettings, "out", dir_okay=False)] = None,
-    model_name: Annotated[str | None, setting_option(ScoreSettings, "model_name")] = None,
-    tracking_uri: Annotated[str | None, setting_option(ScoreSettings, "tracking_uri")] = None,
-    lock_wait_seconds: Annotated[float | None, setting_option(
-        ScoreSettings, "lock_wait_seconds")] = None,
-) -> None:
+def score(ctx: typer.Context) -> None:
     """Score every person who may be targeted with the champion model and store the scores.
 
     The ranked list written with --out is the contract's generic CSV (person_id, id_type,
@@ -41,8 +33,7 @@ def score(
     from flows.run import FlowRunFailed, run_score
     from models.registry import NoChampionError
 
-    settings = settings_from(ScoreSettings, ctx, as_of=as_of, out=out, model_name=model_name,
-                             tracking_uri=tracking_uri, lock_wait_seconds=lock_wait_seconds)
+    settings = job_settings(ctx)
     home = settings.norrut_home().ensure()
     shown = context.resolved_as_of(home, settings.as_of)
     try:
@@ -69,18 +60,7 @@ def score(
     console.print(table)
 
 
-def export(
-    ctx: typer.Context,
-    as_of: Annotated[date | None, setting_option(ExportSettings, "as_of")] = None,
-    exports_dir: Annotated[Path | None, setting_option(
-        ExportSettings, "exports_dir", "--out", file_okay=False)] = None,
-    segments_file: Annotated[Path | None, setting_option(
-        ExportSettings, "segments_file", "--segments", envvar="NORRUT_SEGMENTS_FILE",
-        dir_okay=False)] = None,
-    model_name: Annotated[str | None, setting_option(ExportSettings, "model_name")] = None,
-    lock_wait_seconds: Annotated[float | None, setting_option(
-        ExportSettings, "lock_wait_seconds")] = None,
-) -> None:
+def export(ctx: typer.Context) -> None:
     """Write every segment's files for the ad platforms, with a manifest, as a new version.
 
     Run `norrut score` for the date first; the portal serves the default exports folder. Runs
@@ -92,9 +72,7 @@ def export(
     from activation.export_run import NoScoresError
     from flows.run import FlowRunFailed, run_export
 
-    settings = settings_from(ExportSettings, ctx, as_of=as_of, exports_dir=exports_dir,
-                             segments_file=segments_file, model_name=model_name,
-                             lock_wait_seconds=lock_wait_seconds)
+    settings = job_settings(ctx)
     home = settings.norrut_home().ensure()
     try:
         # Checked here too, so a bad file is one line before any run starts.

@@ -2,25 +2,39 @@
 settings, dates, one-line errors and the spinner.
 
 A job's options are its settings' fields, one to one and with the same names (`horizon_days`
-is `--horizon-days`); the help and the default shown come from the settings class, so they
-are written once. An option left out is not passed on, and the settings' own default applies.
+is `--horizon-days`): a `JobCommand` makes one for each field with a description, its help and
+shown default from the settings class, so a new job parameter is one field there. An option
+left out is not passed on, and the settings' own default applies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from types import NoneType, UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import typer
-from pydantic import BaseModel, ValidationError
-from typer.core import TyperCommand, TyperGroup
+import typer.main
+from pydantic import AwareDatetime, BaseModel, ValidationError
+from typer.core import TyperCommand, TyperGroup, TyperOption
+from typer.models import ParamMeta
 
 from core.home import NorrutHome
+from core.settings import FilesystemPath, JobSettings, NameList
 
 DATE_FORMAT = "YYYY-MM-DD"
+INSTANT_FORMAT = "YYYY-MM-DD[THH:MM:SS]"
+NAMES_FORMAT = "NAME[,NAME...]"
+# Where a job command keeps its generated options' values for job_settings (click's ctx.meta
+# is the place for a command's own data).
+GIVEN_OPTIONS = "norrut.job_options"
+# The segments YAML of `export` and `pipeline` when --segments-file is not given.
+SEGMENTS_FILE_ENV_VAR = "NORRUT_SEGMENTS_FILE"
 BUSY = "the warehouse is in use by {who} (one writer at a time); try again when it finishes"
 
 Settings = TypeVar("Settings", bound=BaseModel)
@@ -111,19 +125,136 @@ def setting_help(settings_class: type[BaseModel], field: str) -> str:
     return f"{description} \\[default: {default}]" if default else description
 
 
+def option_type(settings_class: type[BaseModel], field: str) -> Any:
+    """The type of the option of a settings field (None: not given): a path for a PathText,
+    a list of texts for a NameList, else the field's own bool, number, date, time or text."""
+    info = settings_class.model_fields[field]
+    value_type, metadata = info.annotation, list(info.metadata)
+    if get_origin(value_type) in (Union, UnionType):  # `X | None`: the option is X
+        [value_type] = [arg for arg in get_args(value_type) if arg is not NoneType]
+    if get_origin(value_type) is Annotated:
+        metadata += value_type.__metadata__
+        value_type = get_args(value_type)[0]
+    if any(isinstance(item, FilesystemPath) for item in metadata):
+        return Path | None
+    if value_type == tuple[str, ...] and all(item in metadata for item in NameList.__metadata__):
+        return list[str] | None
+    if value_type in (AwareDatetime, datetime):
+        return datetime | None
+    if value_type in (bool, int, float, str, date):
+        return value_type | None
+    raise TypeError(f"{settings_class.__name__}.{field} is a {value_type!r}, which no option "
+                    "reads; leave its description out to keep it off the command line")
+
+
 def setting_option(settings_class: type[BaseModel], field: str, *aliases: str,
                    **option: Any) -> Any:
-    """The option of one settings field, named after it, with older spellings as `aliases`.
+    """The option of one settings field, named after it, with older spellings as `aliases`,
+    for a command's parameter: `Annotated[str | None, setting_option(...)] = None`.
 
-    The command's parameter defaults to None (not given); `settings_from` then leaves the field
-    to its default. A bool field is a flag `--x/--no-x`; a date field reads YYYY-MM-DD."""
-    annotation = settings_class.model_fields[field].annotation
+    The parameter defaults to None (not given); `settings_from` then leaves the field to its
+    default. A bool field is a flag `--x/--no-x`; a date field reads YYYY-MM-DD, a time
+    YYYY-MM-DD[THH:MM:SS]."""
+    declarations, settings = _option_parts(settings_class, field, option)
+    return typer.Option(*declarations, *aliases, **settings)
+
+
+def _option_parts(settings_class: type[BaseModel], field: str,
+                  option: Mapping[str, Any]) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The option's spellings, then its settings (`option` given, the rest from the field)."""
+    value_type = option_type(settings_class, field)
     name = option_name(field)
-    declarations = (f"{name}/--no-{name[2:]}",) if annotation is bool else (name,)
-    if annotation in (date, date | None) and "parser" not in option:
-        option.update(parser=parse_date, metavar=DATE_FORMAT)
-    return typer.Option(*declarations, *aliases, help=setting_help(settings_class, field),
-                        show_default=False, **option)
+    declarations = (f"{name}/--no-{name[2:]}",) if value_type == bool | None else (name,)
+    settings: dict[str, Any] = {"help": setting_help(settings_class, field), "show_default": False}
+    if value_type == date | None:
+        settings.update(parser=parse_date, metavar=DATE_FORMAT)
+    elif value_type == datetime | None:
+        settings.update(parser=parse_instant, metavar=INSTANT_FORMAT)
+    elif value_type == list[str] | None:
+        settings.update(metavar=NAMES_FORMAT)
+    return declarations, {**settings, **option}
+
+
+@dataclasses.dataclass(frozen=True)
+class JobOptions:
+    """What a job's command offers of its settings: an option for each field with a
+    description (not `home`, the root --home), older spellings, and more option settings."""
+
+    settings_class: type[JobSettings]
+    # field -> its spelling from before the options were named after the fields
+    aliases: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    leave_out: frozenset[str] = frozenset()  # fields the command does not offer
+    # field -> more typer.Option settings: a path's checks (exists, dir_okay...), an envvar
+    option_settings: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+
+    def fields(self) -> list[str]:
+        """The fields offered, in the settings' order, those every job has (JobSettings') last."""
+        offered = [name for name, info in self.settings_class.model_fields.items()
+                   if info.description and name != "home" and name not in self.leave_out]
+        return sorted(offered, key=lambda name: name in JobSettings.model_fields)
+
+    def options(self) -> list[TyperOption]:
+        unknown = (set(self.aliases) | set(self.option_settings)) - set(self.fields())
+        if unknown:
+            raise ValueError(f"{self.settings_class.__name__} offers no option for {unknown}")
+        return [self._option(name) for name in self.fields()]
+
+    def _option(self, name: str) -> TyperOption:
+        aliases = (self.aliases[name],) if name in self.aliases else ()
+        declarations, settings = _option_parts(self.settings_class, name,
+                                               self.option_settings.get(name, {}))
+        # Typer's own builder of an option from a function's parameter (`name=typer.Option(
+        # None, ...)`), so a generated option parses, converts and shows its help as a declared
+        # one does. It is private to typer (pinned in uv.lock): tests/code/test_cli_settings.py
+        # fails on a change in it.
+        return typer.main._get_param(ParamMeta(
+            name=name, default=typer.Option(None, *declarations, *aliases, **settings),
+            annotation=option_type(self.settings_class, name)))
+
+
+class JobCommand(NorrutCommand):
+    """A job's command: its settings' options, then the callback's own parameters (ctx,
+    positional arguments, --json). The callback reads its settings with `job_settings`."""
+
+    def __init__(self, *, job: JobOptions, params: list, **command: Any) -> None:
+        clash = {param.name for param in params} & set(job.fields())
+        if clash:  # the callback would be given the setting's value under its own name
+            raise ValueError(f"{command.get('name')}: a parameter named like a setting: {clash}")
+        self.job = job
+        super().__init__(params=[*job.options(), *params], **command)
+
+    @classmethod
+    def for_settings(cls, settings_class: type[JobSettings], *,
+                     aliases: Mapping[str, str] | None = None, leave_out: Iterable[str] = (),
+                     option_settings: Mapping[str, Mapping[str, Any]] | None = None,
+                     ) -> Callable[..., JobCommand]:
+        """The `cls=` of a job's command (see JobOptions)."""
+        return partial(cls, job=JobOptions(settings_class, aliases or {}, frozenset(leave_out),
+                                           option_settings or {}))
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        # Typer passes every parameter to the callback as a keyword: the settings' options are
+        # not the callback's, so they move aside for job_settings. One not given is left out
+        # (a repeatable one not given is empty).
+        given = {name: ctx.params.pop(name) for name in self.job.fields()}
+        ctx.meta[GIVEN_OPTIONS] = {name: value for name, value in given.items()
+                                   if value is not None and value != ()}
+        return super().invoke(ctx)
+
+
+def option_value(ctx: typer.Context, field: str) -> Any:
+    """The value given to a job command's option of `field`; None when not given."""
+    return ctx.meta[GIVEN_OPTIONS].get(field)
+
+
+def job_settings(ctx: typer.Context, **given: Any) -> Any:
+    """The settings of the job command running: its options' values, then `given` (another
+    way the callback takes a field, such as a positional argument; None: not given)."""
+    command = ctx.command
+    assert isinstance(command, JobCommand), f"{command.name} is not a JobCommand"
+    values = dict(ctx.meta[GIVEN_OPTIONS])
+    values.update((name, value) for name, value in given.items() if value is not None)
+    return settings_from(command.job.settings_class, ctx, **values)
 
 
 def settings_from(settings_class: type[Settings], ctx: typer.Context, **given: Any) -> Settings:
@@ -137,7 +268,7 @@ def settings_from(settings_class: type[Settings], ctx: typer.Context, **given: A
             continue
         if isinstance(value, Path):
             value = str(value.resolve())
-        elif isinstance(value, list):
+        elif isinstance(value, list | tuple):
             value = ",".join(value)
         values[field] = value
     try:

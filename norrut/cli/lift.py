@@ -2,44 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
-from pathlib import Path
-from typing import Annotated
-
 import typer
 
 from activation.settings import LiftSettings
-from norrut.cli.context import (
-    NorrutCommand,
-    fail,
-    flow_failure,
-    setting_option,
-    settings_from,
-    spinner,
-)
+from norrut.cli.context import JobCommand, fail, flow_failure, job_settings, spinner
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the norrut app."""
-    app.command("lift", cls=NorrutCommand)(lift)
+    app.command("lift", cls=JobCommand.for_settings(
+        LiftSettings, aliases={"intent_types": "--intent-type"},
+        option_settings={"intent_types": {"metavar": "TYPE[,TYPE...]"},
+                         "exports_dir": {"file_okay": False}}))(lift)
 
 
-def lift(
-    ctx: typer.Context,
-    segment: Annotated[str | None, setting_option(LiftSettings, "segment")] = None,
-    destination: Annotated[str | None, setting_option(LiftSettings, "destination")] = None,
-    as_of: Annotated[date | None, setting_option(LiftSettings, "as_of")] = None,
-    export_version: Annotated[int | None, setting_option(LiftSettings, "export_version")] = None,
-    start: Annotated[date | None, setting_option(LiftSettings, "start")] = None,
-    end: Annotated[date | None, setting_option(LiftSettings, "end")] = None,
-    campaign: Annotated[str | None, setting_option(LiftSettings, "campaign")] = None,
-    intent_types: Annotated[list[str] | None, setting_option(
-        LiftSettings, "intent_types", "--intent-type", metavar="TYPE[,TYPE...]")] = None,
-    exports_dir: Annotated[Path | None, setting_option(
-        LiftSettings, "exports_dir", file_okay=False)] = None,
-    lock_wait_seconds: Annotated[float | None, setting_option(
-        LiftSettings, "lock_wait_seconds")] = None,
-) -> None:
+def lift(ctx: typer.Context) -> None:
     """Measure a campaign's lift: intent events of the persons an export sent to a platform
     against the segment's holdout, written to <exports>/lift/<campaign>.json for the portal.
 
@@ -52,10 +29,7 @@ def lift(
     from flows.run import FlowRunFailed, run_lift
     from warehouse.db import WarehouseMissingError
 
-    settings = settings_from(
-        LiftSettings, ctx, segment=segment, destination=destination, as_of=as_of,
-        export_version=export_version, start=start, end=end, campaign=campaign,
-        intent_types=intent_types, exports_dir=exports_dir, lock_wait_seconds=lock_wait_seconds)
+    settings = job_settings(ctx)
     home = settings.norrut_home().ensure()
     console = Console()
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated
 
 import typer
@@ -11,10 +10,12 @@ import typer
 from features.settings import FeatureSettings
 from models.settings import PromoteSettings, TrainSettings
 from norrut.cli.context import (
+    JobCommand,
     NorrutCommand,
     NorrutGroup,
     fail,
     flow_failure,
+    job_settings,
     resolved_as_of,
     setting_option,
     settings_from,
@@ -59,23 +60,15 @@ def list_features() -> None:
     _print_feature_list()
 
 
-@features_app.command("build", cls=NorrutCommand)
-def build(
-    ctx: typer.Context,
-    as_of: Annotated[date | None, setting_option(FeatureSettings, "as_of")] = None,
-    memory_limit: Annotated[str | None, setting_option(FeatureSettings, "memory_limit")] = None,
-    threads: Annotated[int | None, setting_option(FeatureSettings, "threads")] = None,
-    lock_wait_seconds: Annotated[float | None, setting_option(
-        FeatureSettings, "lock_wait_seconds")] = None,
-) -> None:
+@features_app.command("build", cls=JobCommand.for_settings(FeatureSettings))
+def build(ctx: typer.Context) -> None:
     """Materialise features.person_features for one as-of date (its rows are replaced).
 
     Runs as a Prefect flow run named build-features-<as-of>, so it shows up in the Prefect UI."""
     from features.build import NoEventsBeforeError
     from flows.run import FlowRunFailed, run_build_features
 
-    settings = settings_from(FeatureSettings, ctx, as_of=as_of, memory_limit=memory_limit,
-                             threads=threads, lock_wait_seconds=lock_wait_seconds)
+    settings = job_settings(ctx)
     home = settings.norrut_home()
     shown = resolved_as_of(home, settings.as_of)
     with spinner(f"building features as of {shown} in a Prefect flow run"):
@@ -89,25 +82,6 @@ def build(
 
 def train(
     ctx: typer.Context,
-    as_of: Annotated[date | None, setting_option(TrainSettings, "as_of")] = None,
-    horizon_days: Annotated[int | None, setting_option(
-        TrainSettings, "horizon_days", "--horizon")] = None,
-    intent_types: Annotated[list[str] | None, setting_option(
-        TrainSettings, "intent_types", metavar="TYPE[,TYPE...]")] = None,
-    n_training_snapshots: Annotated[int | None, setting_option(
-        TrainSettings, "n_training_snapshots", "--snapshots")] = None,
-    snapshot_interval_days: Annotated[int | None, setting_option(
-        TrainSettings, "snapshot_interval_days", "--interval")] = None,
-    min_positives: Annotated[int | None, setting_option(TrainSettings, "min_positives")] = None,
-    optuna_trials: Annotated[int | None, setting_option(
-        TrainSettings, "optuna_trials", "--trials")] = None,
-    promote: Annotated[bool | None, setting_option(TrainSettings, "promote")] = None,
-    blend_with_baseline: Annotated[bool | None, setting_option(
-        TrainSettings, "blend_with_baseline")] = None,
-    model_name: Annotated[str | None, setting_option(TrainSettings, "model_name")] = None,
-    tracking_uri: Annotated[str | None, setting_option(TrainSettings, "tracking_uri")] = None,
-    lock_wait_seconds: Annotated[float | None, setting_option(
-        TrainSettings, "lock_wait_seconds")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Train, evaluate, register and (by default) promote a propensity model.
@@ -117,12 +91,7 @@ def train(
     from models.datasets import TrainingDataError
     from models.leakage import LeakageError
 
-    settings = settings_from(
-        TrainSettings, ctx, as_of=as_of, horizon_days=horizon_days, intent_types=intent_types,
-        n_training_snapshots=n_training_snapshots, snapshot_interval_days=snapshot_interval_days,
-        min_positives=min_positives, optuna_trials=optuna_trials, promote=promote,
-        blend_with_baseline=blend_with_baseline, model_name=model_name,
-        tracking_uri=tracking_uri, lock_wait_seconds=lock_wait_seconds)
+    settings = job_settings(ctx)
     home = settings.norrut_home()
     shown = resolved_as_of(home, settings.as_of)
     with spinner(f"training as of {shown} in a Prefect flow run"):
@@ -163,18 +132,12 @@ def _print_training(result) -> None:
         console.print(f"promotion: [bold]{result.promotion.decision}[/] — {result.promotion.reason}")
 
 
-def promote(
-    ctx: typer.Context,
-    version: Annotated[str | None, setting_option(PromoteSettings, "version")] = None,
-    model_name: Annotated[str | None, setting_option(PromoteSettings, "model_name")] = None,
-    tracking_uri: Annotated[str | None, setting_option(PromoteSettings, "tracking_uri")] = None,
-) -> None:
+def promote(ctx: typer.Context) -> None:
     """Make a version champion if it beats the champion on its out-of-time test snapshot."""
     from models.datasets import TrainingDataError
     from models.training import promote as promote_step
 
-    settings = settings_from(PromoteSettings, ctx, version=version, model_name=model_name,
-                             tracking_uri=tracking_uri)
+    settings = job_settings(ctx)
     with spinner("re-evaluating the version and the champion"):
         try:
             result = promote_step(settings)
@@ -229,6 +192,12 @@ def _number(value: float | None, digits: int = 4) -> str:
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the norrut app."""
     app.add_typer(features_app, name="features")
-    app.command("train", cls=NorrutCommand)(train)
-    app.command("promote", cls=NorrutCommand)(promote)
+    app.command("train", cls=JobCommand.for_settings(
+        TrainSettings,
+        aliases={"horizon_days": "--horizon", "n_training_snapshots": "--snapshots",
+                 "snapshot_interval_days": "--interval", "optuna_trials": "--trials"},
+        option_settings={"intent_types": {"metavar": "TYPE[,TYPE...]"}}))(train)
+    # The promotion step takes no writer lock, so there is nothing to wait for.
+    app.command("promote", cls=JobCommand.for_settings(
+        PromoteSettings, leave_out={"lock_wait_seconds"}))(promote)
     app.command("models", cls=NorrutCommand)(models)

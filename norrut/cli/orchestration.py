@@ -3,46 +3,31 @@
 from __future__ import annotations
 
 import os
-from datetime import date
-from pathlib import Path
-from typing import Annotated
 
 import typer
 
 from flows.settings import PipelineSettings
-from norrut.cli.context import NorrutCommand, setting_option, settings_from
+from norrut.cli.context import SEGMENTS_FILE_ENV_VAR, JobCommand, job_settings
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the norrut app."""
-    app.command("pipeline", cls=NorrutCommand)(pipeline_command)
+    app.command("pipeline", cls=JobCommand.for_settings(
+        PipelineSettings, aliases={"segments_file": "--segments"},
+        option_settings={"inbox": {"exists": True, "file_okay": False},
+                         "catalog": {"exists": True, "dir_okay": False},
+                         "segments_file": {"envvar": SEGMENTS_FILE_ENV_VAR, "exists": True,
+                                           "dir_okay": False}}))(pipeline_command)
 
 
-def pipeline_command(
-    ctx: typer.Context,
-    as_of: Annotated[date | None, setting_option(PipelineSettings, "as_of")] = None,
-    inbox: Annotated[Path | None, setting_option(
-        PipelineSettings, "inbox", exists=True, file_okay=False)] = None,
-    catalog: Annotated[Path | None, setting_option(
-        PipelineSettings, "catalog", exists=True, dir_okay=False)] = None,
-    segments_file: Annotated[Path | None, setting_option(
-        PipelineSettings, "segments_file", "--segments", envvar="NORRUT_SEGMENTS_FILE",
-        exists=True, dir_okay=False)] = None,
-    retrain_after_days: Annotated[int | None, setting_option(
-        PipelineSettings, "retrain_after_days")] = None,
-    lock_wait_seconds: Annotated[float | None, setting_option(
-        PipelineSettings, "lock_wait_seconds")] = None,
-) -> None:
+def pipeline_command(ctx: typer.Context) -> None:
     """Ingest, build features, train when due, score and export, as one Prefect flow run."""
     from rich.console import Console
 
     from flows.run import FlowRunFailed, run_pipeline
 
     console = Console(soft_wrap=True)  # an error stays on one line, however long
-    settings = settings_from(
-        PipelineSettings, ctx, as_of=as_of, inbox=inbox, catalog=catalog,
-        segments_file=segments_file, retrain_after_days=retrain_after_days,
-        lock_wait_seconds=lock_wait_seconds)
+    settings = job_settings(ctx)
     home = settings.norrut_home()
     try:
         result = run_pipeline(settings)

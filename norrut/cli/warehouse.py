@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from norrut.cli.context import (
+    JobCommand,
     NorrutCommand,
     busy_message,
     fail,
     flow_failure,
     home_of,
-    parse_instant,
-    setting_option,
-    settings_from,
+    job_settings,
+    option_value,
     spinner,
 )
 from warehouse.settings import IngestSettings, OptoutSettings
@@ -36,14 +35,6 @@ def ingest(
         metavar="INBOX", show_default=False,
         help="Folder of event files (.jsonl/.ndjson/.csv, optionally .gz, and .parquet); "
              "the same as --inbox.")] = None,
-    inbox: Annotated[Path | None, setting_option(IngestSettings, "inbox")] = None,
-    catalog: Annotated[Path | None, setting_option(IngestSettings, "catalog")] = None,
-    strict: Annotated[bool | None, setting_option(IngestSettings, "strict")] = None,
-    earliest_occurred_at: Annotated[datetime | None, setting_option(
-        IngestSettings, "earliest_occurred_at", parser=parse_instant,
-        metavar="YYYY-MM-DD[THH:MM:SS]")] = None,
-    lock_wait_seconds: Annotated[float | None, setting_option(
-        IngestSettings, "lock_wait_seconds")] = None,
 ) -> None:
     """Load every event file of INBOX not loaded before; bad rows go to quarantine.
 
@@ -56,10 +47,8 @@ def ingest(
     from warehouse.catalog import CatalogError
     from warehouse.ingest import InboxError, StrictIngestError, list_event_files
 
-    settings = settings_from(
-        IngestSettings, ctx, inbox=_one_of(inbox_argument, inbox, "inbox", "--inbox"),
-        catalog=catalog, strict=strict, earliest_occurred_at=earliest_occurred_at,
-        lock_wait_seconds=lock_wait_seconds)
+    settings = job_settings(ctx, inbox=_one_of(
+        inbox_argument, option_value(ctx, "inbox"), "inbox", "--inbox"))
     home = settings.norrut_home().ensure()
     try:
         total = len(list_event_files(settings.inbox_path()))
@@ -123,9 +112,6 @@ def optout(
         metavar="FILE", show_default=False,
         help="CSV with person_id, requested_at and optional kind (erasure or objection); the "
              "same as --optouts-csv.")] = None,
-    optouts_csv: Annotated[Path | None, setting_option(OptoutSettings, "optouts_csv")] = None,
-    lock_wait_seconds: Annotated[float | None, setting_option(
-        OptoutSettings, "lock_wait_seconds")] = None,
 ) -> None:
     """Apply opt-outs: suppress the persons and delete everything held about them.
 
@@ -136,10 +122,8 @@ def optout(
     from flows.run import FlowRunFailed, run_optout
     from warehouse.optout import OptoutError
 
-    settings = settings_from(
-        OptoutSettings, ctx, optouts_csv=_one_of(file, optouts_csv, "opt-out file",
-                                                 "--optouts-csv"),
-        lock_wait_seconds=lock_wait_seconds)
+    settings = job_settings(ctx, optouts_csv=_one_of(
+        file, option_value(ctx, "optouts_csv"), "opt-out file", "--optouts-csv"))
     home = settings.norrut_home().ensure()
     if not settings.optouts_path().is_file():
         # Said before a run starts; the flow checks again for runs started from Prefect.
@@ -223,6 +207,6 @@ def _shown(value: object) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the norrut app."""
-    app.command("ingest", cls=NorrutCommand)(ingest)
-    app.command("optout", cls=NorrutCommand)(optout)
+    app.command("ingest", cls=JobCommand.for_settings(IngestSettings))(ingest)
+    app.command("optout", cls=JobCommand.for_settings(OptoutSettings))(optout)
     app.command("status", cls=NorrutCommand)(status)

@@ -1,13 +1,15 @@
 """Each job's command takes its options from the job's settings: the same names, the help and
-the default written once in the settings class, and one error style for every bad value."""
+the default written once in the settings class, and one error style for every bad value. A new
+job parameter is one described field on its settings class; its option follows."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+import typer
 import typer.main
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from typer.core import TyperArgument, TyperGroup, TyperOption
 from typer.testing import CliRunner
 
@@ -16,7 +18,7 @@ from features.settings import FeatureSettings
 from flows.settings import PipelineSettings
 from models.settings import PromoteSettings, TrainSettings
 from norrut.cli.app import build_app
-from norrut.cli.context import DATE_FORMAT, setting_help
+from norrut.cli.context import DATE_FORMAT, JobCommand, job_settings, setting_help
 from warehouse.settings import IngestSettings, OptoutSettings
 
 # Each job's command, its settings class, the options it has beyond the settings, and the
@@ -200,6 +202,66 @@ def test_ingest_takes_its_inbox_as_the_argument_or_the_option_not_both(home, mon
     assert [(s.inbox, s.strict) for s in given] == [(str(inbox), False), (str(inbox), True)]
     assert both.exit_code == 2 and both.output.startswith("error: give the inbox once"), \
         both.output
+
+
+def test_a_path_setting_reaches_the_job_as_an_absolute_path(home, monkeypatch, tmp_path):
+    given = _recording(monkeypatch, "run_score")
+    # when scoring with a path relative to the working folder
+    monkeypatch.chdir(tmp_path)
+    CliRunner().invoke(build_app(), ["score", "--as-of", "2026-11-01", "--out", "ranked.csv"])
+    # then the flow run's settings name the file wherever the run works
+    assert [settings.out for settings in given] == [str(tmp_path.resolve() / "ranked.csv")]
+
+
+class _WiderFeatureSettings(FeatureSettings):
+    sample_share: float = Field(default=1.0, gt=0, le=1,
+                                description="Share of the persons to build features for.")
+
+
+def _one_job_app(settings_class: type[BaseModel], **extras) -> tuple[typer.Typer, list]:
+    """An app of one job command made from `settings_class` (and the command's `extras`), and
+    the settings it reads."""
+    read: list = []
+    app = typer.Typer()
+
+    def job(ctx: typer.Context) -> None:
+        read.append(job_settings(ctx))
+
+    app.command("job", cls=JobCommand.for_settings(settings_class, **extras))(job)
+    return app, read
+
+
+def test_adding_a_job_parameter_is_one_described_field(home):
+    # given a job's settings with one more described field, and a job command made from them
+    app, read = _one_job_app(_WiderFeatureSettings)
+    # then its help offers the field's option, with the field's description and default
+    shown = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert "--sample-share" in shown.output
+    assert "Share of the persons to build features for. [default: 1.0]" in shown.output
+    # and the value given reaches the settings object, the other fields at their defaults
+    given = CliRunner().invoke(app, ["--sample-share", "0.25", "--threads", "2"])
+    assert given.exit_code == 0, given.output
+    assert read == [_WiderFeatureSettings(home=str(home.root), sample_share=0.25, threads=2)]
+    # and a value the field refuses is the one line every job's option says
+    refused = CliRunner().invoke(app, ["--sample-share", "2"])
+    assert refused.exit_code == 2, refused.output
+    assert refused.output == "error: --sample-share: Input should be less than or equal to 1\n"
+
+
+def test_a_described_field_no_option_can_read_fails_when_the_command_is_built():
+    class WeightedFeatureSettings(FeatureSettings):
+        weights: dict[str, float] = Field(default_factory=dict, description="Weight per kind.")
+
+    app, _ = _one_job_app(WeightedFeatureSettings)
+    with pytest.raises(TypeError, match="WeightedFeatureSettings.weights"):
+        typer.main.get_command(app)
+
+
+def test_an_alias_of_a_field_the_command_does_not_offer_fails_when_it_is_built():
+    app, _ = _one_job_app(FeatureSettings, aliases={"horizon_days": "--horizon"})
+    with pytest.raises(ValueError, match="horizon_days"):
+        typer.main.get_command(app)
 
 
 def test_a_default_as_of_on_an_empty_warehouse_is_one_line(home):
