@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from activation.exporters.base import AUDIENCE_COLUMNS
 from activation.settings import ScoreSettings
 from models.prediction import scorer_for
 from models.registry import LoadedModel, load_champion
@@ -22,7 +23,6 @@ from models.threads import configure_threads
 from warehouse.db import open_warehouse
 from warehouse.sql_files import read_sql
 
-GENERIC_COLUMNS = ("person_id", "id_type", "score", "rank", "decile")
 
 class NoFeaturesError(LookupError):
     """The feature table holds no eligible person for the requested as-of date."""
@@ -142,7 +142,7 @@ def write_generic_csv(ranked: pa.Table, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
     try:
-        pl.from_arrow(ranked).select(GENERIC_COLUMNS).write_csv(partial)
+        pl.from_arrow(ranked).select(AUDIENCE_COLUMNS).write_csv(partial)
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)

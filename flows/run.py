@@ -34,6 +34,11 @@ class FlowRunFailed(RuntimeError):
 
 def _prepare_environment() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # MLflow draws a progress bar for each model download, one line per file, into the run's
+    # output; the run's own summary says what was scored.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # and logs at INFO how it set up its store and found the uv project, on every first run
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 
 
 def _prefect_console_handlers() -> list[logging.Handler]:

@@ -3,8 +3,11 @@ default, any tracking URI by setting."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -94,3 +97,23 @@ def _process_gone(pid: str | None) -> bool:
     except PermissionError:
         return False  # it exists, under another user
     return False
+
+
+# Loggers of MLflow whose warnings say what Norrut already knows, on every training run:
+# models are pickled (Norrut loads only the models it trained, from its own store) and pip's
+# version is unknown (uv installs without pip; the model's requirements are pinned explicitly).
+_KNOWN_WARNINGS_LOGGERS = ("mlflow.sklearn", "mlflow.utils.environment")
+
+
+@contextmanager
+def warnings_of_mlflow_known() -> Iterator[None]:
+    """Keep MLflow's warnings of a known, deliberate choice out of the run's output."""
+    loggers = [logging.getLogger(name) for name in _KNOWN_WARNINGS_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)

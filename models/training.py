@@ -51,6 +51,7 @@ from models.tracking import (
     owner_tags,
     resolve_tracking,
     use_tracking,
+    warnings_of_mlflow_known,
 )
 from warehouse.db import open_warehouse
 
@@ -350,18 +351,19 @@ def _log_model(outcome: TrainingOutcome) -> str:
     from mlflow.models import infer_signature
 
     input_example = typical_input(outcome.X_train)
-    info = mlflow.sklearn.log_model(
-        outcome.model,
-        name="model",
-        serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
-        signature=infer_signature(input_example,
-                                  outcome.model.predict_proba(input_example)[:, 1]),
-        input_example=input_example,
-        registered_model_name=outcome.settings.model_name,
-        pip_requirements=[f"lightgbm=={lightgbm.__version__}",
-                          f"scikit-learn=={sklearn.__version__}",
-                          f"mlflow=={mlflow.__version__}"],
-    )
+    with warnings_of_mlflow_known():
+        info = mlflow.sklearn.log_model(
+            outcome.model,
+            name="model",
+            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
+            signature=infer_signature(input_example,
+                                      outcome.model.predict_proba(input_example)[:, 1]),
+            input_example=input_example,
+            registered_model_name=outcome.settings.model_name,
+            pip_requirements=[f"lightgbm=={lightgbm.__version__}",
+                              f"scikit-learn=={sklearn.__version__}",
+                              f"mlflow=={mlflow.__version__}"],
+        )
     return str(info.registered_model_version)
 
 
