@@ -31,8 +31,10 @@ browser:
 DEMO_PERSONS ?= 25000
 demo: setup
 	$(UV) run --locked norrut simulate $(DEMO_WORLD) --faults --persons $(DEMO_PERSONS)
+	@echo "Segments: activation/demo_segments.yaml, the shipped segments with a minimum audience of 100 persons to fit this small world (real campaigns: activation/default_segments.yaml)"
 	PREFECT_SERVER_ANALYTICS_ENABLED=false $(UV) run --locked norrut pipeline \
-		--inbox $(DEMO_WORLD)/inbox --catalog $(DEMO_WORLD)/catalog.csv
+		--inbox $(DEMO_WORLD)/inbox --catalog $(DEMO_WORLD)/catalog.csv \
+		--segments-file activation/demo_segments.yaml
 	$(UV) run --locked norrut status
 
 test: setup browser

@@ -170,8 +170,34 @@ def load_segments(path: str | os.PathLike[str] | None = None) -> SegmentsFile:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise SegmentConfigError(f"{path} is not valid YAML: {error}") from None
-    return parse_segments(data, str(path))
+        raise SegmentConfigError(yaml_problem(error, path, text)) from None
+    return parse_segments(data, f"segments file {path}")
+
+
+def yaml_problem(error: Exception, path: Path, text: str) -> str:
+    """A YAML syntax error in one line naming the file, the line and the column:
+    `segments file /x/segs.yaml, line 4, column 7: mapping values are not allowed here`.
+    PyYAML's own message spans several lines and names the file `"<unicode string>"`."""
+    import yaml
+
+    where = f"segments file {path}"
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        problem = error.problem or "not valid YAML"
+        if error.context:  # what the parser was in the middle of, and where that began
+            began = error.context_mark
+            problem += (f" ({error.context} from line {began.line + 1})" if began is not None
+                        else f" ({error.context})")
+        return f"{where}, line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    if isinstance(error, yaml.reader.ReaderError):  # a character YAML refuses, by position
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+        return f"{where}, line {line}, column {column}: {_first_line(error)}"
+    return f"{where} is not valid YAML: {_first_line(error)}"
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0]
 
 
 def is_valid_segment_name(name: str) -> bool:

@@ -127,6 +127,20 @@ def _match_feature_table_to_catalog(con: duckdb.DuckDBPyConnection,
     return True
 
 
+def has_features(warehouse_path: str | os.PathLike[str], as_of: date) -> bool:
+    """Whether features.person_features holds rows for `as_of`, read without writing.
+
+    The rows themselves, not features.feature_builds, answer: a table recreated for a new
+    feature set keeps no earlier build's rows, and a build that profiled nobody leaves none.
+    No warehouse file yet holds no features."""
+    if not Path(warehouse_path).exists():
+        return False
+    with open_warehouse(Path(warehouse_path), read_only=True) as con:
+        return con.execute(
+            "select exists (select 1 from features.person_features where as_of_date = ?)",
+            [as_of]).fetchone()[0]
+
+
 def load_feature_frame(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:
     """Every profiled person's features for `as_of`, ordered by person_id (empty if not built)."""
     return con.execute(

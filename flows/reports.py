@@ -37,15 +37,21 @@ def features_markdown(result, as_of: date) -> str:
     ])
 
 
-def scoring_markdown(result) -> str:
-    """Summary of one scoring run (a activation.scoring.ScoreResult)."""
-    return "\n".join([
+def scoring_markdown(result, features_built=None) -> str:
+    """Summary of one scoring run (a activation.scoring.ScoreResult), saying so when the run
+    built the date's features first (`features_built`, a features.build.FeatureBuildResult)."""
+    lines = [
         f"## Scores as of {result.as_of.isoformat()}",
         "",
         (f"Scored **{result.persons_scored:,}** persons with model {result.model_name} "
         f"version {result.model_version} (MLflow run `{result.model_run_id}`) "
         f"in {result.total_seconds:.1f} s."),
-    ])
+    ]
+    if features_built is not None:
+        lines += ["", (f"No features had been built for {result.as_of.isoformat()}, so this run "
+                       f"built them first: {features_built.features} features for "
+                       f"{features_built.persons:,} persons in {features_built.seconds:.1f} s.")]
+    return "\n".join(lines)
 
 
 def ingest_markdown(report) -> str:

@@ -14,6 +14,7 @@ from flows.common import (
     retry_only_io_errors,
     run_name_with_date,
 )
+from flows.features_first import features_built_first
 from flows.reports import export_markdown, scoring_markdown
 
 
@@ -45,11 +46,13 @@ def score_and_export_steps(settings: ScoreAndExportSettings, as_of: date):
 @flow(name="score-and-export", flow_run_name=lambda: run_name_with_date("score-and-export"),
       log_prints=True)
 def score_and_export(settings: ScoreAndExportSettings = ScoreAndExportSettings()):
-    """Score every eligible person with the champion, then write each segment's files."""
+    """Score every eligible person with the champion, then write each segment's files. The
+    date's features are built first when none were built for it."""
     paths = settings.norrut_home().ensure()
     with holding_the_warehouse(paths, settings.lock_wait_seconds):
         resolved = resolve_as_of(settings.as_of, paths, "score-and-export")
+        features = features_built_first(paths, resolved, settings.lock_wait_seconds)
         scores, export = score_and_export_steps(settings, resolved)
-    publish(scoring_markdown(scores) + "\n\n" + export_markdown(export),
+    publish(scoring_markdown(scores, features) + "\n\n" + export_markdown(export),
             key="segments-summary", description="Segments written and skipped, and where")
     return export

@@ -3,7 +3,6 @@ default, any tracking URI by setting."""
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -99,21 +98,17 @@ def _process_gone(pid: str | None) -> bool:
     return False
 
 
-# Loggers of MLflow whose warnings say what Norrut already knows, on every training run:
-# models are pickled (Norrut loads only the models it trained, from its own store) and pip's
-# version is unknown (uv installs without pip; the model's requirements are pinned explicitly).
-_KNOWN_WARNINGS_LOGGERS = ("mlflow.sklearn", "mlflow.utils.environment")
-
-
 @contextmanager
-def warnings_of_mlflow_known() -> Iterator[None]:
-    """Keep MLflow's warnings of a known, deliberate choice out of the run's output."""
-    loggers = [logging.getLogger(name) for name in _KNOWN_WARNINGS_LOGGERS]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
+def mlflow_notices_silenced() -> Iterator[None]:
+    """Keep MLflow's own notices of logging and registering a model out of the run's output:
+    that models are pickled (Norrut loads only the models it trained, from its own store), that
+    pip's version is unknown (uv installs without pip; the requirements are pinned explicitly),
+    "Successfully registered model". The run's summary says what was registered; an error
+    still raises."""
+    from mlflow.utils.logging_utils import disable_logging, enable_logging
+
+    disable_logging()
     try:
         yield
     finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
+        enable_logging()

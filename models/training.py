@@ -48,10 +48,10 @@ from models.threads import configure_threads
 from models.tracking import (
     ensure_experiment,
     fail_abandoned_runs,
+    mlflow_notices_silenced,
     owner_tags,
     resolve_tracking,
     use_tracking,
-    warnings_of_mlflow_known,
 )
 from warehouse.db import open_warehouse
 
@@ -351,7 +351,7 @@ def _log_model(outcome: TrainingOutcome) -> str:
     from mlflow.models import infer_signature
 
     input_example = typical_input(outcome.X_train)
-    with warnings_of_mlflow_known():
+    with mlflow_notices_silenced():
         info = mlflow.sklearn.log_model(
             outcome.model,
             name="model",

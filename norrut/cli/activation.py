@@ -22,20 +22,26 @@ def register(app: typer.Typer) -> None:
 def score(ctx: typer.Context) -> None:
     """Score every person who may be targeted with the champion model and store the scores.
 
-    The ranked list written with --out is the contract's generic CSV (person_id, id_type,
-    score, rank, decile). Runs as a Prefect flow run named score-<as-of>, so it shows up in
-    the Prefect UI."""
+    The date's features are built first when none were built for it. The ranked list written
+    with --out is the contract's generic CSV (person_id, id_type, score, rank, decile). Runs
+    as a Prefect flow run named score-<as-of>, so it shows up in the Prefect UI."""
     from mlflow.exceptions import MlflowException
     from rich.console import Console
     from rich.table import Table
 
     from activation.scoring import NoFeaturesError
+    from features.build import has_features
     from flows.run import FlowRunFailed, run_score
     from models.registry import NoChampionError
 
     settings = job_settings(ctx)
     home = settings.norrut_home().ensure()
     shown = context.resolved_as_of(home, settings.as_of)
+    # The flow decides to build them; read here too, to say so before the run starts.
+    with context.reading_the_warehouse(home):
+        features_missing = not has_features(home.warehouse_path, shown)
+    if features_missing:
+        typer.echo(f"no features built for {shown.isoformat()} yet: building them first")
     try:
         with context.spinner(f"scoring as of {shown.isoformat()} in a Prefect flow run"):
             result = run_score(settings, quiet=True)

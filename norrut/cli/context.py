@@ -316,16 +316,27 @@ def resolved_as_of(home: NorrutHome, as_of: date | None) -> date:
     a missing, never set up, empty or busy warehouse is one line."""
     if as_of is not None:
         return as_of
+    from warehouse.as_of import default_as_of
+    from warehouse.db import open_warehouse
+    from warehouse.status import check_set_up
+
+    with reading_the_warehouse(home), open_warehouse(home.warehouse_path, read_only=True) as con:
+        check_set_up(con, home.warehouse_path)
+        return default_as_of(con)
+
+
+@contextmanager
+def reading_the_warehouse(home: NorrutHome) -> Iterator[None]:
+    """Around a read of the warehouse before a run: a missing, never set up, empty or busy
+    warehouse is one line."""
     import duckdb
 
-    from warehouse.as_of import NoEventsError, default_as_of
-    from warehouse.db import WarehouseMissingError, open_warehouse
-    from warehouse.status import WarehouseNotSetUpError, check_set_up, is_writer_lock_conflict
+    from warehouse.as_of import NoEventsError
+    from warehouse.db import WarehouseMissingError
+    from warehouse.status import WarehouseNotSetUpError, is_writer_lock_conflict
 
     try:
-        with open_warehouse(home.warehouse_path, read_only=True) as con:
-            check_set_up(con, home.warehouse_path)
-            return default_as_of(con)
+        yield
     except (WarehouseMissingError, WarehouseNotSetUpError, NoEventsError) as error:
         raise fail(str(error)) from None
     except duckdb.IOException as error:

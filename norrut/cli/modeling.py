@@ -28,19 +28,16 @@ features_app = typer.Typer(
 
 
 @features_app.callback(invoke_without_command=True)
-def features(
-    ctx: typer.Context,
-    show_list: Annotated[bool, typer.Option(
-        "--list", help="Print every feature with a one-line description.")] = False,
-) -> None:
-    """Point-in-time interest features: `--list` them or `build` them for a date."""
-    if show_list:
-        _print_feature_list()
-    elif ctx.invoked_subcommand is None:
+def features(ctx: typer.Context) -> None:
+    """Point-in-time interest features: `norrut features list` describes each, `norrut
+    features build` builds them for a date."""
+    if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())
 
 
-def _print_feature_list() -> None:
+@features_app.command("list", cls=NorrutCommand)
+def list_features() -> None:
+    """Print every feature with a one-line description."""
     from rich.console import Console
     from rich.table import Table
 
@@ -52,12 +49,6 @@ def _print_feature_list() -> None:
     for feature in FEATURES:
         table.add_row(feature.name, feature.description)
     Console(width=160).print(table)
-
-
-@features_app.command("list", cls=NorrutCommand)
-def list_features() -> None:
-    """Print every feature with a one-line description."""
-    _print_feature_list()
 
 
 @features_app.command("build", cls=JobCommand.for_settings(FeatureSettings))

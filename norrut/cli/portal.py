@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from norrut.cli.context import NorrutCommand, NorrutGroup, fail, home_of
+
+if TYPE_CHECKING:
+    from portal.users import User
 
 users_app = typer.Typer(
     cls=NorrutGroup,
@@ -92,8 +96,7 @@ def add_user(
         user = store.add(name, password, is_admin=admin)
     except UserStoreError as problem:
         raise fail(str(problem)) from problem
-    role = "administrator" if user.is_admin else "campaign manager"
-    typer.echo(f"Added {user.name} ({role}).")
+    typer.echo(f"Added {user.name} ({role_of(user)}).")
 
 
 @users_app.command("remove", cls=NorrutCommand)
@@ -113,17 +116,36 @@ def remove_user(
 
 
 @users_app.command("list", cls=NorrutCommand)
-def list_users(ctx: typer.Context) -> None:
-    """List portal accounts (never their passwords)."""
+def list_users(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the accounts as JSON.")] = False,
+) -> None:
+    """List portal accounts: name, role and when each was added (never their passwords)."""
+    from rich.console import Console
+    from rich.table import Table
+
     from portal.users import UserStore, UserStoreError
 
     try:
         users = UserStore(home_of(ctx).users_file).list_users()
     except UserStoreError as problem:
         raise fail(str(problem)) from problem
+    if as_json:
+        typer.echo(json.dumps([{"name": user.name, "role": role_of(user),
+                                "created_at": user.created_at} for user in users], indent=2))
+        return
     if not users:
         typer.echo("No portal accounts yet. Add one with: norrut users add NAME --admin")
         return
+    table = Table(title=f"Portal accounts ({len(users)})")
+    table.add_column("name", style="bold", overflow="fold")
+    table.add_column("role")
+    table.add_column("added")
     for user in users:
-        role = "admin" if user.is_admin else "user"
-        typer.echo(f"{user.name}\t{role}\tadded {user.created_at}")
+        table.add_row(user.name, role_of(user), user.created_at)
+    Console(width=160).print(table)
+
+
+def role_of(user: User) -> str:
+    """What an account may do, in the words `norrut users add` uses."""
+    return "administrator" if user.is_admin else "campaign manager"

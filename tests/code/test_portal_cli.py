@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -85,11 +86,37 @@ def test_users_list_and_remove(home):
     listed = run_cli("users", "list")
     missing = run_cli("users", "remove", "nobody")
 
-    # Then only maria is left, shown without any hash
+    # Then only maria is left, shown in a table row without any hash
     assert removed.exit_code == 0
-    assert "maria\tadmin" in listed.output and "erik" not in listed.output
+    assert listed.exit_code == 0, listed.output
+    assert re.search(r"│ maria\s*│ administrator\s*│ \d{4}-\d\d-\d\dT", listed.output), \
+        listed.output
+    assert "erik" not in listed.output
     assert "argon2" not in listed.output
     assert missing.exit_code == 2 and "no user named 'nobody'" in missing.output
+
+
+def test_users_list_as_json_gives_name_role_and_date_but_no_hash(home):
+    # Given an administrator and a campaign manager
+    run_cli("users", "add", "maria", "--admin", "--password-stdin", stdin=PASSWORD + "\n")
+    run_cli("users", "add", "erik", "--password-stdin", stdin=PASSWORD + "\n")
+
+    # When listed as JSON
+    listed = run_cli("users", "list", "--json")
+
+    # Then each account is there by name and role, and no hash is
+    assert listed.exit_code == 0, listed.output
+    accounts = json.loads(listed.output)
+    assert [(a["name"], a["role"]) for a in accounts] == [
+        ("erik", "campaign manager"), ("maria", "administrator")]
+    assert all(a["created_at"] for a in accounts)
+    assert "argon2" not in listed.output
+
+
+def test_users_list_without_accounts_says_how_to_add_one(home):
+    listed = run_cli("users", "list")
+    assert listed.exit_code == 0, listed.output
+    assert "norrut users add NAME --admin" in listed.output
 
 
 def test_a_corrupt_users_file_is_reported_and_left_alone(home):
