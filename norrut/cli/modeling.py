@@ -23,14 +23,15 @@ from norrut.cli.context import (
 )
 
 features_app = typer.Typer(
-    cls=NorrutGroup, help="Point-in-time interest features per person.", no_args_is_help=False,
+    cls=NorrutGroup, no_args_is_help=False,
+    help="Point-in-time interest features per person: `norrut features list` describes each, "
+         "`norrut features build` builds them for a date.",
 )
 
 
 @features_app.callback(invoke_without_command=True)
 def features(ctx: typer.Context) -> None:
-    """Point-in-time interest features: `norrut features list` describes each, `norrut
-    features build` builds them for a date."""
+    """Without a command, show the group's help (exit code 0)."""
     if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())
 

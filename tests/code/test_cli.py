@@ -50,6 +50,20 @@ def test_help_runs_and_names_the_home_option():
     assert "portal accounts [default: ./.norrut]" in result.output, result.output
 
 
+def test_features_list_is_the_one_way_to_list_the_features():
+    # when listing the features with the command the group's help names
+    listed = runner.invoke(build_app(), ["features", "list"])
+    group_help = runner.invoke(build_app(), ["features"], env={"COLUMNS": "200"})
+    # then every feature is there with its description
+    assert listed.exit_code == 0, listed.output
+    for name in ("theme_share_90d__tech_jobs", "days_since_last_intent", "n_share_30d"):
+        assert name in listed.output, name
+    # and the group's help points to `list`, with no --list option beside it
+    assert group_help.exit_code == 0, group_help.output
+    assert "norrut features list" in group_help.output and "--list" not in group_help.output
+    assert runner.invoke(build_app(), ["features", "--list"]).exit_code == 2
+
+
 def test_an_unexpected_error_is_one_line_naming_it_with_exit_code_2(home):
     # given a folder where the warehouse file should be (DuckDB cannot read it)
     home.warehouse_path.mkdir()

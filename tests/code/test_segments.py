@@ -68,13 +68,39 @@ def test_invalid_segment_files_are_rejected_naming_the_field(data, message):
         parse_segments(data)
 
 
-def test_a_broken_yaml_file_gives_a_clear_error(tmp_path):
+@pytest.mark.parametrize(("text", "where", "problem"), [
+    ("segments: [ {name: a,\n", "line 2, column 1", "expected the node content"),
+    ("segments:\n  - name: a\x07b\n", "line 2, column 12", "special characters are not allowed"),
+])
+def test_a_broken_yaml_file_gives_a_clear_error(tmp_path, text, where, problem):
     broken = tmp_path / "segments.yaml"
-    broken.write_text("segments: [ {name: a,\n", encoding="utf-8")
-    with pytest.raises(SegmentConfigError, match="not valid YAML"):
+    broken.write_text(text, encoding="utf-8")
+    with pytest.raises(SegmentConfigError, match=problem) as raised:
         load_segments(broken)
+    assert str(raised.value).startswith(f"segments file {broken}, {where}: "), raised.value
     with pytest.raises(SegmentConfigError, match="cannot read"):
         load_segments(tmp_path / "missing.yaml")
+
+
+def test_a_yaml_syntax_error_is_one_line_naming_the_file_line_and_column(tmp_path):
+    # given a segments file whose fourth line puts a second colon where a value belongs
+    broken = tmp_path / "segs.yaml"
+    broken.write_text("min_audience_size: 20\nsegments:\n  - name: top\n    top: k: 5\n",
+                      encoding="utf-8")
+    # when it is loaded, then the error names the file, the line and the column, in one line
+    with pytest.raises(SegmentConfigError) as raised:
+        load_segments(broken)
+    assert str(raised.value) == (f"segments file {broken}, line 4, column 11: "
+                                 "mapping values are not allowed here")
+    assert "<unicode string>" not in str(raised.value)
+
+
+def test_an_invalid_segments_file_names_the_file(tmp_path):
+    invalid = tmp_path / "segs.yaml"
+    invalid.write_text("segments: []\n", encoding="utf-8")
+    with pytest.raises(SegmentConfigError) as raised:
+        load_segments(invalid)
+    assert str(raised.value).startswith(f"segments file {invalid} is invalid: "), raised.value
 
 
 @pytest.mark.parametrize(("fields", "expected"), [

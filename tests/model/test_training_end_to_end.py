@@ -106,7 +106,7 @@ def test_too_few_positives_stops_before_anything_is_registered(prefect_harness, 
 
 
 def test_feature_list_is_shown_by_the_cli():
-    listed = CliRunner().invoke(build_app(), ["features", "--list"])
+    listed = CliRunner().invoke(build_app(), ["features", "list"])
     assert listed.exit_code == 0, listed.output
     for name in ("theme_share_90d__tech_jobs", "days_since_last_intent", "n_share_30d"):
         assert name in listed.output, name
