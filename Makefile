@@ -9,7 +9,7 @@ NORRUT_HOME ?= $(CURDIR)/.norrut
 DEMO_WORLD ?= $(CURDIR)/.demo-world
 export NORRUT_HOME
 
-.PHONY: setup uv demo test test-fast browser bench lint clean
+.PHONY: setup uv demo test test-fast browser screenshots bench lint clean
 
 uv:
 	@$(UV) --version >/dev/null 2>&1 || bash .ci/install-uv "$(TOOLS_DIR)/uv"
@@ -42,6 +42,10 @@ test: setup browser
 
 test-fast: setup
 	$(UV) run --locked pytest -m "not slow and not browser and not server"
+
+# The pictures of docs/first-hour.md, from a small world of their own (about three minutes).
+screenshots: setup browser
+	$(UV) run --locked python docs/screenshots/take.py --out docs/screenshots
 
 # Benchmarks print figures; the latest are in bench/RESULTS.md. Each takes minutes.
 bench: setup
