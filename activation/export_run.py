@@ -95,13 +95,28 @@ class ExportRunReport:
         return totals
 
 
-def export(settings: ExportSettings) -> ExportRunReport:
-    """The export job: the segments file's segments from the scores of the (resolved) date."""
+def export(settings: ExportSettings,
+           progress: Callable[[str, int, int], None] | None = None) -> ExportRunReport:
+    """The export job: the segments file's segments from the scores of the (resolved) date.
+    `progress` hears each segment as it starts: (segment, segments done, segments in all),
+    then ("done", n, n)."""
     if settings.as_of is None:
         raise ValueError("resolve the as-of date first (warehouse.as_of.resolve_as_of)")
     chosen = SegmentsToExport(load_segments(settings.segments_file), settings.model_name)
-    return export_segments(settings.norrut_home().warehouse_path, settings.exports_path(),
-                           settings.as_of, chosen)
+    on_segment = None
+    if progress is not None:
+        total = len(chosen.segments.segments)
+        started: list[str] = []
+
+        def on_segment(name: str) -> None:
+            progress(name, len(started), total)
+            started.append(name)
+
+    report = export_segments(settings.norrut_home().warehouse_path, settings.exports_path(),
+                             settings.as_of, chosen, on_segment)
+    if progress is not None:
+        progress("done", total, total)
+    return report
 
 
 def export_segments(

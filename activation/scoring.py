@@ -51,14 +51,30 @@ def feature_matrix(frame: pl.DataFrame, feature_names: list[str]) -> np.ndarray:
     return np.ascontiguousarray(selected.to_numpy(order="c"), dtype=np.float32)
 
 
-def score(settings: ScoreSettings) -> ScoreResult:
-    """The score job: every eligible person of the settings' home, as of their (resolved) date."""
+def score(settings: ScoreSettings,
+          progress: Callable[[str, int, int], None] | None = None) -> ScoreResult:
+    """The score job: every eligible person of the settings' home, as of their (resolved) date.
+    `progress` hears each step as it starts: (step, steps done, steps in all), then
+    ("done", n, n)."""
     if settings.as_of is None:
         raise ValueError("resolve the as-of date first (warehouse.as_of.resolve_as_of)")
     home = settings.norrut_home()
-    return score_persons(home.warehouse_path, settings.as_of,
-                         settings.tracking_uri or home.mlflow_tracking_uri, settings.model_name,
-                         settings.out)
+    on_step = None
+    if progress is not None:
+        # score_persons' steps: read, load the model, score, store, and the ranked list.
+        total = 4 + (settings.out is not None)
+        started: list[str] = []
+
+        def on_step(name: str) -> None:
+            progress(name, len(started), total)
+            started.append(name)
+
+    result = score_persons(home.warehouse_path, settings.as_of,
+                           settings.tracking_uri or home.mlflow_tracking_uri, settings.model_name,
+                           settings.out, on_step)
+    if progress is not None:
+        progress(f"scored {result.persons_scored:,} persons", len(started), len(started))
+    return result
 
 
 def score_persons(

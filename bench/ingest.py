@@ -1,25 +1,35 @@
-"""Ingestion benchmark: rows/s per format and the cost over a bare DuckDB load of the same files.
+"""Ingestion benchmark: norrut, a bare DuckDB load and (with --peer dlt) dlt on the same files.
 
-    python bench/ingest.py --persons 20000 --days 30
+    uv run --locked python bench/ingest.py --persons 20000 --days 30 --bad-rate 0 0.001 0.01 \
+        --peer dlt
 
-Simulates a world (`norrut simulate`, no faults, so the bare load can read every file), reads
-every file once (so both sides start with the files in the page cache), then for each format
-loads its files `--repeats` times per side, alternating which side goes first, each load in a
-fresh process and a fresh warehouse file:
-- `norrut` : warehouse.ingest.ingest_inbox (hashing, validation, dedup, quarantine, manifest);
-- `bare`   : CREATE TABLE AS SELECT * FROM read_csv/read_json/read_parquet(<same files>) with
-             DuckDB's default reader options but union_by_name (column order differs by file)
-             and, for CSV, all_varchar (see BARE_READERS);
-- `typed`  (with --typed): norrut's own direct readers into raw.events with the values typed
-             (timestamps parsed, numbers and booleans cast) but no check, no hashing and no
-             dedup: what the load costs before validation, to see where the ratio goes.
-It prints each run (with the load average), then per format the median seconds, rows/s, the
-ratio of the medians norrut/bare and each side's largest peak RSS.
+For each --bad-rate, simulates a world (simulator.world: WorldSettings(faults=True,
+fault_rate=RATE, unknown_columns=False)) and lays out the inbox of issue 12: its 12 event
+files (4 per format, round robin) rewritten, content unchanged, as jsonl.gz, CSV and
+Parquet; bad rows of every kind at RATE in every text file (Parquet files stay clean); the simulator's re-delivered
+duplicates (a few hundred per file); and, for the whole-inbox run only, its truncated gzip
+(the simulator's other bad files, an .xlsx and a renamed copy, are left out). Every file is
+read once (page cache warm for all sides), then per format and for the whole inbox each side
+loads `--repeats` times, the order rotating, each load in a fresh process and warehouse file:
+- `norrut` : warehouse.ingest.loading.ingest_inbox (every contract rule, quarantine, dedup,
+             manifest) of every file, the truncated gzip included (quarantined whole);
+- `bare`   : CREATE TABLE AS SELECT * FROM read_json/read_csv(<files>, ignore_errors = true)
+             UNION ALL BY NAME read_parquet(<files>): no check, duplicates kept, text
+             values as text (see BARE_READERS). It cannot read a truncated gzip at all, so that file is left out;
+- `dlt`    (with --peer dlt): dlt into DuckDB, write_disposition="merge", primary_key=
+             "event_id", every value as a string (see _measure_dlt). dlt stops at the first
+             row without an event_id, so this peer drops those rows by hand (and lines that
+             are no JSON object or have the wrong number of CSV fields); truncated gzip left
+             out, as for bare;
+It prints each run (with the load average), then per format and for the whole inbox the
+median seconds, the ratios norrut/bare and dlt/norrut, rows/s (of the rows in the files, the
+same count for every side) and each side's largest peak RSS.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import resource
@@ -29,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,13 +47,20 @@ FORMATS = {"csv": (".csv", ".csv.gz"), "jsonl": (".jsonl", ".ndjson", ".jsonl.gz
            "parquet": (".parquet",)}
 # DuckDB's plain readers with default options (auto-detection included), plus what they need to
 # read these files together at all: column order differs by file, so columns are matched by name
-# (union_by_name); and CSV's consent is `true` in one file and `1` in another (both contract
-# values), which auto-detected types cannot unite, so CSV is read as text (all_varchar).
+# (union_by_name); CSV's consent is `true` in one file and `1` in another (both contract
+# values), which auto-detected types cannot unite, so CSV is read as text (all_varchar); text
+# files hold bad rows, which the readers skip where they can (ignore_errors); and one JSON line
+# that is an array, not an object, makes auto-detection read a whole file as one JSON column,
+# so JSON lines are read with the contract's fields as text (columns, as all_varchar for CSV;
+# such a line becomes a row of nulls).
 BARE_READERS = {
-    "csv": "read_csv(?, union_by_name = true, all_varchar = true)",
-    "jsonl": "read_json(?, union_by_name = true)",
+    "jsonl": "read_json(?, columns = ?, format = 'newline_delimited', ignore_errors = true)",
+    "csv": "read_csv(?, union_by_name = true, all_varchar = true, ignore_errors = true)",
     "parquet": "read_parquet(?, union_by_name = true)",
 }
+WHOLE_INBOX = "all"
+TRUNCATED_PREFIX = "upload-interrupted-"
+DLT_CHUNK_ROWS = 50_000
 
 
 def _cpu_seconds() -> float:
@@ -71,71 +89,147 @@ def _measure_norrut(inbox: Path, warehouse: Path) -> dict:
     started, cpu_started = time.perf_counter(), _cpu_seconds()
     report = ingest_inbox(warehouse, inbox)
     return {"seconds": time.perf_counter() - started, "cpu_seconds": _cpu_seconds() - cpu_started,
-            "rows": report.rows_read,
-            "loaded": report.rows_loaded, "quarantined": report.rows_quarantined}
+            "rows": report.rows_loaded, "read": report.rows_read,
+            "quarantined": report.rows_quarantined}
 
 
-def _measure_bare(inbox: Path, warehouse: Path, file_format: str) -> dict:
+def _format_of(path: Path) -> str | None:
+    return next((name for name, suffixes in FORMATS.items()
+                 if path.name.lower().endswith(suffixes)), None)
+
+
+def _readable_files(inbox: Path) -> dict[str, list[str]]:
+    """The files per format that a reader without checks can read: all but the truncated
+    gzip, which DuckDB's readers (even with ignore_errors) and Python's gzip refuse whole."""
+    files: dict[str, list[str]] = {}
+    for path in sorted(inbox.iterdir()):
+        if (file_format := _format_of(path)) and not path.name.startswith(TRUNCATED_PREFIX):
+            files.setdefault(file_format, []).append(str(path))
+    return {name: files[name] for name in FORMATS if name in files}
+
+
+def _measure_bare(inbox: Path, warehouse: Path) -> dict:
     import duckdb
 
-    files = sorted(str(p) for p in inbox.iterdir())
+    from core.contract import EVENT_FIELDS
+
+    files = _readable_files(inbox)
+    selects = " union all by name ".join(f"select * from {BARE_READERS[name]}" for name in files)
+    parameters: list[object] = []
+    for name, paths in files.items():
+        parameters += [paths, dict.fromkeys(EVENT_FIELDS, "VARCHAR")] if name == "jsonl" \
+            else [paths]
     started, cpu_started = time.perf_counter(), _cpu_seconds()
     with duckdb.connect(str(warehouse)) as con:
         con.execute("set enable_progress_bar = false")
-        con.execute(f"create table bare as select * from {BARE_READERS[file_format]}", [files])
+        con.execute(f"create table bare as {selects}", parameters)
         rows = con.execute("select count(*) from bare").fetchone()[0]
     return {"seconds": time.perf_counter() - started, "cpu_seconds": _cpu_seconds() - cpu_started,
             "rows": rows}
 
 
-def _measure_typed(inbox: Path, warehouse: Path, file_format: str) -> dict:
+def _as_text(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value)  # numbers and booleans as JSON writes them: 12.5, 1700000000000, true
+
+
+def _string_tables(path: Path, file_format: str, dropped: dict[str, int]):
+    """One file's rows as Arrow tables of text columns, in chunks, without the rows dlt cannot
+    take: no event_id (the merge key; dlt stops at the first one) and lines that are no JSON
+    object or have the wrong number of CSV fields (what ignore_errors skips for bare)."""
+    import csv
+    import gzip
+    import io
+
+    import orjson
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    if file_format == "parquet":
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=DLT_CHUNK_ROWS):
+            table = pa.Table.from_batches([batch])
+            table = pa.table({name: pc.cast(table[name], pa.string())
+                              for name in table.column_names})
+            keep = pc.fill_null(pc.not_equal(table["event_id"], ""), False)
+            dropped["no_event_id"] += len(table) - pc.sum(keep).as_py()
+            yield table.filter(keep)
+        return
+
+    def tables(rows):
+        chunk: list[dict] = []
+        for row in rows:
+            if row is None:
+                dropped["unparseable"] += 1
+            elif not row.get("event_id"):
+                dropped["no_event_id"] += 1
+            else:
+                chunk.append(row)
+            if len(chunk) == DLT_CHUNK_ROWS:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    opened = gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")  # noqa: SIM115
+    with opened as raw:
+        if file_format == "jsonl":
+            def rows():
+                for line in raw:
+                    try:
+                        document = orjson.loads(line)
+                    except orjson.JSONDecodeError:
+                        yield None
+                        continue
+                    yield ({name: _as_text(value) for name, value in document.items()}
+                           if isinstance(document, dict) else None)
+        else:
+            reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+            header = next(reader)
+
+            def rows():
+                for fields in reader:
+                    yield ({name: value or None for name, value in zip(header, fields)}
+                           if len(fields) == len(header) else None)
+        for chunk in tables(rows()):
+            names = list(dict.fromkeys(name for row in chunk for name in row))
+            yield pa.Table.from_pylist(chunk, schema=pa.schema([(n, pa.string()) for n in names]))
+
+
+def _measure_dlt(inbox: Path, warehouse: Path) -> dict:
+    """dlt into DuckDB as its documentation shows a deduplicating load: one resource, merged on
+    event_id; every value a string so no file's types conflict with another's."""
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    os.environ.setdefault("DLT_DATA_DIR", str(warehouse.parent / "dlt-data"))
+    import dlt
     import duckdb
 
-    from core.contract import EVENT_FIELDS
-    from warehouse.db import open_warehouse
-    from warehouse.ingest.files import csv_header, format_of
-    from warehouse.sql_files import read_sql, reader_path, suffixed_parameters, union_of
+    files = _readable_files(inbox)
+    dropped = {"no_event_id": 0, "unparseable": 0}
 
-    with open_warehouse(warehouse):
-        pass
-    paths = sorted(str(p) for p in inbox.iterdir() if format_of(p) == file_format)
-    # One reader per layout, as the direct load does (CSV column order differs by file).
-    groups: dict[tuple[str, ...], list[str]] = {}
-    for path in paths:
-        header = tuple(csv_header(Path(path))) if file_format == "csv" else ()
-        groups.setdefault(header, []).append(path)
-    typed = """
-        select event_id, norrut_occurred_at(occurred_at), person_id, id_type, event_type,
-               content_id, campaign_id, lower(channel), try_cast(watch_seconds as double),
-               region, device, norrut_consent(consent), municipality, file_sha256
-        from direct_source"""
+    @dlt.resource(name="events", write_disposition="merge", primary_key="event_id")
+    def events():
+        for file_format, paths in files.items():
+            for path in paths:
+                yield from _string_tables(Path(path), file_format, dropped)
+
+    pipeline = dlt.pipeline(pipeline_name="bench_ingest", dataset_name="raw",
+                            destination=dlt.destinations.duckdb(str(warehouse)),
+                            pipelines_dir=str(warehouse.parent / "dlt-pipelines"))
     started, cpu_started = time.perf_counter(), _cpu_seconds()
-    params: dict[str, object] = {}
-    for position, (header, members) in enumerate(groups.items(), start=1):
-        group_params: dict[str, object] = {"paths": [reader_path(m) for m in members],
-                                           "file_paths": members,
-                                           "file_sha256s": ["0" * 64] * len(members)}
-        if file_format == "jsonl":
-            group_params["contract_fields"] = list(EVENT_FIELDS)
-        elif file_format == "csv":
-            group_params["columns"] = {name: "VARCHAR" for name in header}
-        params |= suffixed_parameters(group_params, position)
-    reader = union_of([read_sql(f"queries/direct_read_{file_format}.sql")] * len(groups))
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute("set enable_progress_bar = false")
-        con.execute("set timezone = 'UTC'")
-        con.execute(read_sql("queries/contract_macros.sql"))
-        rows = con.execute(
-            f"insert into raw.events with direct_source as ({reader}) {typed}", params
-        ).fetchone()[0]
-    return {"seconds": time.perf_counter() - started, "cpu_seconds": _cpu_seconds() - cpu_started,
-            "rows": rows}
+    pipeline.run(events())
+    seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_started
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("select count(*) from raw.events").fetchone()[0]
+    return {"seconds": seconds, "cpu_seconds": cpu, "rows": rows,
+            "dropped_no_event_id": dropped["no_event_id"],
+            "dropped_unparseable": dropped["unparseable"]}
 
 
 def _measure_hourly(world_inbox: Path, rows: int, repeats: int) -> None:
     """The everyday case: one new file of `rows` events into a warehouse that already holds the
-    whole world, by the direct load and by the line-checked path (each from a copy of the same
-    warehouse, `repeats` times, in this process)."""
+    whole world (each from a copy of the same warehouse, `repeats` times, in this process)."""
     from tests.event_files import write_generated_events  # new event ids, not the world's
     from warehouse.ingest.loading import ingest_inbox
 
@@ -147,18 +241,16 @@ def _measure_hourly(world_inbox: Path, rows: int, repeats: int) -> None:
               f"{time.perf_counter() - started:.1f} s")
         inbox = Path(folder) / "hourly"
         write_generated_events(inbox / "hour.jsonl", 0, rows)
-        for direct_load in (True, False):
-            seconds = []
-            for repeat in range(repeats):
-                warehouse = Path(folder) / f"copy-{direct_load}-{repeat}.duckdb"
-                shutil.copy(base, warehouse)
-                started = time.perf_counter()
-                report = ingest_inbox(warehouse, inbox, direct_load=direct_load)
-                seconds.append(time.perf_counter() - started)
-                warehouse.unlink()
-            path = report.files[0].load_path
-            print(f"  {rows:,} new rows by the {path} path: median {statistics.median(seconds):.2f} s "
-                  f"of {repeats} ({', '.join(f'{value:.2f}' for value in seconds)})")
+        seconds = []
+        for repeat in range(repeats):
+            warehouse = Path(folder) / f"copy-{repeat}.duckdb"
+            shutil.copy(base, warehouse)
+            started = time.perf_counter()
+            ingest_inbox(warehouse, inbox)
+            seconds.append(time.perf_counter() - started)
+            warehouse.unlink()
+        print(f"  {rows:,} new rows: median {statistics.median(seconds):.2f} s "
+              f"of {repeats} ({', '.join(f'{value:.2f}' for value in seconds)})")
 
 
 def _measure_primary_key(variant: str, warehouse: Path, batches: int, batch_rows: int) -> dict:
@@ -193,27 +285,135 @@ def _measure_primary_key(variant: str, warehouse: Path, batches: int, batch_rows
 def _child(kind: str, inbox: Path, file_format: str) -> dict:
     """Run one measurement in a fresh process, so its peak RSS is its own."""
     with tempfile.TemporaryDirectory(prefix="norrut-bench-") as folder:
-        output = subprocess.run(
+        done = subprocess.run(
             [sys.executable, __file__, "--measure", kind, "--inbox", str(inbox),
              "--format", file_format, "--warehouse", str(Path(folder) / "w.duckdb")],
-            cwd=REPO, check=True, capture_output=True, text=True).stdout
-    return json.loads(output.strip().splitlines()[-1])
+            check=False, cwd=REPO, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"the {kind} load of {inbox.name} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _load() -> str:
     return "/".join(f"{value:.1f}" for value in os.getloadavg())
 
 
-def _split_by_format(inbox: Path, target: Path) -> dict[str, Path]:
-    folders = {}
-    for file_format, suffixes in FORMATS.items():
-        folder = target / file_format
-        folder.mkdir(parents=True)
-        for path in sorted(inbox.iterdir()):
-            if path.name.lower().endswith(suffixes):
-                os.link(path, folder / path.name)
-        folders[file_format] = folder
-    return folders
+def _simulate(world: Path, args: argparse.Namespace, rate: float) -> None:
+    """A world with --faults' duplicates and bad files and `rate` bad rows in every text
+    file, but no column outside the contract (the issue's inbox has none), in a process of
+    its own (the parent stays small)."""
+    code = ("import sys; from pathlib import Path; "
+            "from simulator.world import WorldSettings, simulate_world; "
+            "simulate_world(Path(sys.argv[1]), WorldSettings(persons=int(sys.argv[2]), "
+            "days=int(sys.argv[3]), seed=int(sys.argv[4]), files_per_format=int(sys.argv[5]), "
+            "faults=True, fault_rate=float(sys.argv[6]), unknown_columns=False))")
+    subprocess.run([sys.executable, "-c", code, str(world), str(args.persons), str(args.days),
+                    str(args.seed), str(args.files_per_format), str(rate)],
+                   cwd=REPO, check=True, capture_output=True)
+
+
+@dataclass
+class Target:
+    """What one load reads: a folder of the bench's inbox and what its files hold."""
+
+    name: str
+    folder: Path
+    files: int = 0
+    mib: float = 0.0
+    rows: int = 0
+    bad_rows: int = 0
+    duplicates: int = 0
+    events: int | None = None  # distinct valid events, known for the whole inbox
+
+
+def _lay_out_inbox(world: Path, root: Path) -> dict[str, Target]:
+    """The issue's inbox from a simulated world: its event files as jsonl.gz, CSV and Parquet
+    (the same lines; only compression and suffix change), hard-linked into one folder per
+    format and one for the whole inbox, which alone also holds the truncated gzip."""
+    from simulator.files import gzip_bytes
+
+    expected = json.loads((world / "truth" / "expected_ingest.json").read_text())
+    inbox = root / "inbox"
+    inbox.mkdir(parents=True)
+    names = [*FORMATS, WHOLE_INBOX]
+    targets = {name: Target(name, root / name) for name in names}
+    for target in targets.values():
+        target.folder.mkdir()
+    for planned in expected["files"]:
+        source = world / "inbox" / planned["file"]
+        file_format = _format_of(source)
+        name = planned["file"].split(".")[0] + {"jsonl": ".jsonl.gz", "csv": ".csv",
+                                                 "parquet": ".parquet"}[file_format]
+        data = source.read_bytes()
+        if source.name.endswith(".gz") != name.endswith(".gz"):
+            data = gzip_bytes(data) if name.endswith(".gz") else gzip.decompress(data)
+        (inbox / name).write_bytes(data)
+        for target in (targets[file_format], targets[WHOLE_INBOX]):
+            os.link(inbox / name, target.folder / name)
+            target.files += 1
+            target.mib += len(data) / 2**20
+            target.rows += planned["rows"]
+            target.bad_rows += sum(planned["rows_quarantined"].values())
+            target.duplicates += planned["duplicates_skipped"]
+    targets[WHOLE_INBOX].events = expected["events"]
+    for item in expected["quarantined_files"]:
+        if item["file"].startswith(TRUNCATED_PREFIX):
+            os.link(world / "inbox" / item["file"], targets[WHOLE_INBOX].folder / item["file"])
+            targets[WHOLE_INBOX].files += 1
+    return targets
+
+
+def _median(runs: list[dict], key: str = "seconds") -> float:
+    return statistics.median(run[key] for run in runs)
+
+
+def _measure_targets(targets: dict[str, Target], args: argparse.Namespace,
+                     ) -> tuple[list[str], dict[str, dict[str, float]]]:
+    """Every side's loads of every chosen target; returns the summary lines and each target's
+    median seconds per side."""
+    sides = ("bare", "norrut", *args.peer)
+    chosen = [name for name in targets if name in args.formats.split(",")]
+    summary = []
+    medians: dict[str, dict[str, float]] = {}
+    for name in chosen:
+        target = targets[name]
+        runs: dict[str, list[dict]] = {kind: [] for kind in sides}
+        for repeat in range(args.repeats):
+            turn = repeat % len(sides)
+            order = sides[turn:] + sides[:turn]
+            for kind in order:
+                result = _child(kind, target.folder, name)
+                runs[kind].append(result)
+                print(f"  {name:8} run {repeat + 1} {kind:6} {result['seconds']:7.2f} s "
+                      f"(CPU {result['cpu_seconds']:6.2f} s) {result['rows']:10,d} rows stored"
+                      f"  RSS {result['peak_rss_mib']:5.0f} MiB  load {_load()}", flush=True)
+        seconds = medians[name] = {kind: _median(runs[kind]) for kind in sides}
+        rss = {kind: max(run["peak_rss_mib"] for run in runs[kind]) for kind in sides}
+        dlt_s = f"{seconds['dlt']:7.2f}" if "dlt" in sides else f"{'-':>7}"
+        dlt_ratio = f"{seconds['dlt'] / seconds['norrut']:6.2f}" if "dlt" in sides else f"{'-':>6}"
+        summary.append(
+            f"{name:8} {target.files:5d} {target.mib:7.1f} {target.rows:10,d} "
+            f"{target.bad_rows:6,d} {seconds['norrut']:8.2f} {seconds['bare']:7.2f} {dlt_s} "
+            f"{seconds['norrut'] / seconds['bare']:6.2f} {dlt_ratio} "
+            + " ".join(f"{target.rows / seconds[kind]:10,.0f}" for kind in sides)
+            + " " + " ".join(f"{rss[kind]:5.0f}Mi" for kind in sides))
+        stored = ", ".join(f"{kind} {runs[kind][0]['rows']:,}" for kind in sides)
+        quarantined = runs["norrut"][0]["quarantined"]
+        notes = [f"rows stored: {stored} (norrut quarantined {quarantined:,})"]
+        if target.events is not None and (runs["norrut"][0]["rows"], quarantined) != (
+                target.events, target.bad_rows):
+            notes.append(f"WARNING: norrut should load {target.events:,} and quarantine "
+                         f"{target.bad_rows:,} rows (the simulator's truth)")
+        if "dlt" in sides:
+            notes.append(f"dlt's hand filter dropped {runs['dlt'][0]['dropped_no_event_id']:,} "
+                         f"rows without event_id and "
+                         f"{runs['dlt'][0]['dropped_unparseable']:,} unparseable lines")
+        summary.extend(f"           {note}" for note in notes)
+    header = (f"{'load':8} {'files':>5} {'MiB':>7} {'rows':>10} {'bad':>6} {'norrut s':>8} "
+              f"{'bare s':>7} {'dlt s':>7} {'n/bare':>6} {'dlt/n':>6} "
+              + " ".join(f"{kind + ' r/s':>10}" for kind in sides) + " "
+              + " ".join(f"{'RSS ' + kind[0]:>7}" for kind in sides))
+    return [header, *summary], medians
 
 
 def main() -> None:
@@ -221,18 +421,25 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=20_000, help="simulated persons")
     parser.add_argument("--days", type=int, default=30, help="simulated days")
     parser.add_argument("--seed", type=int, default=7, help="simulation seed")
+    parser.add_argument("--files-per-format", type=int, default=4,
+                        help="event files per format (3 formats, round robin)")
+    parser.add_argument("--bad-rate", type=float, nargs="+", default=[0.0],
+                        help="share of bad rows in every text file, e.g. 0 0.0001 0.001 0.01 "
+                        "(one world and one round of loads each)")
+    parser.add_argument("--peer", choices=("dlt",), action="append", default=[],
+                        help="also load the same files with this peer (dlt, from the `bench` "
+                        "dependency group)")
     parser.add_argument("--world", type=Path,
-                        help="reuse a world simulated before (`norrut simulate OUT --no-faults`)")
+                        help="reuse a world simulated before instead (its own faults; "
+                        "--bad-rate does not apply)")
     parser.add_argument("--repeats", type=int, default=3,
-                        help="loads per side and format (medians are reported)")
-    parser.add_argument("--formats", default="csv,jsonl,parquet",
-                        help="comma-separated formats to measure")
-    parser.add_argument("--typed", action="store_true",
-                        help="also measure norrut's readers typing values into raw.events "
-                        "without any check (where the ratio goes)")
+                        help="loads per side and target (medians are reported)")
+    parser.add_argument("--formats", default=f"csv,jsonl,parquet,{WHOLE_INBOX}",
+                        help=f"comma-separated targets to measure: formats and {WHOLE_INBOX} "
+                        "(the whole inbox)")
     parser.add_argument("--hourly-rows", type=int, default=0,
                         help="also time one new JSON-lines file of this many rows into a "
-                        "warehouse already holding the world, both load paths")
+                        "warehouse already holding the (last) world")
     parser.add_argument("--memory-limit", help="DuckDB memory limit for norrut's load "
                         "(NORRUT_DUCKDB_MEMORY_LIMIT), e.g. 256MB, to show RSS stays bounded")
     parser.add_argument("--compare-primary-key", action="store_true",
@@ -241,26 +448,28 @@ def main() -> None:
     parser.add_argument("--batch-rows", type=int, default=300_000,
                         help="rows per batch for --compare-primary-key")
     parser.add_argument("--measure",
-                        choices=("norrut", "bare", "typed", "primary_key", "anti_join"),
+                        choices=("norrut", "bare", "dlt", "primary_key", "anti_join"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--inbox", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--format", help=argparse.SUPPRESS)
     parser.add_argument("--warehouse", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.peer = tuple(dict.fromkeys(args.peer))
 
     if args.measure:
         _warm_up_client()
         if args.measure == "norrut":
             result = _measure_norrut(args.inbox, args.warehouse)
-        elif args.measure == "typed":
-            result = _measure_typed(args.inbox, args.warehouse, args.format)
+        elif args.measure == "dlt":
+            result = _measure_dlt(args.inbox, args.warehouse)
         elif args.measure in ("primary_key", "anti_join"):
             result = _measure_primary_key(args.measure, args.warehouse, args.batches,
                                           args.batch_rows)
         else:
-            result = _measure_bare(args.inbox, args.warehouse, args.format)
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        result["peak_rss_mib"] = usage.ru_maxrss / 1024
+            result = _measure_bare(args.inbox, args.warehouse)
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        helpers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # dlt's workers, if any
+        result["peak_rss_mib"] = max(own, helpers) / 1024
         print(json.dumps(result))
         return
 
@@ -280,73 +489,56 @@ def main() -> None:
         print(f"load average after: {os.getloadavg()}")
         return
 
+    if args.memory_limit:
+        os.environ["NORRUT_DUCKDB_MEMORY_LIMIT"] = args.memory_limit
+        print(f"norrut's DuckDB memory limit: {args.memory_limit}")
     work = Path(tempfile.mkdtemp(prefix="norrut-bench-world-"))
     try:
-        world = args.world or work / "world"
-        if args.world is None:
-            started = time.perf_counter()
-            subprocess.run([sys.executable, "-c", "from norrut.cli.app import main; main()",
-                            "simulate", str(world), "--persons", str(args.persons), "--days",
-                            str(args.days), "--seed", str(args.seed), "--no-faults"],
-                           cwd=REPO, check=True, capture_output=True)
-            print(f"world: {args.persons} persons, {args.days} days, simulated in "
-                  f"{time.perf_counter() - started:.1f} s")
-        else:
-            print(f"world: {world}")
-        folders = _split_by_format(world / "inbox", work / "by_format")
-        if args.memory_limit:
-            os.environ["NORRUT_DUCKDB_MEMORY_LIMIT"] = args.memory_limit
-            print(f"norrut's DuckDB memory limit: {args.memory_limit}")
-        for path in (world / "inbox").iterdir():
-            path.read_bytes()  # warm the page cache for both sides alike
-        print(f"load average before: {_load()}")
-        summary = []
-        for file_format, folder in folders.items():
-            if file_format not in args.formats.split(","):
-                continue
-            files = list(folder.iterdir())
-            size = sum(p.stat().st_size for p in files) / 2**20
-            runs: dict[str, list[dict]] = {"bare": [], "norrut": [], "typed": []}
-            for repeat in range(args.repeats):
-                order = ("bare", "norrut") if repeat % 2 == 0 else ("norrut", "bare")
-                if args.typed:
-                    order = (*order, "typed")
-                for kind in order:
-                    result = _child(kind, folder, file_format)
-                    runs[kind].append(result)
-                    print(f"  {file_format:8} run {repeat + 1} {kind:6} {result['seconds']:7.2f} s "
-                          f"(CPU {result['cpu_seconds']:6.2f} s) "
-                          f"{result['rows']:10,d} rows  RSS {result['peak_rss_mib']:5.0f} MiB  "
-                          f"load {_load()}", flush=True)
-            ours_cpu = statistics.median(r["cpu_seconds"] for r in runs["norrut"])
-            bare_cpu = statistics.median(r["cpu_seconds"] for r in runs["bare"])
-            ours_s = statistics.median(r["seconds"] for r in runs["norrut"])
-            bare_s = statistics.median(r["seconds"] for r in runs["bare"])
-            ours_rows = runs["norrut"][0]["rows"]
-            bare_rows = runs["bare"][0]["rows"]
-            summary.append(
-                f"{file_format:8} {len(files):5d} {size:7.1f} {ours_rows:10,d} "
-                f"{ours_s:9.2f} {bare_s:7.2f} {ours_rows / ours_s:14,.0f} "
-                f"{bare_rows / bare_s:12,.0f} {ours_s / bare_s:6.2f} "
-                f"{ours_cpu:7.2f} {bare_cpu:7.2f} {ours_cpu / bare_cpu:6.2f} "
-                f"{max(r['peak_rss_mib'] for r in runs['norrut']):9.0f}Mi "
-                f"{max(r['peak_rss_mib'] for r in runs['bare']):7.0f}Mi")
-            if runs["typed"]:
-                typed_s = statistics.median(r["seconds"] for r in runs["typed"])
-                typed_cpu = statistics.median(r["cpu_seconds"] for r in runs["typed"])
-                summary.append(f"  typed, no checks: {typed_s:.2f} s ({typed_s / bare_s:.2f}x bare), "
-                               f"CPU {typed_cpu:.2f} s ({typed_cpu / bare_cpu:.2f}x bare)")
-            if ours_rows != bare_rows:
-                summary.append(f"  note: rows differ (norrut read {ours_rows}, bare {bare_rows})")
-        print(f"medians of {args.repeats} alternating runs per side:")
-        print(f"{'format':8} {'files':>5} {'MiB':>7} {'rows':>10} {'norrut s':>9} {'bare s':>7} "
-              f"{'norrut rows/s':>14} {'bare rows/s':>12} {'ratio':>6} {'CPU n':>7} {'CPU b':>7} "
-              f"{'CPU ratio':>6} {'RSS norrut':>11} "
-              f"{'RSS bare':>9}")
-        print("\n".join(summary))
+        rates = [None] if args.world else args.bad_rate
+        world = args.world
+        by_rate: list[tuple[float | None, Target, dict[str, float]]] = []
+        for position, rate in enumerate(rates):
+            round_dir = work / f"round-{position}"
+            if rate is not None:
+                world = round_dir / "world"
+                started = time.perf_counter()
+                _simulate(world, args, rate)
+                print(f"\nbad rate {rate:g}: world of {args.persons} persons, {args.days} days "
+                      f"(faults, fault_rate={rate:g}) simulated in "
+                      f"{time.perf_counter() - started:.1f} s")
+            else:
+                print(f"\nworld: {world}")
+            targets = _lay_out_inbox(world, round_dir / "bench")
+            whole = targets[WHOLE_INBOX]
+            print(f"inbox: {whole.files} files ({whole.rows:,} rows, {whole.bad_rows:,} bad, "
+                  f"{whole.duplicates:,} duplicates by event_id); bare and dlt leave the "
+                  "truncated gzip out (they cannot read it); dlt drops rows without event_id "
+                  "by hand (it stops at the first one otherwise)")
+            for path in (round_dir / "bench" / "inbox").iterdir():
+                path.read_bytes()  # warm the page cache for every side alike
+            print(f"load average before: {_load()}")
+            lines, medians = _measure_targets(targets, args)
+            if WHOLE_INBOX in medians:
+                by_rate.append((rate, whole, medians[WHOLE_INBOX]))
+            print(f"medians of {args.repeats} runs per side, order rotating; rows/s of the "
+                  "rows in the files; ratios of the medians:")
+            print("\n".join(lines))
+            print(f"load average after: {_load()}")
+            if position < len(rates) - 1:
+                shutil.rmtree(round_dir)
+        if len(by_rate) > 1:
+            print("\nwhole inbox by bad rate (medians):")
+            print(f"{'bad rate':>8} {'bad rows':>8} {'norrut s':>8} {'bare s':>7} {'dlt s':>7} "
+                  f"{'n/bare':>6} {'dlt/n':>6}")
+            for rate, whole, seconds in by_rate:
+                dlt = seconds.get("dlt")
+                print(f"{rate:8g} {whole.bad_rows:8,d} {seconds['norrut']:8.2f} "
+                      f"{seconds['bare']:7.2f} "
+                      + (f"{dlt:7.2f} {seconds['norrut'] / seconds['bare']:6.2f} "
+                         f"{dlt / seconds['norrut']:6.2f}" if dlt is not None else
+                         f"{'-':>7} {seconds['norrut'] / seconds['bare']:6.2f} {'-':>6}"))
         if args.hourly_rows:
             _measure_hourly(world / "inbox", args.hourly_rows, args.repeats)
-        print(f"load average after: {_load()}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -37,6 +38,8 @@ _GENERATED_STEPS = {
 }
 INSERT_STEP = "features/queries/insert_person_features.sql"
 FEATURE_TABLE_COLUMNS = CATALOG.table_columns
+# Hears each build step as it starts: (step, steps done, steps in all), then ("done", n, n).
+StepProgress = Callable[[str, int, int], None]
 
 
 class FeatureBuildResult(BaseModel):
@@ -54,15 +57,17 @@ class NoEventsBeforeError(ValueError):
     """The warehouse holds no event before the requested as-of date."""
 
 
-def build(settings: FeatureSettings) -> FeatureBuildResult:
+def build(settings: FeatureSettings, progress: StepProgress | None = None) -> FeatureBuildResult:
     """The feature build job: the home's warehouse, as of the settings' (resolved) date."""
     if settings.as_of is None:
         raise ValueError("resolve the as-of date first (warehouse.as_of.resolve_as_of)")
-    return build_features(settings.norrut_home().warehouse_path, settings.as_of, settings)
+    return build_features(settings.norrut_home().warehouse_path, settings.as_of, settings,
+                          progress)
 
 
 def build_features(warehouse_path: str | os.PathLike[str], as_of: date,
-                   settings: FeatureSettings | None = None) -> FeatureBuildResult:
+                   settings: FeatureSettings | None = None,
+                   progress: StepProgress | None = None) -> FeatureBuildResult:
     """Materialise features.person_features for `as_of` (its rows replaced); eligible persons
     only. One transaction: a build stopped at any moment (kill -9 included) leaves every
     feature table as the last complete build left it."""
@@ -70,13 +75,16 @@ def build_features(warehouse_path: str | os.PathLike[str], as_of: date,
     with (open_warehouse(Path(warehouse_path), memory_limit=settings.memory_limit,
                          threads=settings.threads) as con,
           one_transaction(con)):
-        return build_features_in_transaction(con, as_of)
+        return build_features_in_transaction(con, as_of, progress=progress)
 
 
 def build_features_in_transaction(con: duckdb.DuckDBPyConnection, as_of: date,
-                                  catalog: FeatureCatalog = CATALOG) -> FeatureBuildResult:
+                                  catalog: FeatureCatalog = CATALOG,
+                                  progress: StepProgress | None = None) -> FeatureBuildResult:
     """The build inside the caller's transaction (training builds all its snapshots in one);
     `catalog` is the models' feature set unless a test declares another."""
+    report = progress or (lambda step, done, total: None)
+    total_steps = len(BUILD_STEPS) + 1
     started = time.perf_counter()
     first_event = con.execute("select min(occurred_at) from raw.events").fetchone()[0]
     if first_event is None or first_event.date() >= as_of:
@@ -85,7 +93,8 @@ def build_features_in_transaction(con: duckdb.DuckDBPyConnection, as_of: date,
             f"(first event: {first_event or 'none'}); ingest events or choose a later date"
         )
     step_seconds: dict[str, float] = {}
-    for step, binds_as_of in BUILD_STEPS:
+    for done, (step, binds_as_of) in enumerate(BUILD_STEPS):
+        report(Path(step).stem, done, total_steps)
         step_started = time.perf_counter()
         con.execute(step_sql(step, catalog), {"as_of": as_of} if binds_as_of else {})
         step_seconds[step] = time.perf_counter() - step_started
@@ -93,6 +102,7 @@ def build_features_in_transaction(con: duckdb.DuckDBPyConnection, as_of: date,
         register_person_table(con, table, "person_id", "feature build intermediate, latest as_of")
     recreated = _match_feature_table_to_catalog(con, catalog)
     con.execute("delete from features.person_features where as_of_date = ?", [as_of])
+    report(Path(INSERT_STEP).stem, len(BUILD_STEPS), total_steps)
     step_started = time.perf_counter()
     con.execute(insert_sql(catalog))
     step_seconds[INSERT_STEP] = time.perf_counter() - step_started
@@ -103,6 +113,7 @@ def build_features_in_transaction(con: duckdb.DuckDBPyConnection, as_of: date,
         "insert into features.feature_builds values (?, current_timestamp, ?, ?, ?)",
         [as_of, FEATURE_SET_VERSION, persons, seconds],
     )
+    report("done", total_steps, total_steps)
     return FeatureBuildResult(as_of=as_of, persons=persons, features=len(catalog.features),
                               feature_set_version=FEATURE_SET_VERSION, seconds=seconds,
                               table_recreated=recreated, step_seconds=step_seconds)

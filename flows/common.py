@@ -1,20 +1,24 @@
-"""Pieces every flow shares: the writer lock named after the run, run naming, the default
-as-of date and publishing the run's summary as a Prefect artifact."""
+"""Pieces every flow shares: the writer lock named after the run, run naming, publishing the
+run's summary as a Prefect artifact, and FlowRun, which runs a job's steps (flows/jobs.py) as
+the tasks of a flow run."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
-from datetime import UTC, date, datetime
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
 
-from prefect import get_run_logger, task
+from prefect import Task, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
 from core.home import NorrutHome
 from core.locking import WarehouseBusyError, warehouse_writer_lock
+from flows.steps import Step, run_name, run_name_of_today
 
 WRITER_SLOT_LEASE_SECONDS = 60.0
 
@@ -100,30 +104,68 @@ def rename_run(name: str) -> None:
 def run_name_with_date(prefix: str) -> str:
     """A flow-run name carrying the run's as-of date when its settings give one, else "latest"
     (the run is renamed once the date is resolved)."""
-    settings = flow_run.get_parameters().get("settings")
-    if hasattr(settings, "model_dump"):
-        settings = settings.model_dump(mode="json")
-    as_of = (settings or {}).get("as_of")
-    return f"{prefix}-{as_of}" if as_of else f"{prefix}-latest"
+    return run_name(prefix, flow_run.get_parameters().get("settings"))
 
 
 def run_name_with_today(prefix: str) -> str:
     """A flow-run name for a job without an as-of date, such as ingest: today's date (UTC)."""
-    return f"{prefix}-{datetime.now(UTC).date().isoformat()}"
-
-
-@task(name="resolve-as-of", retries=2, retry_delay_seconds=2,
-      retry_condition_fn=retry_only_io_errors)
-def resolve_as_of(as_of: date | None, home: NorrutHome, run_prefix: str) -> date:
-    """The as-of date given, else the day after the last event; the run is renamed
-    <run_prefix>-<date> once it is known."""
-    from warehouse.as_of import resolve_as_of as resolve
-
-    resolved = resolve(home.warehouse_path, as_of)
-    rename_run(f"{run_prefix}-{resolved.isoformat()}")
-    return resolved
+    return run_name_of_today(prefix)
 
 
 def publish(markdown: str, key: str, description: str) -> None:
     """Publish a run summary where the marketing team reads it: the run's Artifacts tab."""
     create_markdown_artifact(markdown=markdown, key=key, description=description)
+
+
+def _log_progress(done: int, total: int, what: str, rows: int = 0) -> None:
+    # Each file (or stage step) is logged as it ends: the run's log shows how far it got.
+    get_run_logger().info("%s (%d of %d)", what, done, total)
+
+
+def _call_step(step: Step, *args: Any, **keywords: Any) -> Any:
+    if step.reports_progress:
+        keywords["progress"] = _log_progress
+    return step.function(*args, **keywords)
+
+
+_TASKS: dict[str, Task] = {}
+
+
+def task_of(step: Step) -> Task:
+    """The Prefect task that runs `step` in a flow run (made once per step)."""
+    if step.name not in _TASKS:
+        retries = {"retries": step.retries, "retry_delay_seconds": step.retry_delay_seconds,
+                   "retry_condition_fn": retry_only_io_errors} if step.retries else {}
+
+        @functools.wraps(step.function)  # so the task run shows the step's own parameters,
+        def run_step(*args: Any, **keywords: Any) -> Any:
+            return _call_step(step, *args, **keywords)
+
+        # but `progress`, which the flow run gives (a function is not a run's parameter)
+        signature = inspect.signature(step.function)
+        run_step.__signature__ = signature.replace(parameters=[
+            parameter for parameter in signature.parameters.values()
+            if parameter.name != "progress"])
+        _TASKS[step.name] = task(name=step.name, **retries)(run_step)
+    return _TASKS[step.name]
+
+
+class FlowRun:
+    """Runs a job's steps inside the current Prefect flow run: each step a task, the summary an
+    artifact, the writer lock named after the run (flows/steps.py:JobRun)."""
+
+    def holding_the_warehouse(self, home: NorrutHome,
+                              wait_seconds: float) -> AbstractContextManager[None]:
+        return holding_the_warehouse(home, wait_seconds)
+
+    def run(self, step: Step, *args: Any) -> Any:
+        return task_of(step)(*args)
+
+    def rename(self, name: str) -> None:
+        rename_run(name)
+
+    def log(self, message: str) -> None:
+        get_run_logger().info("%s", message)
+
+    def publish(self, markdown: str, key: str, description: str) -> None:
+        publish(markdown, key, description)

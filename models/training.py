@@ -107,9 +107,25 @@ class TrainingOutcome:
                 ("test", self.sets.test))
 
 
-def train(settings: TrainSettings) -> TrainResult:
-    """The train job: train_model on the settings' home, as of their (resolved) date."""
-    return train_model(settings, settings.norrut_home())
+def train(settings: TrainSettings,
+          progress: Callable[[str, int, int], None] | None = None) -> TrainResult:
+    """The train job: train_model on the settings' home, as of their (resolved) date.
+    `progress` hears each stage as it starts: (stage, stages done, stages in all), then
+    ("done", n, n)."""
+    if progress is None:
+        return train_model(settings, settings.norrut_home())
+    # train_model's stages: features and labels, leakage, the search (with trials), the fit,
+    # logging, and the comparison (when promoting).
+    total = 4 + bool(settings.optuna_trials) + bool(settings.promote)
+    started: list[str] = []
+
+    def on_step(name: str) -> None:
+        progress(name, len(started), max(total, len(started) + 1))
+        started.append(name)
+
+    result = train_model(settings, settings.norrut_home(), on_step)
+    progress("done", len(started), len(started))
+    return result
 
 
 def train_model(settings: TrainSettings, home: NorrutHome,

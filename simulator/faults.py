@@ -1,4 +1,5 @@
-"""Bad rows planted by `--faults`: exactly one broken rule per row, a known number of each.
+"""Bad rows planted by `--faults` (a known small number of each reason) or at a share of every
+text file's rows (`WorldSettings.fault_rate`, the reasons in turn): one broken rule per row.
 
 Each fault row starts as a copy of an honest impression (so every other field is valid and the
 person is a real one) with a fresh event id that no valid event has, then breaks one rule.

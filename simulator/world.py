@@ -59,6 +59,8 @@ _CROSS_FILE_DUPLICATE_SHARE = 0.001
 _WRITE_CHUNK_ROWS = 100_000
 
 Progress = Callable[[str, int, int], None]
+# Settings added after worlds first recorded their arguments, with their defaults.
+_LATER_SETTINGS = {"fault_rate": None, "unknown_columns": True}
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,11 @@ class WorldSettings:
     end: date = DEFAULT_END
     faults: bool = False
     files_per_format: int = 4
+    # Share of bad rows in every JSON-lines and CSV file (at least one each when above 0), of
+    # every kind in turn, instead of `faults`' small fixed counts; None keeps those counts.
+    fault_rate: float | None = None
+    # With `faults`, the first file of each format carries columns outside the contract.
+    unknown_columns: bool = True
 
     @property
     def first_day(self) -> date:
@@ -83,6 +90,8 @@ class WorldSettings:
             raise ValueError("--files must be between 1 and 50")
         if self.seed < 0:
             raise ValueError("--seed must not be negative")
+        if self.fault_rate is not None and not 0 <= self.fault_rate < 0.5:
+            raise ValueError("the fault rate must be at least 0 and below 0.5")
 
 
 @dataclass
@@ -142,7 +151,8 @@ def _plan_files(settings: WorldSettings, history: SimulatedHistory,
         ))
     if settings.faults:
         _plant_row_duplicates(planned, rng)
-        _plant_unknown_columns(planned)
+        if settings.unknown_columns:
+            _plant_unknown_columns(planned)
     return planned
 
 
@@ -178,42 +188,85 @@ def _plant_unknown_columns(planned: list[PlannedFile]) -> None:
         file.unknown_columns = extra[family]
 
 
+def _text_files(planned: list[PlannedFile]) -> list[PlannedFile]:
+    text_files = [file for file in planned if file.family in ("json", "csv") and len(file.rows)]
+    if not text_files:
+        raise ValueError("no JSON or CSV file to plant faults in; use more days")
+    return text_files
+
+
 def _plant_fault_rows(planned: list[PlannedFile], history: SimulatedHistory,
                       vocabulary: Vocabulary, rng: np.random.Generator,
                       id_salt: int) -> dict[str, int]:
     """Add the fault rows to the text files; returns the count per reason."""
-    text_files = [file for file in planned if file.family in ("json", "csv") and len(file.rows)]
-    if not text_files:
-        raise ValueError("no JSON or CSV file to plant faults in; use more days")
+    text_files = _text_files(planned)
     counts = fault_rules.faults_per_reason(len(history.events["person"]))
-    is_impression = history.events["event_type"] == EVENT_TYPES.index("impression")
-    honest_total = len(history.events["person"])
-    # Fault rows take ids after the honest ones: never equal to a valid event's id.
-    fault_ids = event_ids(np.arange(honest_total, honest_total + sum(counts.values())), id_salt)
-    next_id = 0
-    for reason_index, (reason, count) in enumerate(counts.items()):
-        for variant in range(count):
-            file = text_files[(reason_index + variant) % len(text_files)]
-            impressions = file.rows[is_impression[file.rows]]
-            pool = impressions if len(impressions) else file.rows
-            template = _template_values(history, vocabulary, int(pool[rng.integers(len(pool))]))
-            template["event_id"] = str(fault_ids[next_id])
-            next_id += 1
-            row = fault_rules.break_rule(reason, variant, template,
-                                         for_json=file.family == "json")
-            row.position = float(rng.uniform(0, max(len(file.rows), 1)))
-            file.faults.append(row)
+    plan = [(text_files[(reason_index + variant) % len(text_files)], reason, variant)
+            for reason_index, (reason, count) in enumerate(counts.items())
+            for variant in range(count)]
+    _add_fault_rows(plan, history, vocabulary, rng, id_salt)
     return counts
 
 
+def _plant_fault_rows_at_rate(planned: list[PlannedFile], rate: float,
+                              history: SimulatedHistory, vocabulary: Vocabulary,
+                              rng: np.random.Generator, id_salt: int) -> dict[str, int]:
+    """Add bad rows at `rate` of each text file's rows (at least one per file when the rate is
+    above 0), the reasons in turn across all files so each kind is planted about equally;
+    returns the count per reason."""
+    plan: list[tuple[PlannedFile, str, int]] = []
+    for file in _text_files(planned):
+        wanted = round(rate * len(file.rows))
+        for _ in range(max(wanted, 1) if rate > 0 else 0):
+            nth = len(plan)
+            reasons = fault_rules.FAULT_REASONS
+            plan.append((file, reasons[nth % len(reasons)], nth // len(reasons)))
+    _add_fault_rows(plan, history, vocabulary, rng, id_salt)
+    counts = dict.fromkeys(fault_rules.FAULT_REASONS, 0)
+    for _, reason, _ in plan:
+        counts[reason] += 1
+    return counts
+
+
+def _add_fault_rows(plan: list[tuple[PlannedFile, str, int]], history: SimulatedHistory,
+                    vocabulary: Vocabulary, rng: np.random.Generator, id_salt: int) -> None:
+    """Plant one row per (file, reason, variant), each a copy of an honest impression of its
+    file with one rule broken, at a random place in the file."""
+    if not plan:
+        return
+    is_impression = history.events["event_type"] == EVENT_TYPES.index("impression")
+    honest_total = len(history.events["person"])
+    # Fault rows take ids after the honest ones: never equal to a valid event's id.
+    fault_ids = event_ids(np.arange(honest_total, honest_total + len(plan)), id_salt)
+    pools: dict[str, np.ndarray] = {}
+    chosen, positions = [], []
+    for file, _, _ in plan:
+        if file.name not in pools:
+            impressions = file.rows[is_impression[file.rows]]
+            pools[file.name] = impressions if len(impressions) else file.rows
+        pool = pools[file.name]
+        chosen.append(int(pool[rng.integers(len(pool))]))
+        positions.append(float(rng.uniform(0, max(len(file.rows), 1))))
+    templates = _template_values(history, vocabulary, np.array(chosen, dtype=np.int64))
+    for (file, reason, variant), template, fault_id, position in zip(
+            plan, templates, fault_ids, positions, strict=True):
+        template["event_id"] = str(fault_id)
+        row = fault_rules.break_rule(reason, variant, template, for_json=file.family == "json")
+        row.position = position
+        file.faults.append(row)
+
+
 def _template_values(history: SimulatedHistory, vocabulary: Vocabulary,
-                     row: int) -> dict[str, object]:
-    frame = typed_rows(history.events, np.array([row]), vocabulary,
-                       np.array([TIMESTAMP_STYLES.index("utc_z")]))
-    values = frame.row(0, named=True)
-    document = {name: values.get(name) for name in EVENT_FIELDS}
-    document["occurred_at"] = _iso_z(int(values["occurred_ms"]) // 1000)
-    return document
+                     rows: np.ndarray) -> list[dict[str, object]]:
+    """The contract's fields of honest events `rows`, typed, with occurred_at as UTC text."""
+    frame = typed_rows(history.events, rows, vocabulary,
+                       np.full(len(rows), TIMESTAMP_STYLES.index("utc_z")))
+    documents = []
+    for values in frame.iter_rows(named=True):
+        document = {name: values.get(name) for name in EVENT_FIELDS}
+        document["occurred_at"] = _iso_z(int(values["occurred_ms"]) // 1000)
+        documents.append(document)
+    return documents
 
 
 def _unknown_column_values(file: PlannedFile, rng: np.random.Generator) -> dict[str, pl.Series]:
@@ -503,7 +556,10 @@ def _build(root: Path, settings: WorldSettings, report: Progress) -> dict:
     files_rng = _rng(settings.seed, 4)
     planned = _plan_files(settings, history, files_rng)
     fault_counts: dict[str, int] = {}
-    if settings.faults:
+    if settings.fault_rate is not None:
+        fault_counts = _plant_fault_rows_at_rate(planned, settings.fault_rate, history,
+                                                 vocabulary, _rng(settings.seed, 5), id_salt)
+    elif settings.faults:
         fault_counts = _plant_fault_rows(planned, history, vocabulary, _rng(settings.seed, 5),
                                          id_salt)
 
@@ -532,8 +588,12 @@ def _build(root: Path, settings: WorldSettings, report: Progress) -> dict:
     expected["optouts"] = _optout_figures(population, history, optouts)
     (root / "truth" / "expected_ingest.json").write_text(
         json.dumps(expected, indent=2, ensure_ascii=False) + "\n")
+    arguments = {**asdict(settings), "end": settings.end.isoformat()}
+    for name, default in _LATER_SETTINGS.items():
+        if arguments[name] == default:
+            del arguments[name]  # at its default, a world records what it always did
     summary = {
-        "arguments": {**asdict(settings), "end": settings.end.isoformat()},
+        "arguments": arguments,
         "first_day": settings.first_day.isoformat(),
         "as_of": (settings.end + timedelta(days=1)).isoformat(),
         "counts": {

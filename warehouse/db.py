@@ -6,6 +6,7 @@ Pass the *path* between Prefect tasks and processes, never a connection.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,14 +22,24 @@ class WarehouseMissingError(FileNotFoundError):
     """A reader asked for a warehouse that no ingest has created yet."""
 
 
+_MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(B|[KMGT]i?B|%)", re.IGNORECASE)
+
+
 def _configure(con: duckdb.DuckDBPyConnection, temp_dir: Path | None, memory_limit: str,
                threads: int | None) -> None:
-    con.execute("set memory_limit = ?", [memory_limit])
+    # Literal settings, checked here, rather than bound parameters: DuckDB's Python client imports
+    # pandas (over a second) the first time a statement binds a parameter, and that would be most
+    # of a short command's start-up. connect(config=...) cannot be used either: a second
+    # connection to the same file in one process must then repeat the first one's settings.
+    if not _MEMORY_LIMIT.fullmatch(memory_limit.strip()):
+        raise ValueError(f"memory limit {memory_limit!r} is not a size such as 4GB or 512MiB")
+    con.execute(f"set memory_limit = '{memory_limit.strip()}'")
     if temp_dir is not None:
         temp_dir.mkdir(parents=True, exist_ok=True)
-        con.execute("set temp_directory = ?", [str(temp_dir)])
+        quoted_dir = str(temp_dir).replace("'", "''")
+        con.execute(f"set temp_directory = '{quoted_dir}'")
     if threads is not None:
-        con.execute("set threads = ?", [threads])
+        con.execute(f"set threads = {int(threads)}")
     con.execute("set timezone = 'UTC'")
 
 

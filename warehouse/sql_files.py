@@ -75,17 +75,20 @@ def all_specs() -> list[TableSpec]:
             if Path(path).parent.name not in NOT_RELATIONS]
 
 
-def compose_query(source_name: str, source_query: str, query: str, target_table: str) -> str:
-    """`create temp table <target_table> as <query>`, where `query` reads `source_name` and
-    `source_query` defines it as a CTE.
+def compose_with(source_name: str, source_query: str, query: str) -> str:
+    """`query`, which reads `source_name`, with `source_query` defining it as a CTE.
 
     Joining the texts of two .sql files keeps each readable and testable alone while DuckDB
     streams the whole chain in one statement (a relation with bound parameters would be
     materialised first). Names are our own identifiers, never input.
     """
+    return f"with {source_name} as (\n{source_query}\n)\nselect * from (\n{query}\n)"
+
+
+def compose_query(source_name: str, source_query: str, query: str, target_table: str) -> str:
+    """`create temp table <target_table> as <compose_with(...)>`."""
     return (f"create or replace temp table {target_table} as\n"
-            f"with {source_name} as (\n{source_query}\n)\n"
-            f"select * from (\n{query}\n)")
+            + compose_with(source_name, source_query, query))
 
 
 # DuckDB's readers take a path as a glob: *, ? and [ would match other files (or none).
@@ -120,9 +123,8 @@ def suffixed_parameters(parameters: dict[str, object], position: int) -> dict[st
 
 
 def compose_insert(target_table: str, source_name: str, source_query: str, query: str) -> str:
-    """`insert into <target_table> <query>`, where `query` reads `source_name` and `source_query`
-    defines it as a CTE: like compose_query, but straight into a table, so rows stream from the
-    reader into it without a copy in between."""
-    return (f"insert into {target_table}\n"
-            f"with {source_name} as (\n{source_query}\n)\n"
-            f"select * from (\n{query}\n)")
+    """`insert into <target_table> by name <compose_with(...)>`: like compose_query, but straight
+    into a table (its columns matched by name), so rows stream from the reader into it without a
+    copy in between."""
+    return (f"insert into {target_table} by name\n"
+            + compose_with(source_name, source_query, query))

@@ -7,6 +7,7 @@ import typer
 from activation.settings import ExportSettings, ScoreSettings
 from norrut.cli import context
 from norrut.cli.context import SEGMENTS_FILE_ENV_VAR, JobCommand, job_settings
+from norrut.cli.progress import progress_bar
 
 
 def register(app: typer.Typer) -> None:
@@ -23,15 +24,16 @@ def score(ctx: typer.Context) -> None:
     """Score every person who may be targeted with the champion model and store the scores.
 
     The date's features are built first when none were built for it. The ranked list written
-    with --out is the contract's generic CSV (person_id, id_type, score, rank, decile). Runs
-    as a Prefect flow run named score-<as-of>, so it shows up in the Prefect UI."""
+    with --out is the contract's generic CSV (person_id, id_type, score, rank, decile). The
+    summary is also written to <home>/reports/score/latest.md; with PREFECT_API_URL set, the
+    command runs as a Prefect flow run named score-<as-of> of that server instead."""
     from mlflow.exceptions import MlflowException
     from rich.console import Console
     from rich.table import Table
 
     from activation.scoring import NoFeaturesError
     from features.build import has_features
-    from flows.run import FlowRunFailed, run_score
+    from flows.run import JobRunFailed, run_score
     from models.registry import NoChampionError
 
     settings = job_settings(ctx)
@@ -43,10 +45,10 @@ def score(ctx: typer.Context) -> None:
     if features_missing:
         typer.echo(f"no features built for {shown.isoformat()} yet: building them first")
     try:
-        with context.spinner(f"scoring as of {shown.isoformat()} in a Prefect flow run"):
-            result = run_score(settings, quiet=True)
-    except FlowRunFailed as failed:
-        raise context.flow_failure(
+        with progress_bar(f"scoring as of {shown.isoformat()}") as progress:
+            result = run_score(settings, quiet=True, progress=progress)
+    except JobRunFailed as failed:
+        raise context.run_failure(
             failed, home, (NoChampionError, NoFeaturesError, MlflowException, ValueError)) from None
     day = result.as_of
     console = Console()
@@ -69,14 +71,15 @@ def score(ctx: typer.Context) -> None:
 def export(ctx: typer.Context) -> None:
     """Write every segment's files for the ad platforms, with a manifest, as a new version.
 
-    Run `norrut score` for the date first; the portal serves the default exports folder. Runs
-    as a Prefect flow run named export-<as-of>, so it shows up in the Prefect UI."""
+    Run `norrut score` for the date first; the portal serves the default exports folder. The
+    summary is also written to <home>/reports/export/latest.md; with PREFECT_API_URL set, the
+    command runs as a Prefect flow run named export-<as-of> of that server instead."""
     from rich.console import Console
     from rich.table import Table
 
     from activation.definitions import SegmentConfigError, load_segments
     from activation.export_run import NoScoresError
-    from flows.run import FlowRunFailed, run_export
+    from flows.run import JobRunFailed, run_export
 
     settings = job_settings(ctx)
     home = settings.norrut_home().ensure()
@@ -87,11 +90,11 @@ def export(ctx: typer.Context) -> None:
         raise context.fail(str(problem)) from None
     shown = context.resolved_as_of(home, settings.as_of)
     try:
-        with context.spinner(f"exporting {len(config.segments)} segment(s) as of "
-                     f"{shown.isoformat()} in a Prefect flow run"):
-            report = run_export(settings, quiet=True)
-    except FlowRunFailed as failed:
-        raise context.flow_failure(failed, home,
+        with progress_bar(f"export as of {shown.isoformat()}", len(config.segments),
+                          unit="segments") as progress:
+            report = run_export(settings, quiet=True, progress=progress)
+    except JobRunFailed as failed:
+        raise context.run_failure(failed, home,
                                    (NoScoresError, SegmentConfigError, ValueError)) from None
     day = report.as_of
     console = Console()

@@ -1,5 +1,5 @@
 """What every command shares: the Norrut home chosen by --home, options made from a job's
-settings, dates, one-line errors and the spinner.
+settings, dates, one-line errors and the spinner (the progress bars: norrut/cli/progress.py).
 
 A job's options are its settings' fields, one to one and with the same names (`horizon_days`
 is `--horizon-days`): a `JobCommand` makes one for each field with a description, its help and
@@ -292,11 +292,12 @@ def busy_message(home: NorrutHome) -> str:
     return BUSY.format(who=holder.describe() if holder else "another norrut process")
 
 
-def flow_failure(failed: Exception, home: NorrutHome,
+def run_failure(failed: Exception, home: NorrutHome,
                  user_errors: tuple[type[BaseException], ...] = (),
                  suffix: str = "") -> typer.Exit:
-    """One line for a failed flow run: a busy warehouse naming its holder, the user's mistake
-    as it was raised (then `suffix`), anything else as the run's own error."""
+    """One line for a failed run (a flow run or a direct one): a busy warehouse naming its
+    holder, the user's mistake as it was raised (then `suffix`), anything else as the run's
+    own error."""
     import duckdb
 
     from core.locking import WarehouseBusyError
@@ -308,7 +309,7 @@ def flow_failure(failed: Exception, home: NorrutHome,
         return fail(str(cause))
     if isinstance(cause, user_errors):
         return fail(f"{cause}{suffix}")
-    return fail(f"the flow run failed: {failed}")
+    return fail(f"the run failed: {failed}")
 
 
 def resolved_as_of(home: NorrutHome, as_of: date | None) -> date:
@@ -347,10 +348,15 @@ def reading_the_warehouse(home: NorrutHome) -> Iterator[None]:
 
 @contextmanager
 def spinner(description: str) -> Iterator[Callable[[str], None]]:
-    """A spinner with the elapsed time while a run works; yields a function to change its text."""
+    """A spinner with the elapsed time while a run works, on stderr and only on a terminal
+    (norrut/cli/progress.py); yields a function to change its text."""
+    from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from norrut.cli.progress import bars_shown
+
+    console = Console(stderr=True)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  transient=True) as progress:
+                  console=console, transient=True, disable=not bars_shown(console)) as progress:
         task = progress.add_task(description, total=None)
         yield lambda text: progress.update(task, description=text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from activation.settings import LiftSettings
-from norrut.cli.context import JobCommand, fail, flow_failure, job_settings, spinner
+from norrut.cli.context import JobCommand, fail, job_settings, run_failure, spinner
 
 
 def register(app: typer.Typer) -> None:
@@ -20,13 +20,14 @@ def lift(ctx: typer.Context) -> None:
     """Measure a campaign's lift: intent events of the persons an export sent to a platform
     against the segment's holdout, written to <exports>/lift/<campaign>.json for the portal.
 
-    Runs as a Prefect flow run named lift-<as-of>, so it shows up in the Prefect UI."""
+    The summary is also written to <home>/reports/lift/latest.md; with PREFECT_API_URL set,
+    the command runs as a Prefect flow run named lift-<as-of> of that server instead."""
     from rich.console import Console
     from rich.table import Table
 
     from activation.lift import LiftInputError, check_lift_inputs
     from core.contract import INTENT_EVENT_TYPES
-    from flows.run import FlowRunFailed, run_lift
+    from flows.run import JobRunFailed, run_lift
     from warehouse.db import WarehouseMissingError
 
     settings = job_settings(ctx)
@@ -39,11 +40,10 @@ def lift(ctx: typer.Context) -> None:
     except LiftInputError as problem:
         raise fail(str(problem)) from None
     try:
-        with spinner(f"measuring the lift of {settings.segment} on {settings.destination} in "
-                     "a Prefect flow run"):
+        with spinner(f"measuring the lift of {settings.segment} on {settings.destination}"):
             measurement = run_lift(settings, quiet=True)
-    except FlowRunFailed as failed:
-        raise flow_failure(failed, home, (LiftInputError, WarehouseMissingError)) from None
+    except JobRunFailed as failed:
+        raise run_failure(failed, home, (LiftInputError, WarehouseMissingError)) from None
 
     table = Table(title=f"Lift of {measurement.segment} as of {measurement.as_of.isoformat()} "
                         f"v{measurement.export_version} on {measurement.destination}, "

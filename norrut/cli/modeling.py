@@ -14,13 +14,14 @@ from norrut.cli.context import (
     NorrutCommand,
     NorrutGroup,
     fail,
-    flow_failure,
     job_settings,
     resolved_as_of,
+    run_failure,
     setting_option,
     settings_from,
     spinner,
 )
+from norrut.cli.progress import progress_bar
 
 features_app = typer.Typer(
     cls=NorrutGroup, no_args_is_help=False,
@@ -56,18 +57,20 @@ def list_features() -> None:
 def build(ctx: typer.Context) -> None:
     """Materialise features.person_features for one as-of date (its rows are replaced).
 
-    Runs as a Prefect flow run named build-features-<as-of>, so it shows up in the Prefect UI."""
+    The summary is also written to <home>/reports/build-features/latest.md; with
+    PREFECT_API_URL set, the command runs as a Prefect flow run named build-features-<as-of>
+    of that server instead."""
     from features.build import NoEventsBeforeError
-    from flows.run import FlowRunFailed, run_build_features
+    from flows.run import JobRunFailed, run_build_features
 
     settings = job_settings(ctx)
     home = settings.norrut_home()
     shown = resolved_as_of(home, settings.as_of)
-    with spinner(f"building features as of {shown} in a Prefect flow run"):
+    with progress_bar(f"features as of {shown}") as progress:
         try:
-            result = run_build_features(settings, quiet=True)
-        except FlowRunFailed as failed:
-            raise flow_failure(failed, home, (NoEventsBeforeError,)) from None
+            result = run_build_features(settings, quiet=True, progress=progress)
+        except JobRunFailed as failed:
+            raise run_failure(failed, home, (NoEventsBeforeError,)) from None
     typer.echo(f"built {result.features} features for {result.persons} persons as of "
                f"{result.as_of} (feature set {result.feature_set_version}) in {result.seconds:.1f} s")
 
@@ -78,19 +81,20 @@ def train(
 ) -> None:
     """Train, evaluate, register and (by default) promote a propensity model.
 
-    Runs as a Prefect flow run named train-<as-of>, so it shows up in the Prefect UI."""
-    from flows.run import FlowRunFailed, run_train
+    The summary is also written to <home>/reports/train/latest.md; with PREFECT_API_URL set,
+    the command runs as a Prefect flow run named train-<as-of> of that server instead."""
+    from flows.run import JobRunFailed, run_train
     from models.datasets import TrainingDataError
     from models.leakage import LeakageError
 
     settings = job_settings(ctx)
     home = settings.norrut_home()
     shown = resolved_as_of(home, settings.as_of)
-    with spinner(f"training as of {shown} in a Prefect flow run"):
+    with progress_bar(f"training as of {shown}") as progress:
         try:
-            result = run_train(settings, quiet=True)
-        except FlowRunFailed as failed:
-            raise flow_failure(failed, home, (TrainingDataError, LeakageError),
+            result = run_train(settings, quiet=True, progress=progress)
+        except JobRunFailed as failed:
+            raise run_failure(failed, home, (TrainingDataError, LeakageError),
                                " (nothing was registered; the champion is unchanged)") from None
     if as_json:
         typer.echo(result.model_dump_json(indent=2))

@@ -24,14 +24,14 @@ def pipeline_command(ctx: typer.Context) -> None:
     """Ingest, build features, train when due, score and export, as one Prefect flow run."""
     from rich.console import Console
 
-    from flows.run import FlowRunFailed, run_pipeline
+    from flows.run import JobRunFailed, run_pipeline
 
     console = Console(soft_wrap=True)  # an error stays on one line, however long
     settings = job_settings(ctx)
     home = settings.norrut_home()
     try:
         result = run_pipeline(settings)
-    except FlowRunFailed as failed:
+    except JobRunFailed as failed:
         console.print(f"[red]The pipeline run failed:[/red] {failed}")
         raise typer.Exit(2) from None
     # Plain echo, not Rich: paths and commands must stay on one line to be copied.

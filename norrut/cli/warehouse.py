@@ -13,12 +13,13 @@ from norrut.cli.context import (
     NorrutCommand,
     busy_message,
     fail,
-    flow_failure,
     home_of,
     job_settings,
     option_value,
+    run_failure,
     spinner,
 )
+from norrut.cli.progress import progress_bar
 from warehouse.settings import IngestSettings, OptoutSettings
 
 
@@ -39,11 +40,12 @@ def ingest(
     """Load every event file of INBOX not loaded before; bad rows go to quarantine.
 
     With --strict the command exits with status 1 when any file or row was quarantined
-    (everything valid is still loaded). Runs as a Prefect flow run named ingest-<date>, so it
-    shows up in the Prefect UI."""
+    (everything valid is still loaded). The summary is also written to
+    <home>/reports/ingest/latest.md; with PREFECT_API_URL set, the command runs as a Prefect
+    flow run named ingest-<date> of that server instead, with the summary as its artifact."""
     from rich.console import Console
 
-    from flows.run import FlowRunFailed, run_ingest
+    from flows.run import JobRunFailed, run_ingest
     from warehouse.catalog import CatalogError
     from warehouse.ingest import InboxError, StrictIngestError, list_event_files
 
@@ -58,11 +60,11 @@ def ingest(
         raise fail(f"catalog {settings.catalog} does not exist")
     failed_strict = False
     try:
-        with spinner(f"ingest: loading {total} file(s) in a Prefect flow run"):
-            report = run_ingest(settings, quiet=True)
-    except FlowRunFailed as failed:
+        with progress_bar("ingest", total, unit="files") as progress:
+            report = run_ingest(settings, quiet=True, progress=progress)
+    except JobRunFailed as failed:
         if not isinstance(failed.__cause__, StrictIngestError):
-            raise flow_failure(failed, home, (InboxError, CatalogError)) from None
+            raise run_failure(failed, home, (InboxError, CatalogError)) from None
         report, failed_strict = failed.__cause__.report, True
     _print_ingest_summary(Console(), report)
     if failed_strict:
@@ -78,10 +80,6 @@ def _print_ingest_summary(console, report) -> None:
     table.add_column("count", justify="right")
     rows = [
         ("files loaded", report.files_loaded),
-        ("  directly (clean: read once, in batches)",
-         sum(result.load_path == "direct" for result in report.files)),
-        ("  line-checked (a bad row or an unusual layout)",
-         sum(result.load_path == "line_checked" for result in report.files)),
         ("files already loaded (skipped)", report.files_already_loaded),
         ("files quarantined", report.files_quarantined),
         ("rows read", report.rows_read),
@@ -115,11 +113,12 @@ def optout(
 ) -> None:
     """Apply opt-outs: suppress the persons and delete everything held about them.
 
-    Runs as a Prefect flow run named optout-<date>, so it shows up in the Prefect UI."""
+    The summary is also written to <home>/reports/optout/latest.md; with PREFECT_API_URL set,
+    the command runs as a Prefect flow run named optout-<date> of that server instead."""
     from rich.console import Console
     from rich.table import Table
 
-    from flows.run import FlowRunFailed, run_optout
+    from flows.run import JobRunFailed, run_optout
     from warehouse.optout import OptoutError
 
     settings = job_settings(ctx, optouts_csv=_one_of(
@@ -129,10 +128,10 @@ def optout(
         # Said before a run starts; the flow checks again for runs started from Prefect.
         raise fail(f"opt-out file {settings.optouts_path()} does not exist")
     try:
-        with spinner("applying opt-outs in a Prefect flow run"):
+        with spinner("applying opt-outs"):
             report = run_optout(settings, quiet=True)
-    except FlowRunFailed as failed:
-        raise flow_failure(failed, home, (OptoutError,)) from None
+    except JobRunFailed as failed:
+        raise run_failure(failed, home, (OptoutError,)) from None
     table = Table(title="Opt-outs applied")
     table.add_column("what")
     table.add_column("count", justify="right")

@@ -1,5 +1,7 @@
-"""Every `norrut` command that writes runs as a Prefect flow run, named after its date, and a
-command that fails says so in one line (exit code 2), never with a traceback."""
+"""With a Prefect server configured (PREFECT_API_URL), every `norrut` command that writes runs
+as a flow run of it, named after its date; without one it runs directly (tests/code/
+test_direct_runs.py). Either way a command that fails says so in one line (exit code 2),
+never with a traceback."""
 
 from __future__ import annotations
 
@@ -42,6 +44,13 @@ SEGMENTS = {
 @pytest.fixture(scope="module")
 def champion_store(tmp_path_factory):
     return shared_champion_store(tmp_path_factory)
+
+
+@pytest.fixture
+def on_the_server(prefect_harness, monkeypatch):
+    """PREFECT_API_URL naming the harness's server, so a command runs as its flow run."""
+    monkeypatch.setenv("PREFECT_API_URL", prefect_harness)
+    return prefect_harness
 
 
 def _norrut(*args: str):
@@ -101,7 +110,7 @@ def _inbox(tmp_path) -> Path:
     return tmp_path / "inbox"
 
 
-def test_ingest_and_optout_run_as_flow_runs_named_after_the_day(prefect_harness, home,
+def test_ingest_and_optout_run_as_flow_runs_named_after_the_day(on_the_server, home,
                                                                  tmp_path):
     # given an inbox with two good rows and a bad one, and an opt-out file
     inbox = _inbox(tmp_path)
@@ -126,9 +135,11 @@ def test_ingest_and_optout_run_as_flow_runs_named_after_the_day(prefect_harness,
         assert len(runs) == 1, f"{flow_name}: {[r.name for r in runs]}"
         assert runs[0].state.is_completed(), runs[0].state
         assert runs[0].name == f"{flow_name}-{today}", runs[0].name
+    # and the summaries are the runs' artifacts, not files in the home
+    assert not (home.root / "reports").exists()
 
 
-def test_strict_ingest_fails_its_flow_run_but_prints_the_summary(prefect_harness, home,
+def test_strict_ingest_fails_its_flow_run_but_prints_the_summary(on_the_server, home,
                                                                   tmp_path):
     # given an inbox with a quarantined row, when ingested with --strict
     result = _norrut("ingest", str(_inbox(tmp_path)), "--strict")
@@ -141,7 +152,7 @@ def test_strict_ingest_fails_its_flow_run_but_prints_the_summary(prefect_harness
 
 
 def test_score_and_export_run_as_flow_runs_named_after_the_as_of_date(
-        prefect_harness, home, champion_store, tmp_path):
+        on_the_server, home, champion_store, tmp_path):
     # given a home with features and a champion
     build_warehouse(home.warehouse_path, make_population(300))
     copy_champion_into(champion_store, home.mlflow_dir)
@@ -167,13 +178,13 @@ def test_score_and_export_run_as_flow_runs_named_after_the_as_of_date(
         assert runs[0].name == f"{flow_name}-{AS_OF.isoformat()}", runs[0].name
 
 
-def test_a_missing_inbox_is_one_line_and_starts_no_run(prefect_harness, home, tmp_path):
+def test_a_missing_inbox_is_one_line_and_starts_no_run(on_the_server, home, tmp_path):
     result = _norrut("ingest", str(tmp_path / "nowhere"))
     _assert_one_error_line(result, "nowhere")
     assert _runs_of("ingest", home) == []
 
 
-def test_scoring_without_a_champion_is_one_line_and_a_failed_run(prefect_harness, home):
+def test_scoring_without_a_champion_is_one_line_and_a_failed_run(on_the_server, home):
     # given a warehouse with features but no model at all
     build_warehouse(home.warehouse_path, make_population(50))
     # when scoring, then one line says so, exit 2, and the run is failed in Prefect
@@ -184,7 +195,15 @@ def test_scoring_without_a_champion_is_one_line_and_a_failed_run(prefect_harness
     _assert_one_error_line(_norrut("export", "--as-of", AS_OF.isoformat()), "norrut score")
 
 
-def test_a_busy_warehouse_is_one_line_naming_the_holder(prefect_harness, home, tmp_path):
+def test_without_a_server_scoring_without_a_champion_is_one_line_too(home):
+    # given a warehouse with features but no model, and no Prefect server configured
+    build_warehouse(home.warehouse_path, make_population(50))
+    # when scoring directly, then one line says so, exit 2, and no summary was written
+    _assert_one_error_line(_norrut("score", "--as-of", AS_OF.isoformat()), "champion")
+    assert not (home.root / "reports" / "score").exists()
+
+
+def test_a_busy_warehouse_is_one_line_naming_the_holder(on_the_server, home, tmp_path):
     # given a loaded warehouse, and another process holding it
     inbox = _inbox(tmp_path)
     assert _norrut("ingest", str(inbox)).exit_code == 0
@@ -199,6 +218,21 @@ def test_a_busy_warehouse_is_one_line_naming_the_holder(prefect_harness, home, t
     # and the ingest run that gave up is failed in Prefect, the first one completed
     states = [run.state for run in _runs_of("ingest", home)]
     assert [s.is_failed() for s in states] == [True, False], states
+
+
+def test_without_a_server_a_busy_warehouse_is_one_line_naming_the_holder(home, tmp_path):
+    # given a loaded warehouse, no Prefect server configured, and another process holding it
+    inbox = _inbox(tmp_path)
+    assert _norrut("ingest", str(inbox)).exit_code == 0
+    with _held_warehouse(home, "train-2026-03-02"):
+        # when the commands, run directly, are willing to wait one second
+        ingested = _norrut("ingest", str(inbox), "--lock-wait-seconds", "1")
+        exported = _norrut("export", "--as-of", "2026-03-02", "--lock-wait-seconds", "1")
+    # then each says in one line who holds the warehouse: they wait for the same lock
+    for result in (ingested, exported):
+        _assert_one_error_line(result, "train-2026-03-02", "abc-123")
+    # and only the first ingest, which got the warehouse, wrote a summary
+    assert len(list((home.root / "reports" / "ingest").glob("2*.md"))) == 1
 
 
 def test_status_while_a_writer_holds_the_file_names_the_writer(home, tmp_path):
@@ -234,6 +268,8 @@ def test_a_norrut_process_records_its_run_on_the_configured_server(prefect_harne
     assert "prefect" not in done.stderr.lower(), done.stderr
     runs = _runs_of("ingest", home)
     assert len(runs) == 1 and runs[0].state.is_completed(), runs
+    # with its summary as the run's artifact, not as a file in the home
+    assert not (home.root / "reports").exists()
 
 
 def _world(home) -> None:
@@ -242,7 +278,7 @@ def _world(home) -> None:
     write_world(home.warehouse_path, n_persons=2000, n_days=70)
 
 
-def test_features_build_and_a_refused_train_run_as_flow_runs(prefect_harness, home):
+def test_features_build_and_a_refused_train_run_as_flow_runs(on_the_server, home):
     # given a warehouse holding a synthetic world's events
     _world(home)
     # when building features for a date, then training with an impossible minimum
@@ -264,7 +300,7 @@ def test_features_build_and_a_refused_train_run_as_flow_runs(prefect_harness, ho
 
 
 @pytest.mark.slow
-def test_train_passes_every_option_to_its_flow_run(prefect_harness, home):
+def test_train_passes_every_option_to_its_flow_run(on_the_server, home):
     # given a warehouse holding a synthetic world's events
     _world(home)
     # when training through the CLI with options beyond the defaults
@@ -284,6 +320,16 @@ def test_train_passes_every_option_to_its_flow_run(prefect_harness, home):
         30, 3, 10, ["job_click", "inquiry"]), parameters
 
 
+FLOW_RUN_OF_INGEST = """
+import sys
+from flows.ingest import ingest
+from flows.run import run_flow
+from warehouse.settings import IngestSettings
+report = run_flow(ingest, IngestSettings(inbox=sys.argv[1]), quiet=True)
+print("loaded", report.rows_loaded)
+"""
+
+
 @pytest.mark.slow
 @pytest.mark.server
 def test_two_first_runs_at_once_on_a_fresh_prefect_home_both_succeed(tmp_path):
@@ -291,9 +337,10 @@ def test_two_first_runs_at_once_on_a_fresh_prefect_home_both_succeed(tmp_path):
     inbox = _inbox(tmp_path)
     env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
     env.update(PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
-    # when two `norrut ingest` processes start at the same moment (each starts Prefect's
-    # temporary server, which migrates the new database as it starts)
-    processes = [subprocess.Popen([NORRUT, "ingest", str(inbox)], cwd=tmp_path,
+    # when two ingest flow runs start at the same moment in two processes (each starts
+    # Prefect's temporary server, which migrates the new database as it starts)
+    processes = [subprocess.Popen([sys.executable, "-c", FLOW_RUN_OF_INGEST, str(inbox)],
+                                  cwd=tmp_path,
                                   env={**env, "NORRUT_HOME": str(tmp_path / f"home-{index}")},
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for index in (1, 2)]
@@ -301,5 +348,8 @@ def test_two_first_runs_at_once_on_a_fresh_prefect_home_both_succeed(tmp_path):
     # then both loaded their files, and neither crashed
     for process, (stdout, stderr) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, stdout + stderr
-        assert "Ingest summary" in stdout, stdout + stderr
+        assert "loaded 2" in stdout, stdout + stderr
         assert "Traceback" not in stderr and "duplicate column" not in stderr, stderr
+    # and both runs are in the one PREFECT_HOME given, none in the Norrut homes
+    assert (tmp_path / "prefect" / "prefect.db").is_file()
+    assert not list(tmp_path.glob("home-*/prefect"))

@@ -152,7 +152,7 @@ def _recording(monkeypatch, run_name: str) -> list:
     """Replace flows.run.<run_name> with one that records the settings it is given."""
     given: list = []
 
-    def record(settings, *, quiet: bool = False):
+    def record(settings, *, quiet: bool = False, progress=None):
         given.append(settings)
         raise _Stop
 

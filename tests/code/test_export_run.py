@@ -267,7 +267,7 @@ def test_exporting_a_date_without_scores_says_what_to_run(tmp_path, champion_sto
     assert not any((tmp_path / "exports").iterdir())
 
 
-def test_cli_scores_and_exports_with_a_summary_table(prefect_harness, home, champion_store,
+def test_cli_scores_and_exports_with_a_summary_table(home, champion_store,
                                                       tmp_path):
     # given a Norrut home with events, features and the champion
     from activation_fixtures import build_warehouse, make_population

@@ -207,10 +207,10 @@ def test_a_rerun_keeps_a_fresh_champion_and_says_why(first_pipeline_run, pipelin
     # given the champion trained by the first run, minutes ago
     assert first_pipeline_run.is_completed()
     # when a later pipeline run asks whether training is due, then it is not
-    from flows.pipeline import champion_trained_at_task
     from flows.settings import training_due
+    from flows.steps import champion_trained_at
 
-    trained_at = champion_trained_at_task.fn(pipeline_home.mlflow_tracking_uri)
+    trained_at = champion_trained_at.function(pipeline_home.mlflow_tracking_uri)
     due, why = training_due(trained_at, datetime.now(UTC), retrain_after_days=7)
     assert not due and "within 7 days" in why, why
 

@@ -377,8 +377,11 @@ def test_every_destination_file_maps_back_to_the_persons_written(tmp_path, desti
 
 
 def test_norrut_lift_runs_the_flow_and_prints_the_file_and_numbers(prefect_harness, home,
-                                                                    exported_template):
-    # given a home holding the exported warehouse, with two treated and one held-out converter
+                                                                    exported_template,
+                                                                    monkeypatch):
+    # given a Prefect server configured (the harness's), so the command is a flow run of it
+    monkeypatch.setenv("PREFECT_API_URL", prefect_harness)
+    # and a home holding the exported warehouse, with two treated and one held-out converter
     shutil.copyfile(exported_template.warehouse_path, home.warehouse_path)
     shutil.copytree(exported_template.exports_dir, home.exports_dir, dirs_exist_ok=True)
     _add_events(home.warehouse_path, [

@@ -1,5 +1,5 @@
 """A real ingest process killed with SIGKILL at any moment, then rerun, ends exactly like an
-uninterrupted run: each file's events, quarantine rows and manifest row commit together."""
+uninterrupted run: a batch's events, quarantine rows and manifest rows commit together."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from warehouse.ingest.loading import ingest_inbox
 from warehouse.status import warehouse_status
 
 REPO = Path(__file__).resolve().parents[2]
-# Prints the number of files committed so far, so the test can kill at known points.
+# Prints the number of files committed so far, so the test can kill at known points; batches of
+# two files, so a run of eight files has points between commits.
 INGEST = ("import sys; from warehouse.ingest.loading import ingest_inbox; "
-          "ingest_inbox(sys.argv[1], sys.argv[2], "
+          "ingest_inbox(sys.argv[1], sys.argv[2], batch_max_files=2, "
           "progress=lambda result, done, total: print(done, flush=True))")
 TIMING_KEYS = {"last_ingest_at"}
 

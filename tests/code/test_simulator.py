@@ -645,3 +645,72 @@ def test_files_written_in_small_chunks_are_identical(tmp_path, monkeypatch):
         else:
             assert chunked.read_bytes() == path.read_bytes(), path.name
     assert _expected(tmp_path / "chunked") == _expected(tmp_path / "whole")
+
+
+@pytest.fixture(scope="module")
+def rate_world(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("rate") / "world"
+    simulate_world(out, WorldSettings(**SMALL, faults=True, fault_rate=0.01))
+    return out
+
+
+def _bad_rows_by_file(world: Path) -> dict[str, tuple[int, Counter]]:
+    """Per event file: its rows and, independently worked out, its bad rows by reason."""
+    found = {}
+    for planned in _expected(world)["files"]:
+        rows, _ = _read_rows(world / "inbox" / planned["file"])
+        reasons = Counter(("malformed_row" if row is None else min(_broken_rules(row), default=""))
+                          for row in rows)
+        reasons.pop("", None)
+        found[planned["file"]] = (len(rows), reasons)
+    return found
+
+
+def test_fault_rate_puts_bad_rows_of_every_kind_in_every_text_file(rate_world):
+    # given a world with duplicates and bad files, and 1 % bad rows in every text file
+    expected = _expected(rate_world)
+    by_file = _bad_rows_by_file(rate_world)
+    planned = {item["file"]: item for item in expected["files"]}
+    # then every JSON-lines and CSV file holds bad rows at the rate, and Parquet files none
+    for name, (rows, reasons) in by_file.items():
+        bad = sum(reasons.values())
+        if name.endswith(TEXT_SUFFIXES):
+            assert bad == round(0.01 * (rows - bad)) > 0, (name, bad, rows)
+        else:
+            assert bad == 0, name
+        assert dict(reasons) == planned[name]["rows_quarantined"], name
+    # and each kind is planted, about equally often (in turn across the files)
+    counts = expected["rows_quarantined"]
+    assert min(counts.values()) >= 1 and max(counts.values()) - min(counts.values()) <= 1
+    assert sum(counts.values()) == expected["rows_quarantined_total"] == \
+        sum(sum(reasons.values()) for _, reasons in by_file.values())
+    # and the whole inbox, read independently, gives every recorded count
+    observed = _ingest_independently(rate_world)
+    assert dict(observed["rows_quarantined"]) == {r: n for r, n in counts.items() if n}
+    assert observed["events"] == expected["events"]
+    assert observed["duplicates_skipped"] == expected["duplicates_skipped"] > 0
+    assert observed["skipped"] == expected["files_skipped_same_content"] != []
+    assert json.loads((rate_world / "world.json").read_text())["arguments"]["fault_rate"] == 0.01
+
+
+def test_a_small_fault_rate_still_reaches_every_text_file_and_zero_plants_none(tmp_path):
+    # given worlds with a tiny rate (below one row per file) and with a rate of zero
+    tiny, zero = tmp_path / "tiny", tmp_path / "zero"
+    simulate_world(tiny, WorldSettings(**SMALL, fault_rate=0.0001))
+    simulate_world(zero, WorldSettings(**SMALL, faults=True, fault_rate=0.0,
+                                       unknown_columns=False))
+    # then each text file of the first holds one bad row, the first reasons in turn
+    bad = {name: sum(reasons.values()) for name, (_, reasons) in _bad_rows_by_file(tiny).items()}
+    text = [name for name in bad if name.endswith(TEXT_SUFFIXES)]
+    assert len(text) == 4 and all(bad[name] == 1 for name in text)
+    assert {r for r, n in _expected(tiny)["rows_quarantined"].items() if n} == \
+        set(FAULT_REASONS[:4])
+    assert not _expected(tiny)["quarantined_files"] and not _expected(tiny)["duplicates_skipped"]
+    # and the second has no bad row and no unknown column, but still the duplicates and bad
+    # files of --faults
+    assert _expected(zero)["rows_quarantined_total"] == 0
+    assert _expected(zero)["unknown_columns"] == {} == _ingest_independently(zero)["unknown_columns"]
+    assert not any(sum(r.values()) for _, r in _bad_rows_by_file(zero).values())
+    assert _expected(zero)["duplicates_skipped"] > 0 and _expected(zero)["quarantined_files"]
+    with pytest.raises(ValueError, match="fault rate"):
+        WorldSettings(**SMALL, fault_rate=0.7).validate()

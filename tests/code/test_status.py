@@ -20,7 +20,7 @@ REQUIRED_KEYS = {"events", "persons", "files_loaded", "files_quarantined", "rows
                  "schema_version"}
 
 
-def test_status_counts_a_small_inbox(prefect_harness, home, tmp_path):
+def test_status_counts_a_small_inbox(home, tmp_path):
     # given an inbox with a duplicate, a bad row, an unknown column and an unreadable file
     write_jsonl(tmp_path / "inbox" / "a.jsonl",
                 [good_event(1, occurred_at="2026-03-01T08:00:00+01:00"), good_event(2, extra=1),
@@ -52,7 +52,7 @@ def test_status_counts_a_small_inbox(prefect_harness, home, tmp_path):
     assert status["persons_suppressed"] == 0
 
 
-def test_strict_exits_non_zero_only_when_something_was_quarantined(prefect_harness, home,
+def test_strict_exits_non_zero_only_when_something_was_quarantined(home,
                                                                    tmp_path):
     runner = CliRunner()
     write_csv(tmp_path / "clean" / "a.csv", [good_event(1)])
@@ -65,7 +65,7 @@ def test_strict_exits_non_zero_only_when_something_was_quarantined(prefect_harne
     assert lenient.exit_code == 0
 
 
-def test_user_errors_are_one_line_without_traceback(prefect_harness, home, tmp_path):
+def test_user_errors_are_one_line_without_traceback(home, tmp_path):
     runner = CliRunner()
     status = runner.invoke(build_app(), ["status"])
     missing_inbox = runner.invoke(build_app(), ["ingest", str(tmp_path / "nowhere")])

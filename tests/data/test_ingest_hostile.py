@@ -45,11 +45,13 @@ def _stored_ids(warehouse: Path) -> list[str]:
 
 
 def _ingest_both_ways(inbox: Path, tmp_path: Path, **options) -> list[tuple[object, Path]]:
-    """The inbox loaded into two fresh warehouses, direct load allowed and not."""
+    """The inbox loaded into two fresh warehouses: batched, and one file at a time with JSON
+    lines read line by line."""
     loads = []
-    for direct_load in (True, False):
-        warehouse = tmp_path / f"direct-{direct_load}.duckdb"
-        loads.append((ingest_inbox(warehouse, inbox, direct_load=direct_load, **options),
+    for batch_max_files in (64, 1):
+        warehouse = tmp_path / f"batch-{batch_max_files}.duckdb"
+        loads.append((ingest_inbox(warehouse, inbox, batch_max_files=batch_max_files,
+                                   json_line_by_line=batch_max_files == 1, **options),
                       warehouse))
     return loads
 
@@ -291,19 +293,19 @@ MISNAMED = {
 }
 
 
-@pytest.mark.parametrize("direct_load", [True, False])
+@pytest.mark.parametrize("batch_max_files", [64, 1])
 @pytest.mark.parametrize("case", sorted(MISNAMED))
 def test_content_not_matching_its_extension_is_refused_then_loads_under_the_right_name(
-        home, tmp_path, case, direct_load):
+        home, tmp_path, case, batch_max_files):
     # given three events whose content is of another format than the file's name says
     write, right_name = MISNAMED[case]
     inbox = tmp_path / "inbox"
     misnamed = write(inbox)
     # when loaded, then renamed to the right extension and loaded again
-    first = ingest_inbox(home.warehouse_path, inbox, direct_load=direct_load)
+    first = ingest_inbox(home.warehouse_path, inbox, batch_max_files=batch_max_files)
     quarantined_then = warehouse_status(home.warehouse_path)["files_quarantined_by_reason"]
     misnamed.rename(inbox / right_name)
-    second = ingest_inbox(home.warehouse_path, inbox, direct_load=direct_load)
+    second = ingest_inbox(home.warehouse_path, inbox, batch_max_files=batch_max_files)
     # then the misnamed file is refused whole with its reason and not recorded as loaded, and
     # the same content loads in full under the right name
     assert [(r.status, r.failure_reason, r.rows_read) for r in first.files] == [
@@ -352,24 +354,21 @@ def _maid_event(number: int, person_id: str) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
-def test_an_upper_case_maid_is_stored_lower_case_and_still_loads_directly(tmp_path, suffix):
+def test_an_upper_case_maid_is_stored_lower_case(tmp_path, suffix):
     # given events of one MAID written in upper case and in lower case
     WRITERS[suffix](tmp_path / "inbox" / f"events{suffix}",
                     [_maid_event(1, MAID.upper()), _maid_event(2, MAID)])
     # when loaded both ways
     loads = _ingest_both_ways(tmp_path / "inbox", tmp_path)
-    # then both events are stored under the one lower-case id, and the direct load took the
-    # file (canonicalising is no reason to check it line by line)
-    (direct, _), _ = loads
-    assert [result.load_path for result in direct.files] == ["direct"]
+    # then both events are stored under the one lower-case id
     for _, warehouse in loads:
         assert _query(warehouse, "select distinct person_id from raw.events") == [(MAID,)]
 
 
 @pytest.mark.parametrize("opted_out_as", [MAID, MAID.upper()])
-@pytest.mark.parametrize("direct_load", [True, False])
+@pytest.mark.parametrize("batch_max_files", [64, 1])
 def test_an_opted_out_maid_is_dropped_at_load_in_any_case(home, tmp_path, opted_out_as,
-                                                            direct_load):
+                                                            batch_max_files):
     # given an opt-out of the MAID (in either case) applied before any event of it arrives
     optouts = tmp_path / "optouts.csv"
     optouts.write_text(f"person_id,requested_at\n{opted_out_as},2026-03-01T00:00:00Z\n")
@@ -377,7 +376,7 @@ def test_an_opted_out_maid_is_dropped_at_load_in_any_case(home, tmp_path, opted_
     # when events of that MAID arrive in the other case, and in its own, with another person's
     write_jsonl(tmp_path / "inbox" / "events.jsonl",
                 [_maid_event(1, MAID.upper()), _maid_event(2, MAID), good_event(3)])
-    report = ingest_inbox(home.warehouse_path, tmp_path / "inbox", direct_load=direct_load)
+    report = ingest_inbox(home.warehouse_path, tmp_path / "inbox", batch_max_files=batch_max_files)
     # then both of the MAID's events are dropped and counted, and the other event loads
     assert (report.suppressed_dropped, report.rows_loaded) == (2, 1)
     assert _stored_ids(home.warehouse_path) == ["evt-00000003"]

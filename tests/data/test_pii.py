@@ -68,7 +68,7 @@ def test_no_planted_personal_value_is_stored_anywhere(home, tmp_path):
     assert unknown_note == [("contact_note",)], "PII in an unknown column is found and named"
 
 
-def test_personal_values_are_not_printed_by_the_cli(prefect_harness, home, tmp_path):
+def test_personal_values_are_not_printed_by_the_cli(home, tmp_path):
     from typer.testing import CliRunner
 
     from norrut.cli.app import build_app
@@ -78,6 +78,12 @@ def test_personal_values_are_not_printed_by_the_cli(prefect_harness, home, tmp_p
     result = CliRunner().invoke(build_app(), ["ingest", str(tmp_path / "inbox")])
     assert result.exit_code == 0, result.output
     assert PII_EMAIL not in result.output and PII_PHONE not in result.output
+    # nor written to the run's summary in the home (no Prefect server configured here)
+    reports = sorted((home.root / "reports" / "ingest").glob("*.md"))
+    assert reports, "the direct run wrote no summary"
+    for report in reports:
+        text = report.read_text(encoding="utf-8")
+        assert PII_EMAIL not in text and PII_PHONE not in text, report
 
 
 def _re2_class(characters) -> str:

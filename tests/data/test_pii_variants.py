@@ -61,7 +61,7 @@ def _texts_of(value: object) -> list[str]:
 def test_break_5_personal_data_in_any_spelling_is_quarantined_and_stored_nowhere(
         home, tmp_path, file_format):
     # given one file per variant, each holding a good row, the variant's row and a good row;
-    # one file each, so the direct load has to find every variant on its own
+    # one file each, so the screen has to find every variant on its own
     inbox = tmp_path / "inbox"
     for index, (field, value, _) in enumerate(BREAK_5):
         planted = value if file_format.startswith("jsonl") else _as_text(value)

@@ -89,7 +89,7 @@ def test_a_planted_leaking_feature_stops_the_run(world, monkeypatch):
     assert list_versions(world.mlflow_tracking_uri, "curious-about-working-here") == []
 
 
-def test_too_few_positives_stops_before_anything_is_registered(prefect_harness, world):
+def test_too_few_positives_stops_before_anything_is_registered(world):
     runner = CliRunner()
     # when `norrut train` asks for more positives than the world has
     refused = runner.invoke(build_app(), ["train", "--as-of", "2026-03-12",

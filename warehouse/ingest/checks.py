@@ -1,8 +1,7 @@
 """The contract's row rules as the ingest SQL binds them, and how quarantine names columns.
 
 The rules themselves, and the quarantine reason each gives, are in
-warehouse/sql/queries/validate_events.sql (the line-checked path) and direct_events.sql (the
-direct load, which only has to be stricter).
+warehouse/sql/queries/check_events.sql.
 """
 
 from __future__ import annotations
@@ -24,8 +23,7 @@ WITHHELD_COLUMN_NAME = "<name withheld: looks personal>"
 
 
 def contract_rule_params(earliest_occurred_at: datetime) -> dict[str, object]:
-    """The contract's limits and value lists, as both validate_events.sql and direct_events.sql
-    bind them; the clock is read now, for the future-time rule. Times are bound as naive UTC,
+    """The contract's limits and value lists, as check_events.sql binds them; the clock is read now, for the future-time rule. Times are bound as naive UTC,
     as occurred_at is stored."""
     return {
         "loaded_at": datetime.now(UTC).replace(tzinfo=None),

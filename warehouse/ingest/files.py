@@ -26,7 +26,7 @@ _CHUNK_BYTES = 1 << 20
 # How much of a file's (decompressed) text digest_file keeps, to tell its content's format.
 _HEAD_BYTES = 1 << 16
 # Whole-file reasons that refuse a content for its name only: the same content under a name
-# that says another format is tried again (see line_checked.ingest_file).
+# that says another format is tried again (see batch.plan_file).
 REFUSED_FOR_NAME = ("unknown_extension", "content_does_not_match_extension")
 
 
@@ -129,12 +129,6 @@ def has_data_lines(head: bytes) -> bool:
     return len(non_blank) > 1
 
 
-def names_allow_direct_load(names: list[str]) -> bool:
-    """Exactly the contract's fields (any order, each under its exact name): a file with other
-    columns is line-checked, which lists them and checks their values."""
-    return sorted(names) == sorted(EVENT_FIELDS)
-
-
 def csv_header(path: Path) -> list[str]:
     """The column names of a CSV's header row; UnreadableHeader when they cannot name columns."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
@@ -165,7 +159,8 @@ def digest_file(path: Path) -> FileDigest:
     """SHA-256 of the content, gzip integrity and the number of text lines, in one pass.
 
     DuckDB reads a truncated gzip file without complaint up to the cut, so the check is here.
-    The line count lets a direct load prove that its reader saw every line as a row. ISA-L
+    The line count tells whether DuckDB's JSON reader saw every line as a row (it passes over
+    blank lines). ISA-L
     inflates about twice as fast as zlib; both hashing and inflating release the GIL, so several
     files are digested at once (digest_files).
     """

@@ -1,4 +1,4 @@
-"""One ingest run: every file of the inbox, in name order, by the direct or line-checked path."""
+"""One ingest run: every file of the inbox, in name order, in batches of consecutive files."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ import duckdb
 from core.contract import stored_file_name
 from warehouse.catalog import load_catalog
 from warehouse.db import open_warehouse
-from warehouse.ingest.direct import DirectCandidate, direct_candidate, load_direct_batch
+from warehouse.ingest.batch import BatchFile, load_batch, plan_file
 from warehouse.ingest.files import digest_files, list_event_files
-from warehouse.ingest.line_checked import ingest_file
 from warehouse.ingest.reports import (
     FileResult,
     IngestReport,
@@ -26,10 +25,10 @@ from warehouse.sql_files import read_sql
 
 # WAL size at which a commit also checkpoints during ingestion (see ingest_inbox).
 _CHECKPOINT_THRESHOLD = "1GB"
-# A direct-load batch ends at this many files or bytes: a batch commits as one transaction, and
-# a bad row anywhere in it sends all its files back to be loaded one by one.
-_BATCH_MAX_FILES = 64
-_BATCH_MAX_BYTES = 1 << 30
+# A batch ends at this many files or lines: a batch commits as one transaction, and its checked
+# rows wait in memory (or DuckDB's spill files) until then.
+BATCH_MAX_FILES = 64
+_BATCH_MAX_LINES = 8_000_000
 
 
 def ingest_inbox(
@@ -39,14 +38,17 @@ def ingest_inbox(
     *,
     strict: bool = False,
     progress: ProgressCallback | None = None,
-    direct_load: bool = True,
+    batch_max_files: int = BATCH_MAX_FILES,
+    json_line_by_line: bool = False,
     earliest_occurred_at: datetime = DEFAULT_EARLIEST_OCCURRED_AT,
 ) -> IngestReport:
     """Load every event file of `inbox` not loaded before, and upsert the content catalog.
 
     With `strict`, raise StrictIngestError (carrying the report) after the run if anything
-    was quarantined; everything valid is loaded either way. `direct_load=False` checks every
-    file line by line, one by one (see ingest_file). An event before `earliest_occurred_at` is
+    was quarantined; everything valid is loaded either way. `batch_max_files=1` loads each file
+    in a transaction of its own, and `json_line_by_line` reads JSON lines as text, line by line,
+    rather than by DuckDB's JSON reader: the same result, more slowly (tests compare the
+    two). An event before `earliest_occurred_at` is
     quarantined as bad_occurred_at.
     """
     started = time.perf_counter()
@@ -67,7 +69,8 @@ def ingest_inbox(
         con.execute(read_sql("queries/contract_macros.sql"))
         if catalog is not None:
             catalog_report = load_catalog(con, Path(catalog))
-        results = _ingest_files(con, inbox, files, direct_load=direct_load, progress=progress,
+        results = _ingest_files(con, inbox, files, batch_max_files=batch_max_files,
+                                json_line_by_line=json_line_by_line, progress=progress,
                                 earliest_occurred_at=earliest_occurred_at)
         con.execute("checkpoint")
     report = IngestReport(results, catalog_report, time.perf_counter() - started)
@@ -85,53 +88,46 @@ def ingest(settings: IngestSettings, *, progress: ProgressCallback | None = None
 
 
 def _ingest_files(con: duckdb.DuckDBPyConnection, inbox: Path, files: list[Path], *,
-                  direct_load: bool, progress: ProgressCallback | None,
+                  batch_max_files: int, json_line_by_line: bool,
+                  progress: ProgressCallback | None,
                   earliest_occurred_at: datetime) -> list[FileResult]:
-    """Every file in name order: runs of consecutive direct-load candidates as batches (see
-    load_direct_batch), any other file on its own (ingest_file); `direct_load=False` sends
-    every file to ingest_file.
+    """Every file in name order: runs of consecutive readable files as batches (load_batch),
+    each file that is not read (loaded before, refused whole) on its own.
 
-    Only consecutive files share a batch, so when two files carry the same event_id the earlier
-    name keeps it, as when every file loads on its own.
+    Only consecutive files share a batch, and a batch keeps the first copy of an event_id by
+    file name, then line, so when two files carry the same event_id the earlier name keeps it,
+    as when every file loads on its own.
     """
     results: list[FileResult] = []
-    batch: list[DirectCandidate] = []
+    batch: list[BatchFile] = []
 
     def record(result: FileResult) -> None:
         results.append(result)
         if progress is not None:
             progress(result, len(results), len(files))
 
-    def load_batch() -> None:
-        loaded = load_direct_batch(con, batch, earliest_occurred_at) if batch else []
-        if loaded is None:
-            # Some file of the batch needs the line-checked path: each file on its own, tried
-            # directly again unless it was alone.
-            for candidate in batch:
-                alone = (load_direct_batch(con, [candidate], earliest_occurred_at)
-                         if len(batch) > 1 else None)
-                record(alone[0] if alone else ingest_file(
-                    con, candidate.path, candidate.file_name, candidate.digest,
-                    earliest_occurred_at=earliest_occurred_at))
-        else:
-            for result in loaded:
+    def flush() -> None:
+        if batch:
+            for result in load_batch(con, batch, earliest_occurred_at,
+                                     json_line_by_line=json_line_by_line):
                 record(result)
         batch.clear()
 
     for path, digest in zip(files, digest_files(files), strict=True):
         # A name that looks personal is never stored, reported or logged (CONTRACT §1).
         file_name = stored_file_name(path.relative_to(inbox).as_posix(), digest.sha256)
-        candidate = (direct_candidate(con, path, file_name, digest, batch)
-                     if direct_load else None)
-        if candidate is None:
-            load_batch()
-            record(ingest_file(con, path, file_name, digest,
-                               earliest_occurred_at=earliest_occurred_at))
+        if any(member.digest.sha256 == digest.sha256 for member in batch):
+            # the same content as a file of the batch: known once the batch is in
+            flush()
+        planned = plan_file(con, path, file_name, digest)
+        if isinstance(planned, FileResult):
+            flush()
+            record(planned)
             continue
-        batch_bytes = sum(member.size for member in batch)
-        if batch and (len(batch) >= _BATCH_MAX_FILES
-                      or batch_bytes + candidate.size > _BATCH_MAX_BYTES):
-            load_batch()
-        batch.append(candidate)
-    load_batch()
+        batch_lines = sum(member.digest.lines for member in batch)
+        if batch and (len(batch) >= batch_max_files
+                      or batch_lines + planned.digest.lines > _BATCH_MAX_LINES):
+            flush()
+        batch.append(planned)
+    flush()
     return results

@@ -26,9 +26,6 @@ class FileResult:
     failure_reason: str | None = None
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
-    # "direct" (read once, written once) or "line_checked" (every line checked, bad rows
-    # quarantined); None for a file not loaded
-    load_path: str | None = None
 
 
 @dataclass

@@ -45,17 +45,17 @@ create or replace temp macro norrut_canonical_person_id(value) as
         else value
     end;
 
--- For the direct load (direct_events.sql), on one value: true when it may be personal, or would
--- be changed by the trimming and empty-to-null that validate_events.sql applies (a leading or
--- trailing blank, or nothing at all), or holds a look-alike character (folded only there). Such
--- a file is loaded through the line-checked path instead, so values stored by either path are
--- the same. One pattern, so one regexp call per value. Multi-line mode makes ^ and $ match at
--- each line of a value that has several, which is only ever stricter. NULL for NULL.
+-- For check_events.sql's screen, on a row's values joined by newlines: true when some value may
+-- be personal, or would be changed by the trimming and empty-to-null of the full check (a
+-- leading or trailing blank, or nothing at all), or holds a look-alike character (folded only
+-- there). Such a row takes the full check, so a row that skips it is stored exactly as the full
+-- check would store it. One pattern, so one regexp call per row. Multi-line mode makes ^ and $
+-- match at each value's edges (and at each line of a value that has several, which is only ever
+-- stricter). NULL for NULL.
 create or replace temp macro norrut_may_hold_pii_or_untrimmed(value) as
     regexp_matches(value, '(?m)^\s|\s$|^$|(?:[A-Za-z0-9._%+-]|[^\x00-\x7f])+ *(?:@|[(\[{<] *[Aa][Tt] *[)\]}>]) *(?:[A-Za-z0-9-]|[^\x00-\x7f])+(?:(?:\.| *[(\[{<] *[Dd][Oo][Tt] *[)\]}>] *)(?:[A-Za-z0-9-]|[^\x00-\x7f])+)*(?:\.| *[(\[{<] *[Dd][Oo][Tt] *[)\]}>] *)(?:[A-Za-z]|[^\x00-\x7f]){2,}|(?:^|[^0-9A-Za-z_.-]|\\[nrt])(?:(?:\+|00)[1-9](?:[ ./()-]{0,2}[0-9]){6,13}|0[1-9](?:[ ./()-]{0,2}[0-9]){5,11}|46[ ./-]{0,2}7(?:[ ./()-]{0,2}[0-9]){8})(?:$|[^0-9A-Za-z_-])|(?:^|[^0-9A-Za-z_.]|\\[nrt])(?:25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])){3}(?:$|[^0-9A-Za-z_])|(?:^|[^0-9A-Za-z_.:]|\\[nrt])(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{0,4}::(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{0,4})(?:$|[^0-9A-Za-z_.:])|[\x{A0}\x{AD}\x{B2}-\x{B3}\x{B9}\x{660}-\x{669}\x{6F0}-\x{6F9}\x{1680}\x{180E}\x{2000}-\x{2015}\x{2024}\x{2028}-\x{202F}\x{205F}-\x{2064}\x{2066}-\x{2069}\x{2070}\x{2074}-\x{207A}\x{207D}-\x{207E}\x{2080}-\x{208A}\x{208D}-\x{208E}\x{2212}\x{2460}-\x{2468}\x{24EA}\x{2E3A}-\x{2E3B}\x{3000}\x{3002}\x{FE12}\x{FE52}\x{FE55}\x{FE58}-\x{FE5A}\x{FE62}-\x{FE63}\x{FE6B}\x{FEFF}\x{FF01}-\x{FF5E}\x{FF61}\x{1D7CE}-\x{1D7FF}]');
 
--- Value parsing shared by the line-checked (validate_events.sql) and direct (direct_events.sql)
--- loads and by opt-outs (validate_optouts.sql), so all store the same value from the same text.
+-- Value parsing shared by ingestion (check_events.sql) and opt-outs (validate_optouts.sql), so all store the same value from the same text.
 -- occurred_at: integer epoch milliseconds, or ISO 8601 with Z or an offset of at most ±18:00,
 -- extended (2026-10-20T12:00:00+02:00) or basic (20261020T120000Z), seconds required; the result
 -- is UTC. NULL for anything else, never an error, so one bad value stays one bad row: an epoch

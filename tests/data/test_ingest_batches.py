@@ -1,8 +1,10 @@
-"""The direct load (read once, written once) must store exactly what the line-checked path
-stores, and must hand every file it cannot prove clean to the line-checked path."""
+"""A batch of files read at once must store exactly what the same files store loaded one by one,
+each in its own transaction, with JSON lines read line by line: the same rows, the same
+quarantine with the same line numbers, the same manifest."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -31,35 +33,35 @@ COMPARED = {
 WRITERS = {".csv": write_csv, ".jsonl": write_jsonl, ".parquet": write_parquet}
 
 
+# the everyday way, and each file on its own with every JSON line read as text
+WAYS = {"batched": {}, "one_by_one": {"batch_max_files": 1, "json_line_by_line": True}}
+
+
 def _load_both_ways(inbox: Path, tmp_path: Path, *, before=None):
-    """Ingest `inbox` into two fresh warehouses, one allowing the direct load and one not;
+    """Ingest `inbox` into two fresh warehouses, batched and one file at a time;
     `before(warehouse)` runs on each first. Returns the two reports and warehouse paths."""
     reports, warehouses = [], []
-    for direct_load in (True, False):
-        warehouse = tmp_path / f"direct-{direct_load}.duckdb"
+    for way, options in WAYS.items():
+        warehouse = tmp_path / f"{way}.duckdb"
         if before is not None:
             before(warehouse)
-        reports.append(ingest_inbox(warehouse, inbox, direct_load=direct_load))
+        reports.append(ingest_inbox(warehouse, inbox, **options))
         warehouses.append(warehouse)
     return reports, warehouses
 
 
-def _assert_same_tables(direct: Path, line_checked: Path) -> None:
-    with duckdb.connect(str(direct), read_only=True) as con:
-        con.execute(f"attach '{line_checked}' as other (read_only)")
+def _assert_same_tables(batched: Path, one_by_one: Path) -> None:
+    with duckdb.connect(str(batched), read_only=True) as con:
+        con.execute(f"attach '{one_by_one}' as other (read_only)")
         for table, columns in COMPARED.items():
             for left, right in ((table, f"other.{table}"), (f"other.{table}", table)):
                 differing = con.execute(
                     f"select count(*) from (select {columns} from {left} "
                     f"except all select {columns} from {right})").fetchone()[0]
-                assert differing == 0, f"{table} differs between the two paths"
+                assert differing == 0, f"{table} differs between the two ways"
 
 
-def _paths(report) -> dict[str, str | None]:
-    return {result.file_name: result.load_path for result in report.files}
-
-
-def test_clean_files_of_every_format_load_directly_and_equal_line_checked(tmp_path):
+def test_clean_files_of_every_format_store_the_same_both_ways(tmp_path):
     # given clean files in all formats, ids repeated inside a file and across files
     inbox = tmp_path / "inbox"
     write_generated_events(inbox / "a.csv", 0, 3000)
@@ -67,14 +69,12 @@ def test_clean_files_of_every_format_load_directly_and_equal_line_checked(tmp_pa
     write_generated_events(inbox / "c.jsonl", 5000, 3000)
     write_generated_events(inbox / "d.jsonl.gz", 7000, 2000)
     write_generated_events(inbox / "e.parquet", 8500, 3000)
-    # when both paths load them
-    (direct, line_checked), (direct_db, line_checked_db) = _load_both_ways(inbox, tmp_path)
-    # then every file took the direct path, and the stored tables are the same
-    assert set(_paths(direct).values()) == {"direct"}
-    assert set(_paths(line_checked).values()) == {"line_checked"}
-    assert direct.duplicates_skipped == line_checked.duplicates_skipped > 500
-    assert direct.rows_loaded == line_checked.rows_loaded
-    _assert_same_tables(direct_db, line_checked_db)
+    # when both ways load them
+    (batched, one_by_one), (batched_db, one_by_one_db) = _load_both_ways(inbox, tmp_path)
+    # then the stored tables are the same
+    assert batched.duplicates_skipped == one_by_one.duplicates_skipped > 500
+    assert batched.rows_loaded == one_by_one.rows_loaded
+    _assert_same_tables(batched_db, one_by_one_db)
 
 
 def test_suppressed_persons_are_dropped_and_counted_alike(tmp_path):
@@ -90,18 +90,17 @@ def test_suppressed_persons_are_dropped_and_counted_alike(tmp_path):
     def opt_out(warehouse: Path) -> None:
         apply_optouts(warehouse, optouts)
 
-    # when both paths load the inbox
-    (direct, line_checked), (direct_db, line_checked_db) = _load_both_ways(
+    # when both ways load the inbox
+    (batched, one_by_one), (batched_db, one_by_one_db) = _load_both_ways(
         inbox, tmp_path, before=opt_out)
     # then both drop and count the same rows
-    assert set(_paths(direct).values()) == {"direct"}
-    assert direct.suppressed_dropped == line_checked.suppressed_dropped > 0
-    assert direct.duplicates_skipped == line_checked.duplicates_skipped
-    _assert_same_tables(direct_db, line_checked_db)
+    assert batched.suppressed_dropped == one_by_one.suppressed_dropped > 0
+    assert batched.duplicates_skipped == one_by_one.duplicates_skipped
+    _assert_same_tables(batched_db, one_by_one_db)
 
 
-# Rows the direct load may not take as they are: each sends its file to the line-checked path.
-NEEDS_LINE_CHECK = {
+# Rows the cheap screen of check_events.sql cannot prove clean: each takes the full check.
+NEEDS_FULL_CHECK = {
     "leading_blank": {"campaign_id": " spring-2026"},
     "trailing_blank": {"municipality": "Luleå "},
     "bad_row": {"event_type": "purchase"},
@@ -113,18 +112,18 @@ NEEDS_LINE_CHECK = {
 
 
 @pytest.mark.parametrize("suffix", sorted(WRITERS))
-@pytest.mark.parametrize("case", sorted(NEEDS_LINE_CHECK))
-def test_a_file_the_direct_load_cannot_prove_clean_is_line_checked(tmp_path, suffix, case):
-    # given a file of good rows with one row the direct load must not take as it is
+@pytest.mark.parametrize("case", sorted(NEEDS_FULL_CHECK))
+def test_a_row_the_screen_cannot_prove_clean_is_checked_in_full(tmp_path, suffix, case):
+    # given a file of good rows with one row the cheap screen must not take as it is
     inbox = tmp_path / "inbox"
     rows = [good_event(n) for n in range(1, 6)]
-    rows[2] = good_event(3, **NEEDS_LINE_CHECK[case])
+    rows[2] = good_event(3, **NEEDS_FULL_CHECK[case])
     WRITERS[suffix](inbox / f"events{suffix}", rows)
-    # when both paths load it
-    (direct, _), (direct_db, line_checked_db) = _load_both_ways(inbox, tmp_path)
-    # then the file fell back to the line-checked path, with the same outcome
-    assert _paths(direct) == {f"events{suffix}": "line_checked"}
-    _assert_same_tables(direct_db, line_checked_db)
+    # when both ways load it
+    (batched, _), (batched_db, one_by_one_db) = _load_both_ways(inbox, tmp_path)
+    # then the outcome is the same, and only that row can be quarantined
+    assert batched.rows_read == 5 and batched.rows_quarantined <= 1
+    _assert_same_tables(batched_db, one_by_one_db)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
@@ -134,17 +133,15 @@ def test_unknown_columns_are_counted_alike(tmp_path, suffix):
     rows = [good_event(n) for n in range(1, 6)]
     rows[2] = good_event(3, referrer="newsletter")
     WRITERS[suffix](inbox / f"events{suffix}", rows)
-    # when both paths load it
-    (direct, line_checked), (direct_db, line_checked_db) = _load_both_ways(inbox, tmp_path)
-    # then the file is line-checked (which checks the unknown column's values too) and the
-    # manifest lists the column
-    assert _paths(direct) == {f"events{suffix}": "line_checked"}
-    assert direct.files[0].unknown_columns == line_checked.files[0].unknown_columns == (
+    # when both ways load it
+    (batched, one_by_one), (batched_db, one_by_one_db) = _load_both_ways(inbox, tmp_path)
+    # then the manifest lists the column
+    assert batched.files[0].unknown_columns == one_by_one.files[0].unknown_columns == (
         "referrer",)
-    _assert_same_tables(direct_db, line_checked_db)
+    _assert_same_tables(batched_db, one_by_one_db)
 
 
-def test_layouts_the_direct_load_leaves_to_the_line_checked_path(tmp_path):
+def test_unusual_layouts_store_the_same_both_ways(tmp_path):
     inbox = tmp_path / "inbox"
     rows = [good_event(n) for n in range(1, 6)]
     # an event_id twice in one file: file order decides which copy stays
@@ -162,11 +159,16 @@ def test_layouts_the_direct_load_leaves_to_the_line_checked_path(tmp_path):
     write_csv(inbox / "no_municipality.csv", rows, columns=list(rows[0])[:-1])
     # a CSV field quoted over two lines
     write_csv(inbox / "multiline.csv", [good_event(1, campaign_id="spring\n2026")])
-    # a line longer than the direct reader's buffer
+    # a line longer than the longest line DuckDB reads
     write_csv(inbox / "long.csv", [*rows, good_event(9, campaign_id="x" * 3_000_000)])
-    (direct, _), (direct_db, line_checked_db) = _load_both_ways(inbox, tmp_path)
-    assert set(_paths(direct).values()) == {"line_checked"}
-    _assert_same_tables(direct_db, line_checked_db)
+    (batched, _), (batched_db, one_by_one_db) = _load_both_ways(inbox, tmp_path)
+    results = {result.file_name: result for result in batched.files}
+    # (the same five events in every file: only the first file's copies are stored)
+    assert results["long.csv"].rows_read == 6
+    assert results["long.csv"].quarantined_by_reason == {"malformed_row": 1}
+    assert results["twice.jsonl"].quarantined_by_reason == {"pii_email": 1}
+    assert results["blank.csv"].rows_loaded == 5 and results["blank.jsonl"].rows_read == 5
+    _assert_same_tables(batched_db, one_by_one_db)
 
 
 @pytest.mark.slow
@@ -177,16 +179,14 @@ def test_a_simulated_world_loads_the_same_both_ways(tmp_path, faults):
     simulate_world(world, WorldSettings(persons=600, days=21, seed=11, faults=faults))
     inbox = tmp_path / "inbox"
     shutil.copytree(world / "inbox", inbox)
-    # when both paths load it
-    (direct, line_checked), (direct_db, line_checked_db) = _load_both_ways(inbox, tmp_path)
-    # then the outcome is the same; without faults every file took the direct path
-    if not faults:
-        assert set(_paths(direct).values()) == {"direct"}
-    assert direct.quarantined_by_reason == line_checked.quarantined_by_reason
-    assert direct.duplicates_skipped == line_checked.duplicates_skipped
-    _assert_same_tables(direct_db, line_checked_db)
+    # when both ways load it
+    (batched, one_by_one), (batched_db, one_by_one_db) = _load_both_ways(inbox, tmp_path)
+    # then the outcome is the same
+    assert batched.quarantined_by_reason == one_by_one.quarantined_by_reason
+    assert batched.duplicates_skipped == one_by_one.duplicates_skipped
+    _assert_same_tables(batched_db, one_by_one_db)
 
-def test_json_values_of_every_type_are_read_as_the_line_checked_path_reads_them(tmp_path):
+def test_json_values_of_every_type_are_read_alike_by_both_json_readers(tmp_path):
     # given JSON lines whose numbers, booleans and timestamps come in every form JSON allows
     inbox = tmp_path / "inbox"
     lines = [
@@ -204,15 +204,14 @@ def test_json_values_of_every_type_are_read_as_the_line_checked_path_reads_them(
     ]
     (inbox).mkdir()
     (inbox / "forms.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    # when both paths load it
-    (direct, _), (direct_db, line_checked_db) = _load_both_ways(inbox, tmp_path)
-    # then it loaded directly, every row, with the same stored values
-    assert _paths(direct) == {"forms.jsonl": "direct"}
-    assert direct.rows_loaded == 3
-    _assert_same_tables(direct_db, line_checked_db)
+    # when both ways load it
+    (batched, _), (batched_db, one_by_one_db) = _load_both_ways(inbox, tmp_path)
+    # then it loaded every row, with the same stored values
+    assert batched.rows_loaded == 3
+    _assert_same_tables(batched_db, one_by_one_db)
 
 
-def test_a_bad_file_in_a_batch_sends_only_itself_to_the_line_checked_path(tmp_path):
+def test_a_bad_row_in_a_batch_costs_only_itself(tmp_path):
     # given clean files around one with a bad row, all sharing some event ids
     inbox = tmp_path / "inbox"
     write_generated_events(inbox / "a.csv", 0, 2000)
@@ -220,13 +219,12 @@ def test_a_bad_file_in_a_batch_sends_only_itself_to_the_line_checked_path(tmp_pa
                 + [good_event(4, event_type="purchase")])
     write_generated_events(inbox / "c.parquet", 1500, 2000)
     write_generated_events(inbox / "d.jsonl.gz", 3000, 1000)
-    # when both paths load them
-    (direct, line_checked), (direct_db, line_checked_db) = _load_both_ways(inbox, tmp_path)
-    # then the batch was loaded file by file: the bad file line-checked, the others directly
-    assert _paths(direct) == {"a.csv": "direct", "b.jsonl": "line_checked",
-                              "c.parquet": "direct", "d.jsonl.gz": "direct"}
-    assert direct.duplicates_skipped == line_checked.duplicates_skipped > 0
-    _assert_same_tables(direct_db, line_checked_db)
+    # when both ways load them
+    (batched, one_by_one), (batched_db, one_by_one_db) = _load_both_ways(inbox, tmp_path)
+    # then only the bad row is quarantined, and the batch stores what the files one by one do
+    assert [result.rows_quarantined for result in batched.files] == [0, 1, 0, 0]
+    assert batched.duplicates_skipped == one_by_one.duplicates_skipped > 0
+    _assert_same_tables(batched_db, one_by_one_db)
 
 
 def test_files_of_one_batch_keep_the_name_order_rules(tmp_path):
@@ -247,34 +245,32 @@ def test_files_of_one_batch_keep_the_name_order_rules(tmp_path):
     def opt_out(warehouse: Path) -> None:
         apply_optouts(warehouse, optouts)
 
-    # when both paths load them
-    (direct, line_checked), (direct_db, line_checked_db) = _load_both_ways(
+    # when both ways load them
+    (batched, one_by_one), (batched_db, one_by_one_db) = _load_both_ways(
         inbox, tmp_path, before=opt_out)
     # then the outcome is the one of loading the files one by one, in name order
-    assert _paths(direct) == {"a.csv": "direct", "b.csv": "direct", "c.jsonl": "direct",
-                              "d.parquet": "direct", "e-copy-of-a.csv": None}
-    assert [r.status for r in direct.files] == [r.status for r in line_checked.files]
-    assert direct.files[-1].status == "already_loaded"
-    assert [(r.rows_loaded, r.duplicates_skipped, r.suppressed_dropped) for r in direct.files] \
+    assert [r.status for r in batched.files] == [r.status for r in one_by_one.files]
+    assert batched.files[-1].status == "already_loaded"
+    assert [(r.rows_loaded, r.duplicates_skipped, r.suppressed_dropped) for r in batched.files] \
         == [(r.rows_loaded, r.duplicates_skipped, r.suppressed_dropped)
-            for r in line_checked.files]
-    assert direct.files[1].duplicates_skipped == 2  # events 4 and 5, first stored from a.csv
-    assert direct.files[3].duplicates_skipped == 0  # event 20's first copy was not stored
-    _assert_same_tables(direct_db, line_checked_db)
+            for r in one_by_one.files]
+    assert batched.files[1].duplicates_skipped == 2  # events 4 and 5, first stored from a.csv
+    assert batched.files[3].duplicates_skipped == 0  # event 20's first copy was not stored
+    _assert_same_tables(batched_db, one_by_one_db)
 
 
-def test_batches_split_by_size_store_the_same(tmp_path, monkeypatch):
+def test_batches_split_by_size_store_the_same(tmp_path):
     # given overlapping clean files and batches of at most two files
     inbox = tmp_path / "inbox"
     for index, first in enumerate((0, 800, 1600, 2400, 3200)):
         write_generated_events(inbox / f"{index}.csv", first, 1000)
-    monkeypatch.setattr("warehouse.ingest.loading._BATCH_MAX_FILES", 2)
-    # when both paths load them
-    (direct, line_checked), (direct_db, line_checked_db) = _load_both_ways(inbox, tmp_path)
-    # then every file loaded directly, with the same outcome
-    assert set(_paths(direct).values()) == {"direct"}
-    assert direct.duplicates_skipped == line_checked.duplicates_skipped == 4 * 200
-    _assert_same_tables(direct_db, line_checked_db)
+    # when they load in batches of two files, and one by one
+    two = ingest_inbox(tmp_path / "two.duckdb", inbox, batch_max_files=2)
+    (_, one_by_one), (_, one_by_one_db) = _load_both_ways(inbox, tmp_path)
+    batched, batched_db = two, tmp_path / "two.duckdb"
+    # then the outcome is the same
+    assert batched.duplicates_skipped == one_by_one.duplicates_skipped == 4 * 200
+    _assert_same_tables(batched_db, one_by_one_db)
 
 
 def test_union_of_binds_each_copy_of_a_query_to_its_own_values():
@@ -298,13 +294,12 @@ def test_file_names_with_glob_characters_name_only_their_own_file(tmp_path):
     write_jsonl(inbox / "hour-2.jsonl", [good_event(4)])
     write_parquet(inbox / "day?.parquet", [good_event(5)])
     write_parquet(inbox / "day5.parquet", [good_event(6)])
-    # when both paths load them
-    (direct, line_checked), (direct_db, line_checked_db) = _load_both_ways(inbox, tmp_path)
-    # then every file loaded its own single row, directly
-    assert set(_paths(direct).values()) == {"direct"}
-    assert [result.rows_loaded for result in direct.files] == [1] * 6
-    assert [result.rows_loaded for result in line_checked.files] == [1] * 6
-    with duckdb.connect(str(direct_db), read_only=True) as con:
+    # when both ways load them
+    (batched, one_by_one), (batched_db, one_by_one_db) = _load_both_ways(inbox, tmp_path)
+    # then every file loaded its own single row
+    assert [result.rows_loaded for result in batched.files] == [1] * 6
+    assert [result.rows_loaded for result in one_by_one.files] == [1] * 6
+    with duckdb.connect(str(batched_db), read_only=True) as con:
         stored = con.execute(
             "select files.file_name, events.event_id from raw.events as events "
             "join raw.ingest_files as files using (file_sha256) order by files.file_name"
@@ -312,4 +307,71 @@ def test_file_names_with_glob_characters_name_only_their_own_file(tmp_path):
     assert stored == [("day5.parquet", "evt-00000006"), ("day?.parquet", "evt-00000005"),
                       ("events1.csv", "evt-00000002"), ("events[1].csv", "evt-00000001"),
                       ("hour*.jsonl", "evt-00000003"), ("hour-2.jsonl", "evt-00000004")]
-    _assert_same_tables(direct_db, line_checked_db)
+    _assert_same_tables(batched_db, one_by_one_db)
+
+
+def _count_reads(monkeypatch) -> list[tuple[str, int]]:
+    """Record each read statement ingestion issues: (reader, number of files it reads)."""
+    from warehouse.ingest import batch
+
+    reads: list[tuple[str, int]] = []
+    read_and_check = batch._read_and_check
+
+    def counted(con, reader, members, check_params):
+        reads.append((reader, len(members)))
+        return read_and_check(con, reader, members, check_params)
+
+    monkeypatch.setattr(batch, "_read_and_check", counted)
+    return reads
+
+
+def _append_line(path: Path, line: str, *, at: int) -> None:
+    """Put `line` at line number `at` (1-based) of a text file."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines.insert(at - 1, line)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_one_bad_row_among_100000_costs_only_that_row(tmp_path, monkeypatch):
+    # given a CSV and a JSON-lines file of 100,000 events each, each with one bad row inside
+    inbox = tmp_path / "inbox"
+    write_generated_events(inbox / "a.csv", 0, 100_000)
+    write_generated_events(inbox / "b.jsonl", 100_000, 100_000)
+    bad = good_event(1, event_type="purchase")
+    _append_line(inbox / "a.csv", ",".join(str(bad[name]) for name in (
+        (inbox / "a.csv").read_text().splitlines()[0].split(","))), at=50_001)
+    _append_line(inbox / "b.jsonl", json.dumps(bad), at=70_000)
+    reads = _count_reads(monkeypatch)
+    # when the inbox is ingested
+    report = ingest_inbox(tmp_path / "warehouse.duckdb", inbox)
+    # then each format's file was read once, in the batch's one pass
+    assert reads == [("csv", 1), ("jsonl", 1)]
+    # and every good row loaded, the bad ones quarantined with their line numbers
+    assert [result.rows_loaded for result in report.files] == [100_000, 100_000]
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select file_name, source_row_number, reason from raw.quarantine_rows "
+                           "order by file_name").fetchall() == [
+            ("a.csv", 50_001, "bad_event_type"), ("b.jsonl", 70_000, "bad_event_type")]
+
+
+def test_a_batch_where_every_file_has_bad_rows_reads_each_format_once(tmp_path, monkeypatch):
+    # given files of every format, each with bad rows of several kinds among good ones
+    inbox = tmp_path / "inbox"
+    for index, (suffix, writer) in enumerate(sorted(WRITERS.items())):
+        rows = [good_event(n) for n in range(index * 100, index * 100 + 60)]
+        rows[5] = good_event(index * 100 + 5, event_type="purchase")
+        rows[17] = good_event(index * 100 + 17, campaign_id=PII_EMAIL)
+        rows[40] = good_event(index * 100 + 40, occurred_at="yesterday")
+        writer(inbox / f"events-{index}{suffix}", rows)
+    reads = _count_reads(monkeypatch)
+    # when both ways load them
+    (batched, one_by_one), (batched_db, one_by_one_db) = _load_both_ways(inbox, tmp_path)
+    # then the batch read each format's file once, and quarantined only the bad rows
+    assert reads[:3] == [("csv", 1), ("parquet", 1), ("jsonl", 1)]
+    assert [result.quarantined_by_reason for result in batched.files] == [
+        {"bad_event_type": 1, "bad_occurred_at": 1, "pii_email": 1}] * 3
+    assert [result.rows_loaded for result in batched.files] == [57] * 3
+    # exactly as the files loaded one by one, line by line
+    assert [(r.rows_loaded, r.quarantined_by_reason) for r in one_by_one.files] == [
+        (r.rows_loaded, r.quarantined_by_reason) for r in batched.files]
+    _assert_same_tables(batched_db, one_by_one_db)

@@ -1,38 +1,72 @@
--- Every input row checked against the contract (shared/CONTRACT.md §1), in one pass.
--- Input: the temp view ingest_source (source_ordinal, is_malformed, field_names, field_values),
--- made from one file by read_{jsonl,csv,parquet}.sql.
+-- Every input row checked against the contract (docs/contract.md), in one pass, whatever the
+-- file's format or layout: the one check of ingestion.
+-- Input: the view ingest_source (fields_by_position.sql, read_batch_jsonl.sql,
+-- read_batch_jsonl_lines.sql): file_position, source_ordinal, is_malformed,
+-- has_repeated_fields (the row names a column twice), field_names and field_values (every column
+-- of the row, in the file's order), other_field_names (the names outside the contract joined by
+-- chr(31), where the row itself names them: JSON lines), and the 13 contract fields as the file
+-- gives them (untrimmed text).
 -- Output: one row per input row with typed fields and, for a bad row, the first failing rule
 -- (in this order, documented in docs/status.md): malformed_row; the personal-data checks
 -- pii_email, pii_phone, pii_ip_address over every field, unknown ones included (first, so a
 -- personal value is never kept); then the contract fields in contract order.
+-- The everyday row is proved clean first, cheaply (is_clean: one pattern over all its values,
+-- list look-ups for the enumerated ones); only a row that is not clean pays for trimming every value and
+-- looking for personal data across the whole row. A clean row is stored exactly as the full check
+-- would store it: none of its values is padded, empty or personal.
 -- Bound: $loaded_at, $earliest_occurred_at, $max_future_hours, $max_event_id_length,
--- $max_watch_seconds, $id_types, $event_types, $engagement_types, $devices, $contract_fields.
+-- $max_watch_seconds, $id_types, $event_types, $engagement_types, $devices.
 with source as (
     select * from ingest_source
 ),
 
-fields as (
+screened as (
     select
+        *,
+        not is_malformed
+            and not has_repeated_fields
+            -- id_type, event_type, device and consent must be one of the contract's values, none
+            -- of which is personal or padded, so a look-up proves them
+            and (id_type is null or list_contains($id_types, id_type))
+            and (event_type is null or list_contains($event_types, event_type))
+            and (device is null or list_contains($devices, device))
+            and (consent is null or norrut_consent(consent) is not null)
+            -- every value of the row at once, columns outside the contract included (they are not
+            -- stored, but must not be personal either): one pattern call per row
+            and not coalesce(
+                norrut_may_hold_pii_or_untrimmed(array_to_string(field_values, chr(10))),
+                -- NULL when every value is NULL
+                false
+            ) as is_clean
+    from source
+),
+
+fields as (
+    -- a clean row's values need no trimming (is_clean proved it)
+    select
+        file_position,
         source_ordinal,
         is_malformed,
+        is_clean,
         field_names,
         field_values,
-        nullif(trim(field_values[list_position(field_names, 'event_id')]), '') as event_id,
-        nullif(trim(field_values[list_position(field_names, 'occurred_at')]), '') as occurred_at_text,
+        other_field_names,
+        case when is_clean then event_id else nullif(trim(event_id), '') end as event_id,
+        case when is_clean then occurred_at else nullif(trim(occurred_at), '') end as occurred_at_text,
         -- the one stored form: a MAID (a UUID) lower-cased, as suppression and exports match it
         norrut_canonical_person_id(
-            nullif(trim(field_values[list_position(field_names, 'person_id')]), '')) as person_id,
-        nullif(trim(field_values[list_position(field_names, 'id_type')]), '') as id_type,
-        nullif(trim(field_values[list_position(field_names, 'event_type')]), '') as event_type,
-        nullif(trim(field_values[list_position(field_names, 'content_id')]), '') as content_id,
-        nullif(trim(field_values[list_position(field_names, 'campaign_id')]), '') as campaign_id,
-        lower(nullif(trim(field_values[list_position(field_names, 'channel')]), '')) as channel,
-        nullif(trim(field_values[list_position(field_names, 'watch_seconds')]), '') as watch_seconds_text,
-        nullif(trim(field_values[list_position(field_names, 'region')]), '') as region,
-        nullif(trim(field_values[list_position(field_names, 'device')]), '') as device,
-        lower(nullif(trim(field_values[list_position(field_names, 'consent')]), '')) as consent_text,
-        nullif(trim(field_values[list_position(field_names, 'municipality')]), '') as municipality
-    from source
+            case when is_clean then person_id else nullif(trim(person_id), '') end) as person_id,
+        case when is_clean then id_type else nullif(trim(id_type), '') end as id_type,
+        case when is_clean then event_type else nullif(trim(event_type), '') end as event_type,
+        case when is_clean then content_id else nullif(trim(content_id), '') end as content_id,
+        case when is_clean then campaign_id else nullif(trim(campaign_id), '') end as campaign_id,
+        lower(case when is_clean then channel else nullif(trim(channel), '') end) as channel,
+        case when is_clean then watch_seconds else nullif(trim(watch_seconds), '') end as watch_seconds_text,
+        case when is_clean then region else nullif(trim(region), '') end as region,
+        case when is_clean then device else nullif(trim(device), '') end as device,
+        lower(case when is_clean then consent else nullif(trim(consent), '') end) as consent_text,
+        case when is_clean then municipality else nullif(trim(municipality), '') end as municipality
+    from screened
 ),
 
 typed as (
@@ -41,7 +75,7 @@ typed as (
         norrut_occurred_at(occurred_at_text) as occurred_at,
         try_cast(watch_seconds_text as double) as watch_seconds,
         norrut_consent(consent_text) as consent,
-        not is_malformed
+        not is_clean and not is_malformed
             and norrut_may_hold_pii(array_to_string(field_values, chr(10))) as may_hold_pii
     from fields
 ),
@@ -108,13 +142,12 @@ final as (
     -- A row rejected for personal data keeps none of its values, not even in this temp table;
     -- its event_id only when that field itself is clean.
     select
+        file_position,
         source_ordinal,
         reason,
-        -- The row's column names joined by a unit separator, kept only when some column is not
-        -- in the contract; ingestion lists the unknown names from the few distinct sets.
-        case when not list_has_all($contract_fields, field_names)
-            then array_to_string(field_names, chr(31))
-        end as field_name_set,
+        -- The names of the row's columns outside the contract, joined by a unit separator, as the
+        -- reader gives them; ingestion lists the unknown names from the few distinct sets.
+        other_field_names as field_name_set,
         case
             when reason is null or reason = 'malformed_row' then null
             -- a column whose very name looks personal is not named
