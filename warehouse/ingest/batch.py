@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import csv
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -197,10 +199,11 @@ def _read_and_check(con: duckdb.DuckDBPyConnection, reader: str,
         params |= {f"{name}_{branch}": value for name, value in file_params.items()}
     for table in _REJECTS_TABLES:
         con.execute(f"drop table if exists temp.main.{table}")
-    con.execute(
-        compose_insert("ingest_checked", "ingest_source", union_of(queries),
-                       read_sql("queries/check_events.sql")),
-        params | check_params)
+    with _order_not_kept(con):
+        con.execute(
+            compose_insert("ingest_checked", "ingest_source", union_of(queries),
+                           read_sql("queries/check_events.sql")),
+            params | check_params)
     rejects_exist = con.execute(
         "select count(*) from duckdb_tables() where table_name = 'ingest_reject_errors'"
     ).fetchone()[0]
@@ -267,13 +270,8 @@ def _route_rows(con: duckdb.DuckDBPyConnection, files: list[BatchFile], unreadab
     con.execute(read_sql("queries/batch_skipped_events.sql"))
     counts = {row[0]: row[1:] for row in con.execute(
         read_sql("queries/batch_file_counts.sql")).fetchall()}
-    # raw.events keeps no order, and a scan of the checked rows in parallel that need not keep it
-    # writes them about twice as fast (measured: 1.5M rows 2.7 s -> 1.4 s)
-    con.execute("set preserve_insertion_order = false")
-    try:
+    with _order_not_kept(con):
         con.execute(read_sql("queries/batch_insert_events.sql"), {"file_sha256s": file_sha256s})
-    finally:
-        con.execute("reset preserve_insertion_order")
     con.execute(read_sql("queries/batch_insert_quarantine.sql"), {
         "file_sha256s": file_sha256s, "file_names": [file.file_name for file in files],
         "header_lines": header_lines, "quarantined_at": now})
@@ -314,6 +312,19 @@ def _route_rows(con: duckdb.DuckDBPyConnection, files: list[BatchFile], unreadab
         record_file(con, result, now)
         results.append(result)
     return results
+
+
+@contextmanager
+def _order_not_kept(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Inserts in the block may write rows in any order. Neither ingest_checked (keyed by file
+    position and row number, which the readers number at the source) nor raw.events keeps an
+    order, and an insert that need not keep one writes in parallel: measured 1.5M rows into
+    raw.events 2.7 s -> 1.4 s, and 0.74M checked Parquet rows 3.0 s -> 2.3 s."""
+    con.execute("set preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        con.execute("reset preserve_insertion_order")
 
 
 def _drop_staging(con: duckdb.DuckDBPyConnection) -> None:
