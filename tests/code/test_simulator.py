@@ -634,7 +634,7 @@ def test_files_written_in_small_chunks_are_identical(tmp_path, monkeypatch):
     # given the same faulty world written in one chunk per file and in chunks of 50 rows
     settings = WorldSettings(persons=80, days=6, seed=4, faults=True, files_per_format=1)
     simulate_world(tmp_path / "whole", settings)
-    monkeypatch.setattr("simulator.world._WRITE_CHUNK_ROWS", 50)
+    monkeypatch.setattr("simulator.inbox._WRITE_CHUNK_ROWS", 50)
     simulate_world(tmp_path / "chunked", settings)
     # then every event file has the same content (chunking only bounds memory; gzip framing
     # may differ with the write pattern, the text inside may not)
