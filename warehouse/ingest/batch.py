@@ -62,10 +62,6 @@ class BatchFile:
     # CSV and Parquet: the file's column names in order (a JSON line names its own keys)
     field_names: tuple[str, ...] = ()
 
-    @property
-    def size(self) -> int:
-        return self.path.stat().st_size
-
 
 def plan_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str,
               digest: FileDigest) -> FileResult | BatchFile:
