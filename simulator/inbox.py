@@ -7,7 +7,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import polars as pl
@@ -33,8 +33,17 @@ from simulator.files import (
 )
 from simulator.ids import event_ids
 
-if TYPE_CHECKING:
-    from simulator.world import WorldSettings
+
+class InboxLayout(Protocol):
+    """What plan_files needs of a world's settings (simulator.world.WorldSettings has it)."""
+
+    days: int
+    files_per_format: int
+    faults: bool
+    unknown_columns: bool
+
+    @property
+    def first_day(self) -> date: ...
 
 _JSON_SUFFIXES = ("jsonl.gz", "ndjson", "ndjson.gz", "jsonl")
 _CSV_SUFFIXES = ("csv", "csv.gz")
@@ -71,8 +80,8 @@ class PlannedFile:
         return "json" if "json" in self.suffix else self.suffix.split(".")[0]
 
 
-def plan_files(settings: WorldSettings, history: SimulatedHistory,
-                rng: np.random.Generator) -> list[PlannedFile]:
+def plan_files(settings: InboxLayout, history: SimulatedHistory,
+               rng: np.random.Generator) -> list[PlannedFile]:
     """Split the days into batches, one file each, formats in turn (json, csv, parquet)."""
     first_second = epoch_second(settings.first_day)
     batches = min(3 * settings.files_per_format, settings.days)
