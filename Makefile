@@ -15,7 +15,7 @@ uv:
 	@$(UV) --version >/dev/null 2>&1 || bash .ci/install-uv "$(TOOLS_DIR)/uv"
 
 setup: uv
-	@$(UV) sync --locked
+	@$(UV) sync --locked --extra cluster
 
 # Debian's Chromium for the portal's browser test; a test tool's own browser download fails here.
 browser:

@@ -13,10 +13,25 @@ class NoEventsError(LookupError):
     """The warehouse holds no event, so there is no default as-of date."""
 
 
-def default_as_of(con: duckdb.DuckDBPyConnection) -> date:
-    """The day after the newest event's date (occurred_at is stored in UTC)."""
-    newest = con.execute(
-        "select max(occurred_at)::date from raw.events").fetchone()[0]
+_NEWEST_EVENT_DATE = "select max(occurred_at)::date from raw.events"
+
+
+def default_as_of(con: duckdb.DuckDBPyConnection,
+                  warehouse_path: str | os.PathLike[str]) -> date:
+    """The day after the newest event's date (occurred_at is stored in UTC), in the warehouse
+    `con` opened at `warehouse_path`, or in its shards."""
+    from warehouse.db import open_warehouse
+    from warehouse.shards import layout_of
+
+    layout = layout_of(con, warehouse_path)
+    if layout is None:
+        newest = con.execute(_NEWEST_EVENT_DATE).fetchone()[0]
+    else:
+        dates = []
+        for path in layout.shard_paths():
+            with open_warehouse(path, read_only=True) as shard:
+                dates.append(shard.execute(_NEWEST_EVENT_DATE).fetchone()[0])
+        newest = max((found for found in dates if found is not None), default=None)
     if newest is None:
         raise NoEventsError("the warehouse holds no events, so there is no default as-of date; "
                             "load events with `norrut ingest`, or give --as-of")
@@ -30,4 +45,4 @@ def resolve_as_of(warehouse_path: str | os.PathLike[str], as_of: date | None) ->
     from warehouse.db import open_warehouse
 
     with open_warehouse(warehouse_path, read_only=True) as con:
-        return default_as_of(con)
+        return default_as_of(con, warehouse_path)

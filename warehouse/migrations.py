@@ -108,6 +108,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "audit of the earlier export files each opt-out run rewrote or withdrew",
         ("audit/optout_export_files.sql",),
     ),
+    Migration(
+        11,
+        "shards: the layout of a sharded warehouse and each shard's stored files",
+        ("meta/shard_layout.sql", "raw/shard_files.sql"),
+    ),
 )
 
 LATEST_VERSION = max(m.version for m in MIGRATIONS)

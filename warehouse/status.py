@@ -8,8 +8,10 @@ from typing import Any
 
 import duckdb
 
+from core.engine import configured_engine
 from warehouse.db import open_warehouse
 from warehouse.migrations import LATEST_VERSION, current_version
+from warehouse.shards import ShardLayout, layout_of
 from warehouse.sql_files import read_sql
 
 
@@ -35,6 +37,13 @@ def warehouse_status(warehouse_path: str | os.PathLike[str]) -> dict[str, Any]:
             "select file_name, unknown_columns from raw.ingest_files "
             "where unknown_column_count > 0 order by file_name").fetchall())
         status["schema_version"] = current_version(con)
+        layout = layout_of(con, warehouse_path)
+        if layout is None:
+            status |= _event_totals([con.execute(read_sql("queries/status_events.sql")).fetchone()])
+    status["engine"] = configured_engine().describe()
+    status["shard_count"] = 0 if layout is None else layout.shard_count
+    if layout is not None:
+        status |= _shard_event_totals(layout)
     for key in ("first_event_at", "last_event_at"):
         if status[key] is not None:
             status[key] = status[key].isoformat() + "Z"  # stored in UTC
@@ -42,6 +51,22 @@ def warehouse_status(warehouse_path: str | os.PathLike[str]) -> dict[str, Any]:
         status["last_ingest_at"] = status["last_ingest_at"].astimezone(UTC).isoformat().replace(
             "+00:00", "Z")
     return status
+
+
+def _shard_event_totals(layout: ShardLayout) -> dict[str, Any]:
+    totals = []
+    for path in layout.shard_paths():
+        with open_warehouse(path, read_only=True) as con:
+            totals.append(con.execute(read_sql("queries/status_events.sql")).fetchone())
+    return _event_totals(totals)
+
+
+def _event_totals(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """status_events.sql's rows (one per shard, or the warehouse's) as one set of totals."""
+    firsts = [row[2] for row in rows if row[2] is not None]
+    lasts = [row[3] for row in rows if row[3] is not None]
+    return {"events": sum(row[0] for row in rows), "persons": sum(row[1] for row in rows),
+            "first_event_at": min(firsts, default=None), "last_event_at": max(lasts, default=None)}
 
 
 def check_set_up(con: duckdb.DuckDBPyConnection, warehouse_path: str | os.PathLike[str]) -> None:

@@ -323,7 +323,7 @@ def resolved_as_of(home: NorrutHome, as_of: date | None) -> date:
 
     with reading_the_warehouse(home), open_warehouse(home.warehouse_path, read_only=True) as con:
         check_set_up(con, home.warehouse_path)
-        return default_as_of(con)
+        return default_as_of(con, home.warehouse_path)
 
 
 @contextmanager

@@ -1,4 +1,5 @@
-"""CLI commands for the warehouse: `norrut ingest`, `norrut optout`, `norrut status`."""
+"""CLI commands for the warehouse: `norrut ingest`, `norrut optout`, `norrut status`,
+`norrut shards create`."""
 
 from __future__ import annotations
 
@@ -165,13 +166,14 @@ def status(
     """Show what the warehouse holds: events, persons, files, quarantine, opt-outs."""
     import duckdb
 
+    from core.engine import EngineConfigError
     from warehouse.db import WarehouseMissingError
     from warehouse.status import WarehouseNotSetUpError, is_writer_lock_conflict, warehouse_status
 
     home = home_of(ctx)
     try:
         state = warehouse_status(home.warehouse_path)
-    except (WarehouseMissingError, WarehouseNotSetUpError) as error:
+    except (WarehouseMissingError, WarehouseNotSetUpError, EngineConfigError) as error:
         raise fail(str(error)) from None
     except duckdb.IOException as error:
         if not is_writer_lock_conflict(error):
@@ -196,6 +198,30 @@ def status(
     Console().print(table)
 
 
+def create_shards(
+    ctx: typer.Context,
+    count: Annotated[int, typer.Option(
+        "--count", min=1, max=4096,
+        help="Shards to split the events into, by person; fixed for good.")] = 16,
+) -> None:
+    """Make a new warehouse sharded, for a Dask cluster (docs/scale-out.md): each person's events
+    go to one of COUNT shard files under <home>/shards."""
+    from core.locking import WarehouseBusyError, warehouse_writer_lock
+    from warehouse.shards import ShardLayoutError
+    from warehouse.shards import create_shards as make_shards
+
+    home = home_of(ctx).ensure()
+    try:
+        with warehouse_writer_lock(home.warehouse_path, home.locks_dir, run_name="shards create"):
+            layout = make_shards(home.warehouse_path, count)
+    except ShardLayoutError as error:
+        raise fail(str(error)) from None
+    except WarehouseBusyError:
+        raise fail(busy_message(home)) from None
+    typer.echo(f"The warehouse {home.warehouse_path} is sharded in {layout.shard_count} shards "
+               f"under {layout.shards_dir}.")
+
+
 def _shown(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
@@ -209,3 +235,7 @@ def register(app: typer.Typer) -> None:
     app.command("ingest", cls=JobCommand.for_settings(IngestSettings))(ingest)
     app.command("optout", cls=JobCommand.for_settings(OptoutSettings))(optout)
     app.command("status", cls=NorrutCommand)(status)
+    shards = typer.Typer(help="A warehouse split by person into shards, for a Dask cluster.",
+                         no_args_is_help=True)
+    shards.command("create", cls=NorrutCommand)(create_shards)
+    app.add_typer(shards, name="shards")

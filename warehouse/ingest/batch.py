@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 
@@ -104,11 +105,14 @@ def plan_file(con: duckdb.DuckDBPyConnection, path: Path, file_name: str,
 
 
 def load_batch(con: duckdb.DuckDBPyConnection, files: list[BatchFile],
-               earliest_occurred_at: datetime, *, json_line_by_line: bool = False
-               ) -> list[FileResult]:
+               earliest_occurred_at: datetime, *, json_line_by_line: bool = False,
+               events: EventStore | None = None) -> list[FileResult]:
     """Read and check every file of `files` once, then route its rows in one transaction with
     the files' records; returns each file's result, in order. `json_line_by_line` reads JSON
-    lines with read_batch_jsonl_lines.sql only. The contract macros must be on `con`."""
+    lines with read_batch_jsonl_lines.sql only. `events` stores the valid rows: in `con`'s
+    raw.events unless given (the shards of a sharded warehouse). The contract macros must be
+    on `con`."""
+    events = events or WAREHOUSE_EVENTS
     started = time.perf_counter()
     _drop_staging(con)
     con.execute(read_sql("queries/create_ingest_checked.sql"))
@@ -130,7 +134,7 @@ def load_batch(con: duckdb.DuckDBPyConnection, files: list[BatchFile],
             con.execute("delete from ingest_rejected_lines where list_contains(?, file_position)",
                         [positions])
         with one_transaction(con):
-            results = _route_rows(con, files, unreadable, started)
+            results = _route_rows(con, files, unreadable, started, events)
     finally:
         _drop_staging(con)
     return results
@@ -257,17 +261,13 @@ def _csv_files_read_as_nothing(con: duckdb.DuckDBPyConnection,
 
 
 def _route_rows(con: duckdb.DuckDBPyConnection, files: list[BatchFile], unreadable: set[int],
-                started: float) -> list[FileResult]:
+                started: float, events: EventStore) -> list[FileResult]:
     """Inside the batch's transaction: events, quarantined rows and every file's record."""
     now = datetime.now(UTC)
     file_sha256s = [file.digest.sha256 for file in files]
     header_lines = [HEADER_LINES[file.file_format] for file in files]
     con.execute(read_sql("queries/batch_line_offsets.sql"), {"header_lines": header_lines})
-    con.execute(read_sql("queries/batch_skipped_events.sql"))
-    counts = {row[0]: row[1:] for row in con.execute(
-        read_sql("queries/batch_file_counts.sql")).fetchall()}
-    with _order_not_kept(con):
-        con.execute(read_sql("queries/batch_insert_events.sql"), {"file_sha256s": file_sha256s})
+    counts = events.store(con, file_sha256s)
     con.execute(read_sql("queries/batch_insert_quarantine.sql"), {
         "file_sha256s": file_sha256s, "file_names": [file.file_name for file in files],
         "header_lines": header_lines, "quarantined_at": now})
@@ -308,6 +308,40 @@ def _route_rows(con: duckdb.DuckDBPyConnection, files: list[BatchFile], unreadab
         record_file(con, result, now)
         results.append(result)
     return results
+
+
+class EventStore(Protocol):
+    """Where a batch's valid rows (ingest_checked) are stored, within the batch's transaction."""
+
+    def store(self, con: duckdb.DuckDBPyConnection,
+              file_sha256s: list[str]) -> dict[int, tuple[int, int, int]]:
+        """Store the rows that are neither duplicates nor of an opted-out person; returns, by
+        file position, (valid rows, dropped as suppressed, skipped as duplicates)."""
+        ...
+
+
+class _WarehouseEvents:
+    """The batch's events in the same warehouse, in the batch's transaction."""
+
+    def store(self, con: duckdb.DuckDBPyConnection,
+              file_sha256s: list[str]) -> dict[int, tuple[int, int, int]]:
+        return store_checked_events(con, file_sha256s)
+
+
+WAREHOUSE_EVENTS: EventStore = _WarehouseEvents()
+
+
+def store_checked_events(con: duckdb.DuckDBPyConnection,
+                         file_sha256s: list[str]) -> dict[int, tuple[int, int, int]]:
+    """ingest_checked's valid rows into `con`'s raw.events, less opted-out persons' rows and
+    duplicates of stored or earlier event_ids; the counts by file position, as EventStore.store.
+    The same on a single machine and on a shard (of the shard's rows)."""
+    con.execute(read_sql("queries/batch_skipped_events.sql"))
+    counts = {row[0]: tuple(row[1:]) for row in con.execute(
+        read_sql("queries/batch_file_counts.sql")).fetchall()}
+    with _order_not_kept(con):
+        con.execute(read_sql("queries/batch_insert_events.sql"), {"file_sha256s": file_sha256s})
+    return counts
 
 
 @contextmanager

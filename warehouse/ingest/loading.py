@@ -10,9 +10,17 @@ from pathlib import Path
 import duckdb
 
 from core.contract import stored_file_name
+from core.engine import (
+    SCHEDULER_ENV_VAR,
+    ShardRunner,
+    configured_engine,
+    dask_client,
+    run_here,
+    runner_on,
+)
 from warehouse.catalog import load_catalog
 from warehouse.db import open_warehouse
-from warehouse.ingest.batch import BatchFile, load_batch, plan_file
+from warehouse.ingest.batch import WAREHOUSE_EVENTS, BatchFile, EventStore, load_batch, plan_file
 from warehouse.ingest.files import digest_files, list_event_files
 from warehouse.ingest.reports import (
     FileResult,
@@ -21,6 +29,7 @@ from warehouse.ingest.reports import (
     StrictIngestError,
 )
 from warehouse.settings import DEFAULT_EARLIEST_OCCURRED_AT, IngestSettings
+from warehouse.shards import ShardLayoutError, layout_of, shards_dir_of
 from warehouse.sql_files import read_sql
 
 # WAL size at which a commit also checkpoints during ingestion (see ingest_inbox).
@@ -41,6 +50,7 @@ def ingest_inbox(
     batch_max_files: int = BATCH_MAX_FILES,
     json_line_by_line: bool = False,
     earliest_occurred_at: datetime = DEFAULT_EARLIEST_OCCURRED_AT,
+    shard_runner: ShardRunner | None = None,
 ) -> IngestReport:
     """Load every event file of `inbox` not loaded before, and upsert the content catalog.
 
@@ -49,7 +59,8 @@ def ingest_inbox(
     in a transaction of its own, and `json_line_by_line` reads JSON lines as text, line by line,
     rather than by DuckDB's JSON reader: the same result, more slowly (tests compare the
     two). An event before `earliest_occurred_at` is
-    quarantined as bad_occurred_at.
+    quarantined as bad_occurred_at. A sharded warehouse stores its events in its shards, each
+    shard's task run by `shard_runner` (a Dask cluster's), else here one after another.
     """
     started = time.perf_counter()
     files = list_event_files(inbox)
@@ -67,11 +78,12 @@ def ingest_inbox(
         # the next open.
         con.execute(f"set checkpoint_threshold = '{_CHECKPOINT_THRESHOLD}'")
         con.execute(read_sql("queries/contract_macros.sql"))
+        events = _event_store(con, warehouse_path, shard_runner)
         if catalog is not None:
             catalog_report = load_catalog(con, Path(catalog))
         results = _ingest_files(con, inbox, files, batch_max_files=batch_max_files,
                                 json_line_by_line=json_line_by_line, progress=progress,
-                                earliest_occurred_at=earliest_occurred_at)
+                                earliest_occurred_at=earliest_occurred_at, events=events)
         con.execute("checkpoint")
     report = IngestReport(results, catalog_report, time.perf_counter() - started)
     if strict and report.anything_quarantined:
@@ -79,18 +91,42 @@ def ingest_inbox(
     return report
 
 
+def _event_store(con: duckdb.DuckDBPyConnection, warehouse_path: str | os.PathLike[str],
+                 shard_runner: ShardRunner | None) -> EventStore:
+    layout = layout_of(con, warehouse_path)
+    if layout is None:
+        if shard_runner is not None:
+            raise ShardLayoutError(
+                f"{SCHEDULER_ENV_VAR} names a Dask cluster, but the warehouse {warehouse_path} "
+                "is not sharded: make a new one with `norrut shards create`, or unset "
+                f"{SCHEDULER_ENV_VAR} to run on this machine alone")
+        return WAREHOUSE_EVENTS
+    # imported here: the single-machine path never needs it
+    from warehouse.ingest.sharded import ShardedEvents
+
+    return ShardedEvents(layout, shards_dir_of(warehouse_path) / "staging",
+                         shard_runner or run_here)
+
+
 def ingest(settings: IngestSettings, *, progress: ProgressCallback | None = None) -> IngestReport:
     """ingest_inbox as the ingest job's settings say: its home's warehouse, its inbox (the
-    home's by default), catalog, strictness and earliest plausible event time."""
-    return ingest_inbox(settings.norrut_home().warehouse_path, settings.inbox_path(),
-                        settings.catalog, strict=settings.strict, progress=progress,
-                        earliest_occurred_at=settings.earliest_occurred_at)
+    home's by default), catalog, strictness and earliest plausible event time; on the Dask
+    cluster $NORRUT_DASK_SCHEDULER names, if any."""
+    options = {"strict": settings.strict, "progress": progress,
+               "earliest_occurred_at": settings.earliest_occurred_at}
+    warehouse_path = settings.norrut_home().warehouse_path
+    engine = configured_engine()
+    if not engine.uses_dask:
+        return ingest_inbox(warehouse_path, settings.inbox_path(), settings.catalog, **options)
+    with dask_client(engine) as client:
+        return ingest_inbox(warehouse_path, settings.inbox_path(), settings.catalog,
+                            shard_runner=runner_on(client), **options)
 
 
 def _ingest_files(con: duckdb.DuckDBPyConnection, inbox: Path, files: list[Path], *,
                   batch_max_files: int, json_line_by_line: bool,
                   progress: ProgressCallback | None,
-                  earliest_occurred_at: datetime) -> list[FileResult]:
+                  earliest_occurred_at: datetime, events: EventStore) -> list[FileResult]:
     """Every file in name order: runs of consecutive readable files as batches (load_batch),
     each file that is not read (loaded before, refused whole) on its own.
 
@@ -109,7 +145,7 @@ def _ingest_files(con: duckdb.DuckDBPyConnection, inbox: Path, files: list[Path]
     def flush() -> None:
         if batch:
             for result in load_batch(con, batch, earliest_occurred_at,
-                                     json_line_by_line=json_line_by_line):
+                                     json_line_by_line=json_line_by_line, events=events):
                 record(result)
         batch.clear()
 

@@ -1,14 +1,6 @@
--- One row of warehouse totals for `norrut status`; see docs/status.md for each column.
-with events as (
-    select
-        count(*) as events,
-        count(distinct person_id) as persons,
-        min(occurred_at) as first_event_at,
-        max(occurred_at) as last_event_at
-    from raw.events
-),
-
-files as (
+-- One row of warehouse totals for `norrut status`, but for the events' (status_events.sql, read
+-- from each shard of a sharded warehouse); see docs/status.md for each column.
+with files as (
     select
         count(*) filter (where status = 'loaded') as files_loaded,
         count(*) filter (where status = 'quarantined') as files_quarantined,
@@ -35,8 +27,6 @@ catalog as (
 
 final as (
     select
-        events.events,
-        events.persons,
         files.files_loaded,
         files.files_quarantined,
         files.rows_read,
@@ -47,10 +37,8 @@ final as (
         files.unknown_column_count,
         suppressed.persons_suppressed,
         catalog.catalog_items,
-        events.first_event_at,
-        events.last_event_at,
         files.last_ingest_at
-    from events, files, quarantine, suppressed, catalog
+    from files, quarantine, suppressed, catalog
 )
 
 select * from final

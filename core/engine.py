@@ -1,0 +1,126 @@
+"""Which engine runs the per-shard steps: this machine alone (the default), a LocalCluster of
+worker processes started for the run, or a running Dask cluster (docs/scale-out.md).
+
+Chosen by $NORRUT_DASK_SCHEDULER: unset or empty is the single machine; `local:N` starts a
+LocalCluster of N worker processes; `tcp://host:8786` (or `tls://...`) connects to a scheduler.
+Dask is imported only when a cluster is used, so a single-machine command starts as fast as before.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+SCHEDULER_ENV_VAR = "NORRUT_DASK_SCHEDULER"
+_LOCAL = re.compile(r"^local:(\d+)$")
+_ADDRESS = re.compile(r"^(tcp|tls|inproc|ws|wss)://\S+$")
+# A LocalCluster on one machine: more workers than this is a typo, not a plan.
+_MAX_LOCAL_WORKERS = 256
+
+
+class EngineConfigError(ValueError):
+    """$NORRUT_DASK_SCHEDULER holds something that names no engine."""
+
+
+@dataclass(frozen=True)
+class Engine:
+    kind: Literal["single", "local", "cluster"]
+    # workers of a LocalCluster (kind "local"); the scheduler's address (kind "cluster")
+    local_workers: int | None = None
+    address: str | None = None
+
+    @property
+    def uses_dask(self) -> bool:
+        return self.kind != "single"
+
+    def describe(self) -> str:
+        """In words, for `norrut status` and run summaries."""
+        if self.kind == "single":
+            return "single machine"
+        if self.kind == "local":
+            plural = "es" if self.local_workers != 1 else ""
+            return f"Dask LocalCluster of {self.local_workers} worker process{plural}"
+        return f"Dask cluster at {self.address}"
+
+
+SINGLE_MACHINE = Engine("single")
+
+
+def engine_from(value: str | None) -> Engine:
+    """The engine a $NORRUT_DASK_SCHEDULER value names; EngineConfigError if it names none."""
+    text = (value or "").strip()
+    if not text:
+        return SINGLE_MACHINE
+    local = _LOCAL.match(text)
+    if local:
+        workers = int(local.group(1))
+        if not 1 <= workers <= _MAX_LOCAL_WORKERS:
+            raise EngineConfigError(
+                f"{SCHEDULER_ENV_VAR}={text}: a LocalCluster needs 1 to {_MAX_LOCAL_WORKERS} "
+                "workers")
+        return Engine("local", local_workers=workers)
+    if _ADDRESS.match(text):
+        return Engine("cluster", address=text)
+    raise EngineConfigError(
+        f"{SCHEDULER_ENV_VAR}={text!r} names no engine: leave it unset for this machine alone, "
+        "give local:N for N local worker processes, or a scheduler address such as "
+        "tcp://scheduler:8786")
+
+
+def configured_engine() -> Engine:
+    """The engine $NORRUT_DASK_SCHEDULER selects."""
+    return engine_from(os.environ.get(SCHEDULER_ENV_VAR))
+
+
+@contextmanager
+def dask_client(engine: Engine) -> Iterator[Client]:
+    """A client of the engine's cluster for the block; a LocalCluster is started for it and
+    stopped after. A worker runs one task at a time: a shard step is a DuckDB statement that uses
+    the worker's cores itself."""
+    if not engine.uses_dask:
+        raise ValueError("the single-machine engine has no Dask client")
+    from distributed import Client, LocalCluster
+
+    if engine.kind == "cluster":
+        with Client(engine.address) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=engine.local_workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client
+
+
+class ShardRunner(Protocol):
+    """Runs one task per item (a shard's share of a step) and returns the results in order."""
+
+    def __call__(self, task: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
+        ...
+
+
+def run_here(task: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
+    """The shards one after another in this process: a sharded warehouse without a cluster."""
+    return [task(item) for item in items]
+
+
+def runner_on(client: Client) -> ShardRunner:
+    """Each item a task of the client's cluster; the first failure is raised here, after every
+    task has finished, so no shard is still writing when the step reports it."""
+
+    def run(task: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
+        futures = client.map(task, list(items), pure=False)
+        from distributed import wait
+
+        wait(futures)
+        return client.gather(futures)
+
+    return run

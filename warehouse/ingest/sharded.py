@@ -1,0 +1,112 @@
+"""Ingest into a sharded warehouse: the main warehouse checks each batch once, as on a single
+machine, and keeps the manifest and the quarantine; each shard stores its persons' valid rows in
+a task of its own (on a Dask worker, or here one after another), deduplicated by event_id within
+the shard, which is exact because an event belongs to one person and a person to one shard.
+
+A shard commits its share of a batch with its raw.shard_files rows before the main warehouse
+commits the batch's manifest rows. A run killed in between leaves the files out of the manifest:
+the rerun checks them again and each shard, finding them in raw.shard_files, stores nothing twice
+and reads its counts back.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from core.engine import ShardRunner
+from warehouse.db import one_transaction, open_warehouse
+from warehouse.ingest.batch import store_checked_events
+from warehouse.shards import ShardLayout
+from warehouse.sql_files import read_sql
+
+
+@dataclass(frozen=True)
+class ShardPart:
+    """One shard's share of a batch, as its task gets it: paths, never a connection."""
+
+    shard_path: str
+    part_paths: tuple[str, ...]
+    suppressed_path: str
+    # the batch's files by position (1-based): their contents' sha256
+    file_sha256s: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ShardedEvents:
+    """The EventStore of a sharded warehouse (warehouse.ingest.batch.EventStore)."""
+
+    layout: ShardLayout
+    staging_dir: Path
+    run_on_shards: ShardRunner
+
+    def store(self, con: duckdb.DuckDBPyConnection,
+              file_sha256s: list[str]) -> dict[int, tuple[int, int, int]]:
+        batch_dir = self.staging_dir / f"batch-{uuid.uuid4().hex}"
+        events_dir = batch_dir / "events"
+        try:
+            batch_dir.mkdir(parents=True)
+            con.execute(read_sql("queries/shard_macros.sql"))
+            con.sql(read_sql("queries/shard_valid_events.sql"),
+                    params={"shard_count": self.layout.shard_count}).to_parquet(
+                str(events_dir), partition_by=["shard"], write_partition_columns=False)
+            suppressed_path = batch_dir / "suppressed_persons.parquet"
+            con.sql("select * from raw.suppressed_persons").to_parquet(str(suppressed_path))
+            parts = [
+                ShardPart(str(self.layout.shard_path(shard)),
+                          tuple(str(path) for path in sorted(folder.glob("*.parquet"))),
+                          str(suppressed_path), tuple(file_sha256s))
+                for shard, folder in _shard_folders(events_dir)]
+            counts: dict[int, tuple[int, int, int]] = {}
+            for shard_counts in self.run_on_shards(store_shard_part, parts):
+                for position, shard_count in shard_counts.items():
+                    counts[position] = tuple(  # type: ignore[assignment]
+                        total + part for total, part in zip(
+                            counts.get(position, (0, 0, 0)), shard_count, strict=True))
+            return counts
+        finally:
+            shutil.rmtree(batch_dir, ignore_errors=True)
+
+
+def _shard_folders(events_dir: Path) -> list[tuple[int, Path]]:
+    """The hive partitions DuckDB wrote (shard=N), by shard; a shard without rows has none."""
+    if not events_dir.exists():
+        return []
+    return sorted((int(folder.name.removeprefix("shard=")), folder)
+                  for folder in events_dir.iterdir() if folder.name.startswith("shard="))
+
+
+def store_shard_part(part: ShardPart) -> dict[int, tuple[int, int, int]]:
+    """A shard's task: its share of the batch into its raw.events, in one transaction with its
+    raw.shard_files rows; the counts by file position, read back for files stored before."""
+    positions = {sha256: position for position, sha256 in enumerate(part.file_sha256s, start=1)}
+    with open_warehouse(part.shard_path) as con:
+        stored = {positions[sha256]: (valid, suppressed, duplicates)
+                  for sha256, valid, suppressed, duplicates in con.execute(
+                      "select file_sha256, valid_rows, suppressed_rows, duplicate_rows "
+                      "from raw.shard_files where list_contains(?, file_sha256)",
+                      [list(part.file_sha256s)]).fetchall()}
+        con.execute(read_sql("queries/create_ingest_checked.sql"))
+        try:
+            con.execute(read_sql("queries/shard_checked_events.sql"),
+                        {"part_paths": list(part.part_paths),
+                         "stored_positions": sorted(stored)})
+            stored_at = datetime.now(UTC)
+            with one_transaction(con):
+                con.execute(read_sql("queries/shard_suppressed_persons.sql"),
+                            {"path": part.suppressed_path})
+                counts = store_checked_events(con, list(part.file_sha256s))
+                for position, (valid, suppressed, duplicates) in sorted(counts.items()):
+                    con.execute(read_sql("queries/insert_shard_file.sql"), {
+                        "file_sha256": part.file_sha256s[position - 1], "valid_rows": valid,
+                        "suppressed_rows": suppressed, "duplicate_rows": duplicates,
+                        "stored_at": stored_at})
+        finally:
+            for table in ("ingest_checked", "ingest_rejected_lines", "ingest_skipped"):
+                con.execute(f"drop table if exists temp.main.{table}")
+    return counts | stored
