@@ -124,3 +124,15 @@ def runner_on(client: Client) -> ShardRunner:
         return client.gather(futures)
 
     return run
+
+
+@contextmanager
+def configured_shard_runner() -> Iterator[ShardRunner | None]:
+    """The runner of the engine $NORRUT_DASK_SCHEDULER selects, for the block; None for the
+    single machine (a sharded warehouse then runs its shards here, one after another)."""
+    engine = configured_engine()
+    if not engine.uses_dask:
+        yield None
+        return
+    with dask_client(engine) as client:
+        yield runner_on(client)

@@ -111,7 +111,6 @@ def optout_job(run: JobRun, settings: OptoutSettings):
     home = settings.norrut_home().ensure()
     warehouse_path, exports_dir = str(home.warehouse_path), str(home.exports_dir)
     with run.holding_the_warehouse(home, settings.lock_wait_seconds):
-        _refuse_sharded(home, "opt-outs")
         report = run.run(steps.apply_optouts, warehouse_path, str(settings.optouts_path()))
         changes = run.run(steps.remove_persons_from_exports, warehouse_path, exports_dir,
                           report.run_id)

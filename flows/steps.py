@@ -109,9 +109,11 @@ def ingest_inbox(settings, progress: Progress | None = None):
 
 @step("apply-optouts", retries=2, retry_delay_seconds=10)
 def apply_optouts(warehouse_path: str, optouts_csv: str):
+    from core.engine import configured_shard_runner
     from warehouse.optout import apply_optouts as apply
 
-    return apply(warehouse_path, optouts_csv)
+    with configured_shard_runner() as shard_runner:
+        return apply(warehouse_path, optouts_csv, shard_runner=shard_runner)
 
 
 @step("remove-persons-from-exports", retries=2, retry_delay_seconds=10)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import json
 
 import duckdb
 import pytest
@@ -24,7 +25,9 @@ from core.engine import (
 from norrut.cli.app import build_app
 from simulator.world import WorldSettings, simulate_world
 from tests.cluster import dask_cluster, store_then_die_once
+from warehouse.checks import check_grain
 from warehouse.ingest.loading import ingest_inbox
+from warehouse.optout import apply_optouts
 from warehouse.shards import (
     ShardLayoutError,
     create_shards,
@@ -32,7 +35,6 @@ from warehouse.shards import (
     shard_of,
     shards_dir_of,
 )
-from warehouse.checks import check_grain
 from warehouse.sql_files import read_sql, table_spec
 from warehouse.status import warehouse_status
 
@@ -279,3 +281,63 @@ def test_cli_shards_status_and_the_jobs_that_do_not_run_on_shards_yet(home, worl
     unsharded = runner.invoke(build_app(), ["ingest", str(world / "inbox")])
     assert unsharded.exit_code != 0
     assert "is not sharded" in unsharded.output
+
+
+def _write_optouts(path, person_ids: list[str]):
+    path.write_text("person_id,requested_at,kind\n" + "".join(
+        f"{person_id},2026-11-01T00:00:00Z,erasure\n" for person_id in person_ids),
+        encoding="utf-8")
+    return path
+
+
+def test_an_optout_erases_the_persons_from_every_shard_as_on_a_single_machine(world, tmp_path):
+    # given the same world ingested on a single machine and in 4 shards
+    single = tmp_path / "single" / "warehouse.duckdb"
+    ingest_inbox(single, world / "inbox")
+    sharded = tmp_path / "sharded" / "warehouse.duckdb"
+    create_shards(sharded, SHARDS)
+    ingest_inbox(sharded, world / "inbox", shard_runner=run_here)
+    erased = _some_persons(world, 6)
+    layout = read_layout(sharded)
+    assert {shard_of(person, SHARDS) for person in erased} != {shard_of(erased[0], SHARDS)}
+    # when the same opt-out file is applied to both
+    optouts = _write_optouts(tmp_path / "optouts.csv", erased)
+    single_report = apply_optouts(single, optouts)
+    sharded_report = apply_optouts(sharded, optouts, shard_runner=run_here)
+    # then as many rows are removed, and the same events remain
+    assert sharded_report.rows_removed["raw.events"] == single_report.rows_removed["raw.events"] > 0
+    assert _events(sharded) == _events(single)
+    audited = _main_rows(sharded, "select rows_removed from audit.optout_runs")
+    assert json.loads(audited[0][0])["raw.events"] == single_report.rows_removed["raw.events"]
+    # and no shard file holds a byte of them any more
+    for path in layout.shard_paths():
+        data = path.read_bytes()
+        assert not [person for person in erased if person.encode() in data]
+    # and a later ingest of the same files stores nothing again
+    again = ingest_inbox(sharded, world / "inbox", shard_runner=run_here)
+    assert sum(result.rows_loaded for result in again.files) == 0
+    assert _comparable_status(sharded)["persons"] == _comparable_status(single)["persons"]
+
+
+def test_a_shard_whose_erasure_was_cut_short_is_erased_by_the_next_optout_run(world, tmp_path):
+    # given a sharded warehouse whose opt-out run stopped after the main warehouse committed
+    sharded = tmp_path / "warehouse.duckdb"
+    create_shards(sharded, SHARDS)
+    ingest_inbox(sharded, world / "inbox", shard_runner=run_here)
+    erased = _some_persons(world, 4)
+
+    class Killed(Exception):
+        pass
+
+    def dies_before_the_shards(task, items):
+        raise Killed
+
+    with pytest.raises(Killed):
+        apply_optouts(sharded, _write_optouts(tmp_path / "first.csv", erased),
+                      shard_runner=dies_before_the_shards)
+    assert set(erased) & {row[2] for row in _events(sharded)}  # still in their shards
+    # when a later opt-out run, for another person, completes
+    apply_optouts(sharded, _write_optouts(tmp_path / "second.csv", _some_persons(world, 5)[-1:]),
+                  shard_runner=run_here)
+    # then the first run's persons are gone from every shard too
+    assert not set(erased) & {row[2] for row in _events(sharded)}

@@ -10,14 +10,7 @@ from pathlib import Path
 import duckdb
 
 from core.contract import stored_file_name
-from core.engine import (
-    SCHEDULER_ENV_VAR,
-    ShardRunner,
-    configured_engine,
-    dask_client,
-    run_here,
-    runner_on,
-)
+from core.engine import SCHEDULER_ENV_VAR, ShardRunner, configured_shard_runner, run_here
 from warehouse.catalog import load_catalog
 from warehouse.db import open_warehouse
 from warehouse.ingest.batch import WAREHOUSE_EVENTS, BatchFile, EventStore, load_batch, plan_file
@@ -114,13 +107,9 @@ def ingest(settings: IngestSettings, *, progress: ProgressCallback | None = None
     cluster $NORRUT_DASK_SCHEDULER names, if any."""
     options = {"strict": settings.strict, "progress": progress,
                "earliest_occurred_at": settings.earliest_occurred_at}
-    warehouse_path = settings.norrut_home().warehouse_path
-    engine = configured_engine()
-    if not engine.uses_dask:
-        return ingest_inbox(warehouse_path, settings.inbox_path(), settings.catalog, **options)
-    with dask_client(engine) as client:
-        return ingest_inbox(warehouse_path, settings.inbox_path(), settings.catalog,
-                            shard_runner=runner_on(client), **options)
+    with configured_shard_runner() as shard_runner:
+        return ingest_inbox(settings.norrut_home().warehouse_path, settings.inbox_path(),
+                            settings.catalog, shard_runner=shard_runner, **options)
 
 
 def _ingest_files(con: duckdb.DuckDBPyConnection, inbox: Path, files: list[Path], *,
