@@ -1,0 +1,140 @@
+"""Benchmark: the steps that run on shards (ingest, opt-outs) on one simulated world, four ways in
+one run: the single-machine warehouse, a sharded warehouse with its shards run in the command's
+process, and the same on a Dask LocalCluster of 1 and of 2 worker processes (single-threaded).
+
+Each way runs in a fresh process, so its peak RSS is its own; a worker's peak RSS is read from
+the worker at the end. The opt-out step includes rewriting the files (every shard's, then the
+main file's), as the optout job does. On a 2-core machine no speed-up is expected: the figures are the overhead
+of sharding and of Dask, as ratios to the single machine, and the memory per worker. With
+--persons-per-shard, the world grows with the shard count (fixed shard size), to show a worker's
+memory stays flat as shards are added.
+
+    .venv/bin/python bench/scale.py [--persons 20000] [--days 30] [--shards 4] [--repeats 1]
+    .venv/bin/python bench/scale.py --persons-per-shard 5000 --shards 2 4 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WAYS = ("single", "shards-here", "dask-1", "dask-2")
+
+ONE_WAY = """
+import json, resource, sys, time
+from pathlib import Path
+
+def main():
+    from core.engine import dask_client, engine_from, runner_on
+    from warehouse.compaction import compact_warehouse
+    from warehouse.ingest.loading import ingest_inbox
+    from warehouse.optout import apply_optouts
+    from warehouse.shards import create_shards
+
+    way, world, folder, shards = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
+    warehouse = folder / "warehouse.duckdb"
+    result = {}
+    if way != "single":
+        create_shards(warehouse, shards)
+
+    def steps(runner):
+        started = time.perf_counter()
+        report = ingest_inbox(warehouse, world / "inbox", shard_runner=runner)
+        result["ingest_seconds"] = time.perf_counter() - started
+        result["rows"] = sum(file.rows_read for file in report.files)
+        started = time.perf_counter()
+        apply_optouts(warehouse, world / "optouts.csv", shard_runner=runner)
+        compact_warehouse(warehouse)  # as the optout job does, after every shard's own
+        result["optout_seconds"] = time.perf_counter() - started
+
+    if way.startswith("dask-"):
+        workers = int(way.removeprefix("dask-"))
+        with dask_client(engine_from(f"local:{workers}")) as client:
+            steps(runner_on(client))
+            peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+            result["worker_peak_rss_mib"] = max(peaks.values()) / 1024
+    else:
+        steps(None)
+    result["main_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def _simulate(folder: Path, persons: int, days: int) -> Path:
+    world = folder / f"world-{persons}"
+    subprocess.run([str(Path(sys.executable).with_name("norrut")), "simulate", str(world),
+                    "--persons", str(persons), "--days", str(days), "--faults"],
+                   cwd=ROOT, check=True, capture_output=True)
+    return world
+
+
+def _one_way(way: str, world: Path, shards: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix=f"norrut-scale-{way}-") as folder:
+        script = Path(folder) / "one_way.py"
+        script.write_text(ONE_WAY, encoding="utf-8")
+        env = os.environ | {"PYTHONPATH": str(ROOT)}
+        env.pop("NORRUT_DASK_SCHEDULER", None)
+        done = subprocess.run([sys.executable, str(script), way, str(world), folder, str(shards)],
+                              cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"{way} failed:\n{done.stderr[-3000:]}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _load() -> str:
+    return "/".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def _measure(world: Path, shards: int, repeats: int) -> None:
+    runs: dict[str, list[dict]] = {way: [] for way in WAYS}
+    for _ in range(repeats):
+        for way in WAYS:  # side by side, in turn, so a change in load touches every way
+            runs[way].append(_one_way(way, world, shards))
+    single = statistics.median(run["ingest_seconds"] for run in runs["single"])
+    single_optout = statistics.median(run["optout_seconds"] for run in runs["single"])
+    rows = runs["single"][0]["rows"]
+    print(f"\n{world.name}: {rows:,} rows, {shards} shards, medians of {repeats}, "
+          f"load {_load()}")
+    print(f"{'way':<12} {'ingest s':>9} {'x single':>9} {'rows/s':>10} {'optout s':>9} "
+          f"{'x single':>9} {'main RSS':>9} {'worker RSS':>11}")
+    for way in WAYS:
+        ingest = statistics.median(run["ingest_seconds"] for run in runs[way])
+        optout = statistics.median(run["optout_seconds"] for run in runs[way])
+        main_rss = max(run["main_peak_rss_mib"] for run in runs[way])
+        worker_rss = max((run.get("worker_peak_rss_mib", 0) for run in runs[way]), default=0)
+        worker = f"{worker_rss:8.0f}Mi" if worker_rss else f"{'-':>10}"
+        print(f"{way:<12} {ingest:9.2f} {ingest / single:9.2f} {rows / ingest:10,.0f} "
+              f"{optout:9.2f} {optout / single_optout:9.2f} {main_rss:7.0f}Mi {worker:>11}",
+              flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=20_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--shards", type=int, nargs="+", default=[4])
+    parser.add_argument("--persons-per-shard", type=int, default=None,
+                        help="grow the world with the shard count: this many persons a shard")
+    parser.add_argument("--repeats", type=int, default=1)
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, load {_load()}")
+    with tempfile.TemporaryDirectory(prefix="norrut-scale-") as folder:
+        for shards in args.shards:
+            persons = (args.persons if args.persons_per_shard is None
+                       else args.persons_per_shard * shards)
+            world = _simulate(Path(folder), persons, args.days)
+            _measure(world, shards, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
