@@ -131,7 +131,6 @@ def build_features_job(run: JobRun, settings: FeatureSettings) -> FeatureBuildRe
     """Materialise features.person_features for one as-of date (rows for that date replaced)."""
     home = settings.norrut_home().ensure()
     with run.holding_the_warehouse(home, settings.lock_wait_seconds):
-        _refuse_sharded(home, "the feature build")
         resolved = resolved_as_of(run, settings.as_of, home, "build-features")
         result = run.run(steps.build_features, settings.model_copy(update={"as_of": resolved}))
     run.publish(features_markdown(result, resolved), "features-summary", "Features built")

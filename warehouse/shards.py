@@ -112,5 +112,5 @@ def refuse_sharded(warehouse_path: str | os.PathLike[str], job: str) -> None:
     if layout is not None:
         raise ShardLayoutError(
             f"{job} does not run on a sharded warehouse yet: {warehouse_path} keeps its events "
-            f"in {layout.shard_count} shards, which only `norrut ingest` and `norrut status` "
-            "read so far (docs/scale-out.md)")
+            f"in {layout.shard_count} shards, which only ingest, opt-outs, the feature build "
+            "and status read so far (docs/scale-out.md)")

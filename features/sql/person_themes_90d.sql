@@ -92,18 +92,27 @@ per_film as (
     group by person_id, content_id
 ),
 
+per_film_completion as (
+    -- each film's completion as a decimal, so a person's average of them is exact, whatever
+    -- order the films are added in
+    select
+        *,
+        cast(least(watch_seconds_90d / duration_seconds, 1.0) as decimal(18, 12)) as completion_90d,
+        cast(least(watch_seconds_30d / duration_seconds, 1.0) as decimal(18, 12)) as completion_30d
+    from per_film
+),
+
 per_person_completion as (
     select
         person_id,
-        avg(case when n_engagements_90d > 0 then least(watch_seconds_90d / duration_seconds, 1.0) end)
-            as completion_ratio_90d,
+        avg(case when n_engagements_90d > 0 then completion_90d end) as completion_ratio_90d,
         count(case when n_engagements_90d > 0 and watch_seconds_90d / duration_seconds >= 0.9 then 1 end)
             as n_films_completed_90d,
-        avg(case when is_job_content and n_engagements_90d > 0
-                 then least(watch_seconds_90d / duration_seconds, 1.0) end) as job_completion_90d,
-        avg(case when is_job_content and n_engagements_30d > 0
-                 then least(watch_seconds_30d / duration_seconds, 1.0) end) as job_completion_30d
-    from per_film
+        avg(case when is_job_content and n_engagements_90d > 0 then completion_90d end)
+            as job_completion_90d,
+        avg(case when is_job_content and n_engagements_30d > 0 then completion_30d end)
+            as job_completion_30d
+    from per_film_completion
     group by person_id
 ),
 

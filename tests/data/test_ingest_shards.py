@@ -8,6 +8,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+from datetime import date
 
 import duckdb
 import pytest
@@ -22,6 +23,9 @@ from core.engine import (
     run_here,
     runner_on,
 )
+from features.build import build_features
+from features.settings import FeatureSettings
+from features.sharded import build_on_shards
 from norrut.cli.app import build_app
 from simulator.world import WorldSettings, simulate_world
 from tests.cluster import dask_cluster, store_then_die_once
@@ -272,7 +276,7 @@ def test_cli_shards_status_and_the_jobs_that_do_not_run_on_shards_yet(home, worl
     shown = runner.invoke(build_app(), ["status", "--json"])
     assert '"shard_count": 3' in shown.stdout and '"engine": "single machine"' in shown.stdout
     # a job whose steps do not run per shard yet refuses, rather than see no events
-    refused = runner.invoke(build_app(), ["features", "build"])
+    refused = runner.invoke(build_app(), ["train"])
     assert refused.exit_code != 0
     assert "does not run on a sharded warehouse yet" in refused.output
     # a cluster named for an unsharded warehouse is refused too
@@ -341,3 +345,29 @@ def test_a_shard_whose_erasure_was_cut_short_is_erased_by_the_next_optout_run(wo
                   shard_runner=run_here)
     # then the first run's persons are gone from every shard too
     assert not set(erased) & {row[2] for row in _events(sharded)}
+
+
+def test_features_built_on_shards_equal_the_single_machines(world, tmp_path):
+    # given the same world ingested on a single machine and in 4 shards
+    single = tmp_path / "single" / "warehouse.duckdb"
+    ingest_inbox(single, world / "inbox", world / "catalog.csv")
+    sharded = tmp_path / "sharded" / "warehouse.duckdb"
+    create_shards(sharded, SHARDS)
+    ingest_inbox(sharded, world / "inbox", world / "catalog.csv", shard_runner=run_here)
+    as_of = date(2026, 10, 30)
+    # when the features of one date are built on both
+    expected = build_features(single, as_of)
+    layout = read_layout(sharded)
+    result = build_on_shards(sharded, layout, as_of, FeatureSettings(), run_here)
+    # then every person's features are the single machine's, each in the person's shard
+    assert result.persons == expected.persons > 0
+    rows = []
+    for shard, path in enumerate(layout.shard_paths()):
+        shard_rows = _main_rows(path, "select * from features.person_features")
+        assert all(shard_of(row[0], SHARDS) == shard for row in shard_rows)
+        rows += shard_rows
+    assert sorted(rows, key=repr) == sorted(
+        _main_rows(single, "select * from features.person_features"), key=repr)
+    # and the main warehouse logs the build, so scoring finds the date's features
+    assert _main_rows(sharded, "select as_of_date, persons from features.feature_builds") == [
+        (as_of, expected.persons)]

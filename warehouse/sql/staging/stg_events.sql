@@ -18,7 +18,9 @@ final as (
         content_id,
         campaign_id,
         channel,
-        watch_seconds,
+        -- to the microsecond, as a decimal: a sum of it is exact, so a person's features are
+        -- the same whatever order the rows are added in (a machine's threads, or the shards)
+        cast(watch_seconds as decimal(18, 6)) as watch_seconds,
         region,
         coalesce(device, 'unknown') as device,
         consent,
