@@ -108,6 +108,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         "audit of the earlier export files each opt-out run rewrote or withdrew",
         ("audit/optout_export_files.sql",),
     ),
+    Migration(
+        8,
+        "model health: backtests of matured scoring runs per decile, feature and score drift, "
+        "and one row of health per scoring run (aggregates only, no person)",
+        ("monitoring/backtest_deciles.sql", "monitoring/feature_drift.sql",
+         "monitoring/model_health_runs.sql"),
+    ),
 )
 
 LATEST_VERSION = max(m.version for m in MIGRATIONS)
