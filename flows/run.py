@@ -3,8 +3,8 @@ configured, else as a flow run of that server.
 
 Without a Prefect API (PREFECT_API_URL neither in the environment nor in the active profile
 of Prefect's profiles file), `norrut ingest`, `optout`, `features build`, `train`, `score`,
-`export`, `lift` and `monitor` run their job's steps directly (flows/direct.py): Prefect is not even
-imported, no server starts, no Prefect database is written, and the summary a flow run
+`export`, `lift` and `monitor` run their job's steps directly (flows/direct.py): Prefect is not
+even imported, no server starts, no Prefect database is written, and the summary a flow run
 publishes as an artifact is written to <home>/reports/<job>/<time>.md and latest.md. The same
 steps (flows/jobs.py), writer lock, as-of date and summary as the flow run.
 

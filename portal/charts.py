@@ -148,7 +148,7 @@ def lines_chart(x_labels: list[str], series: list[tuple[str, list[float | None]]
     """One line per (name, values) over the x labels (scoring dates), each point marked; a
     missing value (None) leaves a gap. A legend names the lines."""
     width, height = 640, 300
-    left, right, top, bottom = 64, 16, 36, 56
+    left, right, top, bottom = 64, 48, 36, 56  # room for the last date's label
     known = [value for _, values in series for value in values if value is not None]
     low, high = (min(known), max(known)) if known else (0.0, 1.0)
     padding = (high - low) * 0.1 or abs(high) * 0.1 or 0.1

@@ -26,7 +26,8 @@ def show_model_health(request: Request, portal: Portal, current: PageSession) ->
         context["auc_chart"] = charts.lines_chart(dates, [
             ("backtest AUC", [run.roc_auc for run in report.runs]),
             ("test AUC at training", [run.test_roc_auc for run in report.runs]),
-        ], "AUC after each scoring run against the model's test AUC")
+        ], "AUC after each scoring run against the model's test AUC",
+            text=lambda value: f"{value:.3f}")
         context["lift_chart"] = charts.lines_chart(dates, [
             ("lift in the top 10 %", [run.lift_at_10pct for run in report.runs]),
         ], "Lift in the top 10 % after each scoring run")
