@@ -46,6 +46,7 @@ INACTIVE_DAYS = 30
 # features/catalog.py's table of the features over a person's whole history (n_events_all,
 # days_since_first_event ...): they grow with the warehouse's history.
 WHOLE_HISTORY_TABLE = "history"
+SHOWN_FEATURES = 3  # drifted features an alarm names; the rest are counted
 TABLES = ("marts.backtest_deciles", "marts.feature_drift", "marts.model_health_runs")
 # features/sql/person_label.sql writes training's label table; the monitor runs the same
 # statement into a temporary table of its own, so "what happened" is the training label.
@@ -289,14 +290,21 @@ def whole_history_features() -> frozenset[str]:
 
 
 def _breaches(health: RunHealth, settings: MonitorSettings) -> list[str]:
-    """Each threshold the run crossed, naming the model version, the metric and its value."""
+    """Each threshold the run crossed, naming the model version, the metric and its value (the
+    drifted features in one breach, largest first)."""
     found = []
     exempt = frozenset() if settings.alarm_on_whole_history_features else whole_history_features()
-    for name, value in [*health.most_drifted(len(health.feature_psi)), (SCORE, health.score_psi)]:
-        if value > settings.psi_threshold and name not in exempt:
-            what = "the score" if name == SCORE else f"feature {name}"
-            found.append(f"{health.label}: population stability index of {what} is "
-                         f"{value:.3f}, above {settings.psi_threshold:g}")
+    drifted = [(name, value) for name, value in health.most_drifted(len(health.feature_psi))
+               if value > settings.psi_threshold and name not in exempt]
+    if drifted:
+        shown = ", ".join(f"{name} {value:.3f}" for name, value in drifted[:SHOWN_FEATURES])
+        more = (f" and {len(drifted) - SHOWN_FEATURES} more"
+                if len(drifted) > SHOWN_FEATURES else "")
+        found.append(f"{health.label}: population stability index above "
+                     f"{settings.psi_threshold:g} for {len(drifted)} feature(s): {shown}{more}")
+    if health.score_psi > settings.psi_threshold:
+        found.append(f"{health.label}: population stability index of the score is "
+                     f"{health.score_psi:.3f}, above {settings.psi_threshold:g}")
     if health.roc_auc is not None and health.test_roc_auc is not None:
         floor = health.test_roc_auc - settings.max_auc_drop
         if health.roc_auc < floor:

@@ -167,8 +167,8 @@ def write_health_report(health_file: Path, runs: int = 3) -> Path:
             persons=25_000 if matured else None, base_rate=0.05 if matured else None,
             roc_auc=0.71 - 0.01 * index if matured else None,
             lift_at_10pct=3.1 if matured else None, ece=0.006 if matured else None))
-    alarm = (f"{healths[-1].label}: population stability index of feature n_view_7d is "
-             f"{healths[-1].feature_psi['n_view_7d']:.3f}, above 0.2")
+    alarm = (f"{healths[-1].label}: population stability index above 0.2 for 1 feature(s): "
+             f"n_view_7d {healths[-1].feature_psi['n_view_7d']:.3f}")
     report = HealthReport(model_name="curious-about-working-here",
                           measured_at=datetime(2026, 11, 2, 6, tzinfo=UTC),
                           last_event_on=date(2026, 11, 1), psi_threshold=0.2, max_auc_drop=0.03,

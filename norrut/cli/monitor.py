@@ -10,6 +10,7 @@ from norrut.cli.context import JobCommand, job_settings
 from norrut.cli.progress import progress_bar
 
 ALARM_EXIT_CODE = 1  # the job did its work and found a crossed threshold, as ingest --strict
+DRIFTED_SHOWN = 5
 
 
 def register(app: typer.Typer) -> None:
@@ -44,7 +45,8 @@ def monitor(ctx: typer.Context) -> None:
         report = read_health(home.health_file)
         if report is not None:
             _print_health(report)
-        typer.secho(f"alarm: {failed.__cause__}", fg=typer.colors.RED, err=True)
+        for alarm in (report.alarms if report is not None else [str(failed.__cause__)]):
+            typer.secho(f"alarm: {alarm}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=ALARM_EXIT_CODE) from None
     _print_health(report)
 
@@ -62,22 +64,29 @@ def _print_health(report) -> None:
         console.print(f"No scoring run of {report.model_name} is stored yet: run `norrut score`.")
         return
     table = Table(title=f"Model health of {report.model_name}, oldest scoring run first")
-    for column in ("as of", "version", "backtest", "base rate", "AUC (test)", "lift 10 %",
-                   "ECE", "score PSI", "largest feature PSI"):
-        table.add_column(column, overflow="fold")
+    for column in ("as of", "version", "backtest", "AUC (test)", "lift 10 %", "ECE",
+                   "score PSI"):
+        table.add_column(column, no_wrap=column in ("as of", "backtest"))
     for run in report.runs:
         table.add_row(
             run.as_of.isoformat(), run.model_version,
-            "matured" if run.matured else f"matures {run.matures_on.isoformat()}",
-            _number(run.base_rate, ".2%"),
+            "matured" if run.matured else f"due {run.matures_on.isoformat()}",
             f"{_number(run.roc_auc)} ({_number(run.test_roc_auc)})",
-            _number(run.lift_at_10pct, ".2f"), _number(run.ece), _number(run.score_psi),
-            " ".join(f"{name} {value:.3f}" for name, value in run.most_drifted(1)))
+            _number(run.lift_at_10pct, ".2f"), _number(run.ece), _number(run.score_psi))
     console.print(table)
+    newest = report.runs[-1]
+    drift = Table(title=f"Most drifted features of {newest.as_of.isoformat()} against the "
+                        f"training snapshot {newest.reference_as_of.isoformat()}")
+    drift.add_column("feature", overflow="fold")
+    drift.add_column("PSI", justify="right")
+    for name, value in newest.most_drifted(DRIFTED_SHOWN):
+        drift.add_row(name, f"{value:.3f}")
+    console.print(drift)
     if report.matured_runs:
         newest = report.matured_runs[-1]
         deciles = Table(title=f"Backtest of {newest.as_of.isoformat()}: predicted against "
-                              f"realised intent in {newest.horizon_days} days")
+                              f"realised intent in {newest.horizon_days} days (base rate "
+                              f"{_number(newest.base_rate, '.2%')})")
         for column in ("decile", "persons", "mean predicted", "realised"):
             deciles.add_column(column, justify="right")
         for decile in newest.deciles:

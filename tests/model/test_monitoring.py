@@ -178,14 +178,16 @@ TRAINED_ON = date(2026, 10, 16)  # its latest training snapshot has 90 days of h
 SCORED_AFTER_SHIFT = WORLD_END + timedelta(days=1)
 
 
-def _world_home(tmp_path, shift_from: date | None):
+def _world_home(folder, shift_from: date | None):
+    """A 150-day simulated world (shifted from `shift_from` when given), a champion trained as
+    of TRAINED_ON and everyone scored the day after the world's end."""
     from core.home import NorrutHome
     from simulator.world import WorldSettings, simulate_world
 
-    world = tmp_path / "world"
+    world = folder / "world"
     simulate_world(world, WorldSettings(persons=3000, days=150, seed=5, end=WORLD_END,
                                         files_per_format=1, shift_from=shift_from))
-    home = NorrutHome.resolve(tmp_path / "home").ensure()
+    home = NorrutHome.resolve(folder / "home").ensure()
     ingest_inbox(home.warehouse_path, world / "inbox", world / "catalog.csv")
     train_model(TrainSettings(as_of=TRAINED_ON, n_training_snapshots=2, min_positives=30),
                 home)
@@ -194,18 +196,23 @@ def _world_home(tmp_path, shift_from: date | None):
     return home
 
 
+@pytest.fixture(scope="module")
+def shifted_home(tmp_path_factory):
+    """A world whose engagement falls to 30 % the day the champion was trained, scored 17 days
+    later."""
+    return _world_home(tmp_path_factory.mktemp("shifted"), shift_from=TRAINED_ON)
+
+
 @pytest.mark.slow
-def test_a_behaviour_shift_after_training_raises_the_drift_alarm_and_fails_the_run(tmp_path):
-    # given a world whose engagement falls to 30 % the day the champion was trained, scored
-    # 17 days later
-    home = _world_home(tmp_path, shift_from=TRAINED_ON)
+def test_a_behaviour_shift_after_training_raises_the_drift_alarm_and_fails_the_run(shifted_home):
+    home = shifted_home
     # when the monitor job runs (as `norrut monitor` runs it without a Prefect server)
     with pytest.raises(ModelHealthAlarm) as alarm:
         monitor_job(DirectRun("monitor", home, "monitor-test"), _settings(home))
     # then the alarm names the model version, the metric and its value
     message = str(alarm.value)
     assert "curious-about-working-here version 1" in message
-    assert "population stability index of feature" in message and "above 0.2" in message
+    assert "population stability index above 0.2 for" in message and "feature(s): " in message
     report = read_health(home.health_file)
     assert max(report.runs[0].feature_psi.values()) > 0.2
     # and the summary shows the trend and the alarm
@@ -215,6 +222,37 @@ def test_a_behaviour_shift_after_training_raises_the_drift_alarm_and_fails_the_r
     result = CliRunner().invoke(build_app(), ["--home", str(home.root), "monitor"])
     assert result.exit_code == 1, result.output
     assert "population stability index" in result.output
+
+
+@pytest.mark.slow
+def test_the_alarm_fails_the_monitor_flow_run_and_its_artifact_shows_the_trend(
+        shifted_home, prefect_harness, monkeypatch):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        FlowFilter,
+        FlowFilterName,
+    )
+
+    # given a Prefect server configured, so `norrut monitor` is a flow run of it
+    monkeypatch.setenv("PREFECT_API_URL", prefect_harness)
+    # when the command runs on the shifted world
+    result = CliRunner().invoke(build_app(), ["--home", str(shifted_home.root), "monitor"])
+    # then it exits 1 naming the alarm
+    assert result.exit_code == 1, result.output
+    assert "population stability index above 0.2" in result.output
+    # and its flow run failed with the alarm as its message, after publishing the trend
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["monitor"])))
+        mine = [run for run in runs
+                if run.parameters.get("settings", {}).get("home") == str(shifted_home.root)]
+        assert [run.state.type.value for run in mine] == ["FAILED"]
+        assert "model health alarm" in mine[0].state.message
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[mine[0].id])))
+    summary = {artifact.key: artifact.data for artifact in artifacts}["model-health"]
+    assert "### Trend" in summary and "**Alarm**" in summary
 
 
 @pytest.mark.slow
@@ -231,6 +269,6 @@ def test_a_stable_world_raises_no_alarm(tmp_path):
     assert run.score_psi < 0.2
     assert run.feature_psi["days_since_first_event"] > 0.2, "it grows with the history"
     # and the same world alarms when asked to watch the whole-history features too
-    with pytest.raises(ModelHealthAlarm, match="feature days_since_first_event"):
+    with pytest.raises(ModelHealthAlarm, match="feature.*days_since_first_event"):
         monitor_job(DirectRun("monitor", home, "monitor-test"),
                     _settings(home, alarm_on_whole_history_features=True))
