@@ -255,7 +255,7 @@ def _measure_run(con, run: dict, facts: ChampionFacts, settings: MonitorSettings
         test_roc_auc=test_metrics.get("roc_auc"))
     if health.matured:
         _backtest(con, health, key, facts)
-    health.breaches = _breaches(health, settings)
+    health.breaches = breaches_of(health, settings)
     return health
 
 
@@ -289,7 +289,7 @@ def whole_history_features() -> frozenset[str]:
                      if feature.table == WHOLE_HISTORY_TABLE)
 
 
-def _breaches(health: RunHealth, settings: MonitorSettings) -> list[str]:
+def breaches_of(health: RunHealth, settings: MonitorSettings) -> list[str]:
     """Each threshold the run crossed, naming the model version, the metric and its value (the
     drifted features in one breach, largest first)."""
     found = []

@@ -15,8 +15,15 @@ from flows.direct import DirectRun
 from flows.jobs import monitor_job
 from models.settings import TrainSettings
 from models.training import train_model
-from monitoring.health import ModelHealthAlarm, monitor, whole_history_features
+from monitoring.health import (
+    ModelHealthAlarm,
+    RunHealth,
+    breaches_of,
+    monitor,
+    whole_history_features,
+)
 from monitoring.health_file import read_health
+from monitoring.psi import population_stability_index
 from monitoring.settings import MonitorSettings
 from monitoring.tracking import MONITORING_RUN_TAG, step_of
 from norrut.cli.app import build_app
@@ -169,6 +176,48 @@ def test_an_opted_out_persons_scores_leave_the_backtest(scored_before_the_horizo
     with open_warehouse(home.warehouse_path, read_only=True) as con:
         stored = con.execute("select sum(persons) from marts.backtest_deciles").fetchone()[0]
     assert stored == after.persons
+    # and the health file the portal reads names no person
+    assert person not in home.health_file.read_text()
+
+
+def test_the_stability_index_is_near_zero_for_the_same_distribution_and_large_for_a_shift():
+    import numpy as np
+
+    # given a reference sample with many ties at 0 and some unknown values
+    rng = np.random.default_rng(4)
+    reference = np.where(rng.random(20_000) < 0.4, 0.0, rng.gamma(2.0, 3.0, 20_000))
+    reference[rng.random(20_000) < 0.05] = np.nan
+    same = np.where(rng.random(20_000) < 0.4, 0.0, rng.gamma(2.0, 3.0, 20_000))
+    same[rng.random(20_000) < 0.05] = np.nan
+    # then a second draw of it is stable, a third of the values is not, nor more unknowns
+    assert population_stability_index(reference, same) < 0.01
+    assert population_stability_index(reference, same * 0.3) > 0.2
+    more_unknown = same.copy()
+    more_unknown[rng.random(20_000) < 0.3] = np.nan
+    assert population_stability_index(reference, more_unknown) > 0.2
+
+
+def test_each_threshold_crossed_is_one_breach_naming_version_metric_and_value():
+    # given a matured run that drifted in its score, ranks worse than its test and is off
+    run = RunHealth(
+        as_of=date(2026, 10, 19), model_name="m", model_version="4", model_run_id="r",
+        horizon_days=14, matures_on=date(2026, 11, 2), matured=True, persons_scored=100,
+        reference_as_of=date(2026, 9, 21), inactive_30d_share=0.2, score_psi=0.31,
+        feature_psi={"n_view_7d": 0.1, "days_since_first_event": 2.0}, training_base_rate=0.05,
+        test_roc_auc=0.72, roc_auc=0.68, ece=0.025)
+    # when held to the default thresholds
+    found = breaches_of(run, MonitorSettings())
+    # then the score, the AUC and the calibration breach, naming version and value; the
+    # whole-history feature does not, the windowed one is within the threshold
+    run_label = "model m version 4, scoring run 2026-10-19"
+    assert found == [
+        f"{run_label}: population stability index of the score is 0.310, above 0.2",
+        f"{run_label}: backtest AUC is 0.680, more than 0.03 below its test AUC 0.720",
+        f"{run_label}: backtest calibration error (ECE) is 0.025, above 0.02",
+    ]
+    # and within looser thresholds nothing breaches
+    assert breaches_of(run, MonitorSettings(psi_threshold=0.5, max_auc_drop=0.05,
+                                          max_calibration_error=0.03)) == []
 
 
 # ---- drift: the simulator plants a behaviour shift after training ---------------------------
