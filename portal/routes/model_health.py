@@ -31,6 +31,12 @@ def show_model_health(request: Request, portal: Portal, current: PageSession) ->
         context["lift_chart"] = charts.lines_chart(dates, [
             ("lift in the top 10 %", [run.lift_at_10pct for run in report.runs]),
         ], "Lift in the top 10 % after each scoring run")
+        context["rates_chart"] = charts.lines_chart(dates, [
+            ("realised intent rate", [run.base_rate for run in report.runs]),
+            ("intent rate in training", [run.training_base_rate for run in report.runs]),
+            ("no event in 30 days", [run.inactive_30d_share for run in report.runs]),
+        ], "Base rate and inactive share after each scoring run",
+            text=lambda value: f"{value * 100:.1f} %")
         context["decile_charts"] = [
             (run, charts.decile_pairs_chart(
                 [(d.decile, d.mean_score, d.realised_rate) for d in run.deciles],

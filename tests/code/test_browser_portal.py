@@ -118,8 +118,8 @@ def test_campaign_manager_signs_in_opens_an_audience_and_downloads_the_meta_file
             page.wait_for_url("**/model-health")
             assert page.get_by_role("heading", name="Model health").is_visible()
             assert page.get_by_role("alert").is_visible(), "the drift alarm is shown"
-            assert page.locator("svg.chart").count() == 5, (
-                "two decile charts, AUC and lift over time, and the drifted features")
+            assert page.locator("svg.chart").count() == 6, (
+                "two decile charts, AUC, lift and base rate over time, the drifted features")
             page.screenshot(path=SCREENSHOTS / "06-model-health.png", full_page=True)
             page.goto(portal_url + "/admin/downloads")
             assert page.get_by_role("cell", name="maria").is_visible(), "her download is logged"

@@ -172,7 +172,7 @@ def test_the_model_health_page_shows_the_alarm_and_its_pictures(client, home):
     # then the alarm, the decile, AUC, lift and drift pictures and the trend are shown
     assert page.status_code == 200
     assert "population stability index above 0.2 for 1 feature(s): n_view_7d 0.350" in page.text
-    assert page.text.count("<svg") == 5
+    assert page.text.count("<svg") == 6
     assert "Scored 2026-10-12 by version 1" in page.text and "on 2026-11-02" in page.text
 
 
