@@ -118,6 +118,7 @@ def _clamp(value: float) -> float:
 
 SECOND_COLOUR = "#2e7d32"
 GRID_COLOUR = "#dddddd"
+EXEMPT_COLOUR = "#8a8a8a"
 
 
 def _value_axis(parts: list[str], low: float, high: float, box: tuple[int, int, int, int],
@@ -217,9 +218,10 @@ def decile_pairs_chart(deciles: list[tuple[int, float, float]], title: str) -> M
     return Markup("".join(parts))
 
 
-def value_bars(pairs: list[tuple[str, float]], title: str, threshold: float) -> Markup:
+def value_bars(pairs: list[tuple[str, float]], title: str, threshold: float,
+               exempt: frozenset[str] = frozenset()) -> Markup:
     """Horizontal bars, one per (label, value), with a dashed line at `threshold`; a bar past
-    it is drawn in the warning colour."""
+    it is drawn in the warning colour, unless its label is `exempt` (grey: shown, no alarm)."""
     width, row_height, label_width, right = 640, 26, 260, 60
     height = row_height * len(pairs) + 12
     largest = max([value for _, value in pairs] + [threshold]) * 1.05
@@ -228,7 +230,8 @@ def value_bars(pairs: list[tuple[str, float]], title: str, threshold: float) -> 
     for index, (label, value) in enumerate(pairs):
         y = 6 + index * row_height
         bar = room * max(value, 0.0) / largest
-        colour = BASELINE_COLOUR if value > threshold else BAR_COLOUR
+        colour = (EXEMPT_COLOUR if label in exempt
+                  else BASELINE_COLOUR if value > threshold else BAR_COLOUR)
         parts.append(f'<text x="{label_width - 10}" y="{y + 17}" text-anchor="end" '
                      f'font-size="12" fill="{TEXT_COLOUR}" {FONT}>{escape(label)}</text>')
         parts.append(f'<rect x="{label_width}" y="{y + 4}" width="{bar:.1f}" '

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from monitoring.health import whole_history_features
 from monitoring.health_file import read_health
 from portal import charts
 from portal.access import PageSession
@@ -47,5 +48,5 @@ def show_model_health(request: Request, portal: Portal, current: PageSession) ->
         context["drift_chart"] = charts.value_bars(
             [*newest.most_drifted(DRIFTED_FEATURES), ("score", newest.score_psi)],
             f"Population stability index against the training snapshot, scored {newest.as_of}",
-            report.psi_threshold)
+            report.psi_threshold, exempt=whole_history_features())
     return render(request, "model_health.html", current, context)
