@@ -12,9 +12,10 @@ For each scoring run (marts.scores_runs) of the model, with the champion version
   training uses), then per decile the realised intent rate against the mean score, and AUC,
   PR-AUC, lift at 10 %, Brier and ECE (models/metrics.py).
 
-Every monitor run remakes all rows of the model in one transaction, so running twice gives the
-same rows and a person erased since has left them. The newest run's drift and the newest
-matured run's backtest are held to the settings' thresholds; a breach is an alarm.
+Every monitor run remakes the rows of each run it measures (those within `within_days` of the
+newest) in one transaction, so running twice gives the same rows and a person erased since
+has left them. The newest run's drift and the newest matured run's backtest are held to the
+settings' thresholds; a breach is an alarm.
 """
 
 from __future__ import annotations
@@ -168,7 +169,8 @@ def measure_health(warehouse_path: str | os.PathLike[str], tracking_uri: str,
     with open_warehouse(warehouse_path) as con:
         last_event_on = con.execute(
             read_sql("activation/queries/last_event_day.sql")).fetchone()[0]
-        runs = con.execute(_query("scoring_runs"), {"model_name": settings.model_name}).pl()
+        runs = con.execute(_query("scoring_runs"), {"model_name": settings.model_name,
+                                                    "within_days": settings.within_days}).pl()
         with one_transaction(con):
             healths = []
             for run in runs.iter_rows(named=True):
@@ -177,7 +179,7 @@ def measure_health(warehouse_path: str | os.PathLike[str], tracking_uri: str,
                     facts[version] = champion_facts(tracking_uri, settings.model_name, version,
                                                     run["model_run_id"])
                 healths.append(_measure_run(con, run, facts[version], settings, last_event_on))
-            _store(con, settings.model_name, healths, measured_at)
+            _store(con, healths, measured_at)
     return HealthReport(
         model_name=settings.model_name, measured_at=measured_at, last_event_on=last_event_on,
         psi_threshold=settings.psi_threshold, max_auc_drop=settings.max_auc_drop,
@@ -327,11 +329,14 @@ def _alarms(healths: list[RunHealth]) -> list[str]:
     return [breach for run in newest for breach in run.breaches]
 
 
-def _store(con, model_name: str, healths: list[RunHealth], measured_at: datetime) -> None:
-    for table in TABLES:  # names of our own tables, never input
-        con.execute(f"delete from {table} where model_name = ?", [model_name])
+def _store(con, healths: list[RunHealth], measured_at: datetime) -> None:
+    """Replace the rows of the runs measured (and only theirs)."""
     deciles, drift, runs = [], [], []
     for health in healths:
+        for table in TABLES:  # names of our own tables, never input
+            con.execute(f"delete from {table} where as_of_date = ? and model_name = ? "
+                        "and model_version = ?",
+                        [health.as_of, health.model_name, health.model_version])
         key = {"as_of_date": health.as_of, "model_name": health.model_name,
                "model_version": health.model_version, "measured_at": measured_at}
         deciles += [{**key, **decile.model_dump(), "horizon_days": health.horizon_days}

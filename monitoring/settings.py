@@ -31,6 +31,10 @@ class MonitorSettings(JobSettings):
         description="Also alarm on the features counted over a person's whole history (all "
         "events before the as-of date, days since the first event): they grow as the "
         "warehouse's history does, so they drift by construction. Their index is always shown.")
+    within_days: int = Field(
+        default=90, ge=0,
+        description="Measure the scoring runs at most this many days older than the newest; "
+        "older runs keep the rows measured before.")
     psi_bins: int = Field(
         default=10, ge=2, le=50,
         description="Bins of the stability index: quantiles of the training snapshot.")

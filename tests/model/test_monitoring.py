@@ -220,6 +220,22 @@ def test_each_threshold_crossed_is_one_breach_naming_version_metric_and_value():
                                           max_calibration_error=0.03)) == []
 
 
+def test_only_the_runs_within_the_window_of_the_newest_are_measured(tmp_path):
+    # given scoring runs 0, 60 and 100 days before the newest (and one of another model)
+    from warehouse.sql_files import read_sql
+
+    newest = date(2026, 11, 2)
+    with open_warehouse(tmp_path / "warehouse.duckdb") as con:
+        for days, model in ((100, "m"), (60, "m"), (0, "m"), (0, "other")):
+            con.execute("insert into marts.scores_runs values (?, ?, '1', 'r', '{}', 10, now())",
+                        [newest - timedelta(days=days), model])
+        # when the monitor lists the runs to measure with the default window of 90 days
+        listed = con.execute(read_sql("monitoring/queries/scoring_runs.sql"), {
+            "model_name": "m", "within_days": MonitorSettings().within_days}).fetchall()
+    # then the run 100 days back is left as it was measured before
+    assert [row[0] for row in listed] == [newest - timedelta(days=60), newest]
+
+
 # ---- drift: the simulator plants a behaviour shift after training ---------------------------
 
 WORLD_END = date(2026, 11, 1)
