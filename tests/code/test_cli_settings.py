@@ -123,7 +123,8 @@ def test_every_date_option_is_found():
     assert set(_date_options()) == {
         (("features", "build"), "--as-of"), (("train",), "--as-of"), (("score",), "--as-of"),
         (("export",), "--as-of"), (("lift",), "--as-of"), (("pipeline",), "--as-of"),
-        (("lift",), "--start"), (("lift",), "--end"), (("simulate",), "--end")}
+        (("lift",), "--start"), (("lift",), "--end"), (("simulate",), "--end"),
+        (("simulate",), "--shift-from")}
 
 
 @pytest.mark.parametrize(("path", "option"), _date_options(),
