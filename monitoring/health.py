@@ -219,14 +219,13 @@ def _query(name: str) -> str:
     return read_sql(f"monitoring/queries/{name}.sql")
 
 
-def _features_of(con, as_of: date) -> pl.DataFrame:
-    """The profiled persons' features of `as_of`, built first when the warehouse holds none
-    (point in time, so the same as when they were first built for that feature set)."""
-    frame = load_feature_frame(con, as_of)
-    if frame.is_empty():
+def _ensure_features(con, as_of: date) -> None:
+    """Build the profiled persons' features of `as_of` when the warehouse holds none (a new
+    feature set recreates the table); point in time, so as they were first built."""
+    built = con.execute("select exists (select 1 from features.person_features "
+                        "where as_of_date = ?)", [as_of]).fetchone()[0]
+    if not built:
         build_features_in_transaction(con, as_of)
-        frame = load_feature_frame(con, as_of)
-    return frame
 
 
 def _measure_run(con, run: dict, facts: ChampionFacts, settings: MonitorSettings,
@@ -234,15 +233,17 @@ def _measure_run(con, run: dict, facts: ChampionFacts, settings: MonitorSettings
     as_of = run["as_of_date"]
     key = {"as_of": as_of, "model_name": run["model_name"],
            "model_version": run["model_version"]}
-    _features_of(con, as_of)  # the run's own features, should a new feature set have dropped them
+    _ensure_features(con, as_of)
+    _ensure_features(con, facts.reference_as_of)
     scored = con.execute(_query("scored_features"), key).pl()
-    reference = _features_of(con, facts.reference_as_of)
+    scored_matrix = feature_matrix(scored, facts.feature_names)
+    reference_matrix = feature_matrix(load_feature_frame(con, facts.reference_as_of),
+                                      facts.feature_names)
     feature_psi = {
-        name: population_stability_index(feature_matrix(reference, [name])[:, 0],
-                                         feature_matrix(scored, [name])[:, 0], settings.psi_bins)
-        for name in facts.feature_names}
-    reference_scores = scorer_for(facts.model).scores(
-        feature_matrix(reference, facts.feature_names))
+        name: population_stability_index(reference_matrix[:, column], scored_matrix[:, column],
+                                         settings.psi_bins)
+        for column, name in enumerate(facts.feature_names)}
+    reference_scores = scorer_for(facts.model).scores(reference_matrix)
     test_metrics = json.loads(run["test_metrics"] or "{}")
     due = matures_on(as_of, facts.horizon_days)
     health = RunHealth(
