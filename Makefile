@@ -29,13 +29,20 @@ browser:
 # server, all under $(NORRUT_HOME). 25,000 persons keep it within three minutes on two cores;
 # `make demo DEMO_PERSONS=50000` runs the full default world.
 DEMO_PERSONS ?= 25000
+# The label horizon (train's default): the demo also scores this many days before its as-of date.
+DEMO_BACKTEST_DAYS ?= 14
 demo: setup
 	$(UV) run --locked norrut simulate $(DEMO_WORLD) --faults --persons $(DEMO_PERSONS)
 	@echo "Segments: activation/demo_segments.yaml, the shipped segments with a minimum audience of 100 persons to fit this small world (real campaigns: activation/default_segments.yaml)"
 	PREFECT_SERVER_ANALYTICS_ENABLED=false $(UV) run --locked norrut pipeline \
 		--inbox $(DEMO_WORLD)/inbox --catalog $(DEMO_WORLD)/catalog.csv \
 		--segments-file activation/demo_segments.yaml
+	@echo "Scoring also as of $(DEMO_BACKTEST_DAYS) days before the demo's as-of date (the champion's test snapshot), a run whose label horizon has passed, so 'norrut monitor' can backtest it"
+	$(UV) run --locked norrut score --as-of $$($(UV) run --locked python -c "import datetime, json; \
+		print(datetime.date.fromisoformat(json.load(open('$(DEMO_WORLD)/world.json'))['as_of']) \
+		- datetime.timedelta(days=$(DEMO_BACKTEST_DAYS)))")
 	$(UV) run --locked norrut status
+	@echo "Model health: uv run --locked norrut monitor (then the portal's Model health page)"
 
 test: setup browser
 	$(UV) run --locked pytest

@@ -58,6 +58,11 @@ class NorrutHome:
         return self.root / "exports"
 
     @property
+    def health_file(self) -> Path:
+        """The monitor's latest model health (aggregates only), which the portal shows."""
+        return self.root / "monitoring" / "health.json"
+
+    @property
     def users_file(self) -> Path:
         return self.root / "portal" / "users.json"
 

@@ -20,6 +20,7 @@ from flows.reports import (
     export_markdown,
     features_markdown,
     ingest_markdown,
+    monitor_markdown,
     optout_markdown,
     pipeline_markdown,
     scoring_markdown,
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     from features.build import FeatureBuildResult
     from models.settings import TrainSettings
     from models.training import TrainResult
+    from monitoring.health import HealthReport
+    from monitoring.settings import MonitorSettings
     from warehouse.ingest import IngestReport
     from warehouse.settings import IngestSettings, OptoutSettings
 
@@ -226,6 +229,23 @@ def lift_job(run: JobRun, settings: LiftSettings):
     run.publish(lift_markdown(measurement), "lift-summary",
                 "Intent of the treated persons against the holdout, and the lift")
     return measurement
+
+
+def monitor_job(run: JobRun, settings: MonitorSettings) -> HealthReport:
+    """Backtest every matured scoring run, measure drift, log it to MLflow and write the
+    portal's health file; publish the trend, then fail the run when a threshold was crossed."""
+    from monitoring.health import ModelHealthAlarm
+
+    home = settings.norrut_home().ensure()
+    # It writes the monitoring tables (and may rebuild a snapshot's features).
+    with run.holding_the_warehouse(home, settings.lock_wait_seconds):
+        _refuse_sharded(home, "the monitor")
+        report = run.run(steps.measure_model_health, settings)
+    run.publish(monitor_markdown(report), "model-health",
+                "Backtests of matured scoring runs, drift, and the alarms raised")
+    if report.alarms:
+        raise ModelHealthAlarm(report.alarm_message())
+    return report
 
 
 def pipeline_job(run: JobRun, settings: PipelineSettings) -> PipelineResult:

@@ -193,3 +193,48 @@ def optout_markdown(report) -> str:
             ["reason", "rows"],
             [(reason, f"{count:,}") for reason, count in report.rejected_by_reason.items()])]
     return "\n".join(lines)
+
+
+def _figure(value: float | None, form: str = ".3f") -> str:
+    return "-" if value is None else format(value, form)
+
+
+def monitor_markdown(report) -> str:
+    """Summary of one monitor run (a monitoring.health.HealthReport): the alarms, the trend
+    over scoring runs, the newest backtest per decile and the newest run's drift."""
+    lines = [f"## Model health of {report.model_name}", ""]
+    if not report.runs:
+        return "\n".join(lines + ["No scoring run is stored yet: run `norrut score` first."])
+    lines.append(f"Thresholds: stability index {report.psi_threshold:g}, AUC drop "
+                 f"{report.max_auc_drop:g} below the test AUC, calibration error "
+                 f"{report.max_calibration_error:g}.")
+    lines += [""] + ([f"**Alarm**: {alarm}" for alarm in report.alarms] if report.alarms
+                     else [("**No alarm**: the newest scoring run and the newest backtest "
+                            "are within every threshold.")])
+    lines += ["", "### Trend, oldest scoring run first", "", markdown_table(
+        ["as of", "version", "backtest", "persons", "base rate", "AUC (test)", "lift 10 %",
+         "ECE", "score PSI", "largest feature PSI", "no event 30 d"],
+        [(run.as_of.isoformat(), run.model_version,
+          "matured" if run.matured else f"matures {run.matures_on.isoformat()}",
+          f"{run.persons_scored:,}", _figure(run.base_rate, ".2%"),
+          f"{_figure(run.roc_auc)} ({_figure(run.test_roc_auc)})",
+          _figure(run.lift_at_10pct, ".2f"), _figure(run.ece), _figure(run.score_psi),
+          " ".join(f"{name} {value:.3f}" for name, value in run.most_drifted(1)),
+          f"{run.inactive_30d_share:.1%}") for run in report.runs])]
+    matured = report.matured_runs
+    if matured:
+        newest = matured[-1]
+        lines += ["", (f"### Backtest of {newest.as_of.isoformat()} (version "
+                       f"{newest.model_version}, {newest.horizon_days}-day horizon)"), "",
+                  markdown_table(["decile", "persons", "mean predicted", "realised"],
+                                 [(d.decile, f"{d.persons:,}", f"{d.mean_score:.2%}",
+                                   f"{d.realised_rate:.2%}") for d in newest.deciles])]
+    else:
+        lines += ["", ("No scoring run has matured yet: a run is backtested once the events "
+                       "reach past its as-of date plus the label horizon.")]
+    newest = report.runs[-1]
+    lines += ["", (f"### Most drifted features of {newest.as_of.isoformat()} (against the "
+                   f"training snapshot {newest.reference_as_of.isoformat()})"), "",
+              markdown_table(["feature", "PSI"], [(name, f"{value:.3f}") for name, value in
+                                                  newest.most_drifted(5)])]
+    return "\n".join(lines)

@@ -191,6 +191,14 @@ def export_segments(settings, progress: Progress | None = None):
     return export(settings, progress=_step_progress(progress))
 
 
+@step("measure-model-health", retries=2, retry_delay_seconds=10, reports_progress=True)
+def measure_model_health(settings, progress: Progress | None = None):
+    # Retried only when the disk or MLflow store failed: the rows are remade in one transaction.
+    from monitoring.health import monitor
+
+    return monitor(settings, progress=_step_progress(progress))
+
+
 @step("find-export-run")
 def find_export_run(exports_dir: str, segment: str, as_of: date | None,
                     export_version: int | None) -> tuple[date, int]:

@@ -114,3 +114,133 @@ def _svg_open(width: int, height: int, title: str) -> str:
 
 def _clamp(value: float) -> float:
     return min(max(value, 0.0), 1.0)
+
+
+SECOND_COLOUR = "#2e7d32"
+GRID_COLOUR = "#dddddd"
+EXEMPT_COLOUR = "#8a8a8a"
+
+
+def _value_axis(parts: list[str], low: float, high: float, box: tuple[int, int, int, int],
+                text) -> None:
+    """Five grid lines with their values from `low` to `high` over the plot `box`
+    (left, top, right edge x, bottom edge y)."""
+    left, top, right, bottom = box
+    for index in range(5):
+        value = low + (high - low) * index / 4
+        y = bottom - (bottom - top) * index / 4
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" '
+                     f'stroke="{GRID_COLOUR}"/>')
+        parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" font-size="12" '
+                     f'fill="{TEXT_COLOUR}" {FONT}>{escape(text(value))}</text>')
+
+
+def _legend(parts: list[str], names: list[str], colours: tuple[str, ...], x: int, y: int) -> None:
+    for index, name in enumerate(names):
+        left = x + index * 190
+        parts.append(f'<rect x="{left}" y="{y - 10}" width="14" height="10" '
+                     f'fill="{colours[index % len(colours)]}"/>')
+        parts.append(f'<text x="{left + 20}" y="{y}" font-size="12" fill="{TEXT_COLOUR}" '
+                     f'{FONT}>{escape(name)}</text>')
+
+
+def lines_chart(x_labels: list[str], series: list[tuple[str, list[float | None]]], title: str,
+                text=lambda value: f"{value:.2f}") -> Markup:
+    """One line per (name, values) over the x labels (scoring dates), each point marked; a
+    missing value (None) leaves a gap. A legend names the lines."""
+    width, height = 640, 300
+    left, right, top, bottom = 64, 48, 36, 56  # room for the last date's label
+    known = [value for _, values in series for value in values if value is not None]
+    low, high = (min(known), max(known)) if known else (0.0, 1.0)
+    padding = (high - low) * 0.1 or abs(high) * 0.1 or 0.1
+    low, high = low - padding, high + padding
+    plot_bottom, plot_right = height - bottom, width - right
+    step = (plot_right - left) / max(len(x_labels) - 1, 1)
+
+    def point(index: int, value: float) -> tuple[float, float]:
+        x = left + index * step if len(x_labels) > 1 else (left + plot_right) / 2
+        return x, plot_bottom - (plot_bottom - top) * (value - low) / (high - low)
+
+    parts = [_svg_open(width, height, title)]
+    _value_axis(parts, low, high, (left, top, plot_right, plot_bottom), text)
+    colours = (BAR_COLOUR, BASELINE_COLOUR, SECOND_COLOUR)
+    for number, (name, values) in enumerate(series):
+        colour = colours[number % len(colours)]
+        runs: list[list[str]] = [[]]
+        for index, value in enumerate(values):
+            if value is None:
+                runs.append([])
+                continue
+            x, y = point(index, value)
+            runs[-1].append(f"{x:.1f},{y:.1f}")
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}">'
+                         f'<title>{escape(name)} {escape(x_labels[index])}: '
+                         f'{escape(text(value))}</title></circle>')
+        for run in runs:
+            if len(run) > 1:
+                parts.append(f'<polyline points="{" ".join(run)}" fill="none" '
+                             f'stroke="{colour}" stroke-width="2"/>')
+    for index, label in enumerate(x_labels):
+        x, _ = point(index, low)
+        parts.append(f'<text x="{x:.1f}" y="{plot_bottom + 18}" text-anchor="middle" '
+                     f'font-size="11" fill="{TEXT_COLOUR}" {FONT}>{escape(label)}</text>')
+    _legend(parts, [name for name, _ in series], colours, left, height - 10)
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def decile_pairs_chart(deciles: list[tuple[int, float, float]], title: str) -> Markup:
+    """Per decile (1 = best-scored tenth), two bars: the mean predicted score and the realised
+    rate, as (decile, predicted, realised)."""
+    width, height = 640, 300
+    left, right, top, bottom = 64, 16, 20, 56
+    plot_bottom, plot_right = height - bottom, width - right
+    high = max([value for _, predicted, realised in deciles
+                for value in (predicted, realised)] + [0.01]) * 1.1
+    slot = (plot_right - left) / max(len(deciles), 1)
+    parts = [_svg_open(width, height, title)]
+    _value_axis(parts, 0.0, high, (left, top, plot_right, plot_bottom),
+                lambda value: f"{value * 100:.0f} %")
+    colours = (BAR_COLOUR, BASELINE_COLOUR)
+    for index, (decile, *values) in enumerate(deciles):
+        for number, value in enumerate(values):
+            bar = (plot_bottom - top) * value / high
+            x = left + index * slot + slot * (0.1 + 0.4 * number)
+            what = ("predicted", "realised")[number]
+            parts.append(f'<rect x="{x:.1f}" y="{plot_bottom - bar:.1f}" width="{slot * 0.38:.1f}" '
+                         f'height="{bar:.1f}" fill="{colours[number]}"><title>Decile {decile} '
+                         f'{what}: {value * 100:.1f} %</title></rect>')
+        parts.append(f'<text x="{left + (index + 0.5) * slot:.1f}" y="{plot_bottom + 18}" '
+                     f'text-anchor="middle" font-size="12" fill="{TEXT_COLOUR}" {FONT}>'
+                     f'{decile}</text>')
+    _legend(parts, ["mean predicted score", "realised intent rate"], colours, left, height - 10)
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def value_bars(pairs: list[tuple[str, float]], title: str, threshold: float,
+               exempt: frozenset[str] = frozenset()) -> Markup:
+    """Horizontal bars, one per (label, value), with a dashed line at `threshold`; a bar past
+    it is drawn in the warning colour, unless its label is `exempt` (grey: shown, no alarm)."""
+    width, row_height, label_width, right = 640, 26, 260, 60
+    height = row_height * len(pairs) + 12
+    largest = max([value for _, value in pairs] + [threshold]) * 1.05
+    room = width - label_width - right
+    parts = [_svg_open(width, height, title)]
+    for index, (label, value) in enumerate(pairs):
+        y = 6 + index * row_height
+        bar = room * max(value, 0.0) / largest
+        colour = (EXEMPT_COLOUR if label in exempt
+                  else BASELINE_COLOUR if value > threshold else BAR_COLOUR)
+        parts.append(f'<text x="{label_width - 10}" y="{y + 17}" text-anchor="end" '
+                     f'font-size="12" fill="{TEXT_COLOUR}" {FONT}>{escape(label)}</text>')
+        parts.append(f'<rect x="{label_width}" y="{y + 4}" width="{bar:.1f}" '
+                     f'height="{row_height - 10}" fill="{colour}"/>')
+        parts.append(f'<text x="{label_width + bar + 6:.1f}" y="{y + 17}" font-size="12" '
+                     f'fill="{TEXT_COLOUR}" {FONT}>{value:.3f}</text>')
+    x = label_width + room * threshold / largest
+    parts.append(f'<line x1="{x:.1f}" y1="2" x2="{x:.1f}" y2="{height - 2}" '
+                 f'stroke="{AXIS_COLOUR}" stroke-dasharray="4 3"><title>threshold '
+                 f'{threshold:g}</title></line>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

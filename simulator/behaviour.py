@@ -71,8 +71,11 @@ def _pick_content(rng: np.random.Generator, population: Population, catalog: Cat
 
 
 def _engagement_for_day(rng: np.random.Generator, population: Population, catalog: Catalog,
-                        readiness: np.ndarray, day_start: int) -> list[dict[str, np.ndarray]]:
+                        readiness: np.ndarray, day_start: int,
+                        activity_factor: float = 1.0) -> list[dict[str, np.ndarray]]:
     rate = population.activity * np.exp(READINESS_ON_ACTIVITY * readiness)
+    if activity_factor != 1.0:  # only a planted shift touches the rate (default worlds unchanged)
+        rate = rate * np.float32(activity_factor)
     person = np.repeat(np.arange(population.size, dtype=np.int32), rng.poisson(rate))
     shown = len(person)
     content = _pick_content(rng, population, catalog, person)
@@ -138,8 +141,10 @@ def _intents_for_day(rng: np.random.Generator, hazard: np.ndarray) -> tuple[np.n
 
 def simulate_history(rng: np.random.Generator, population: Population, catalog: Catalog,
                      days: int, future_days: int, first_day_epoch_second: int,
-                     on_day: Callable[[int], None] | None = None) -> SimulatedHistory:
-    """Run the world for `days` observed days plus `future_days` whose events stay hidden."""
+                     on_day: Callable[[int], None] | None = None, shift_day: int | None = None,
+                     shift_activity: float = 1.0) -> SimulatedHistory:
+    """Run the world for `days` observed days plus `future_days` whose events stay hidden;
+    from day index `shift_day` on (when given) engagement rates are scaled by `shift_activity`."""
     total_days = days + future_days
     baseline = population.hazard_baseline()
     readiness = rng.standard_normal(population.size).astype(np.float32)
@@ -155,7 +160,9 @@ def simulate_history(rng: np.random.Generator, population: Population, catalog: 
                              intent_type))
         if day < days:
             day_start = first_day_epoch_second + day * SECONDS_PER_DAY
-            day_parts = _engagement_for_day(rng, population, catalog, readiness, day_start)
+            shifted = shift_day is not None and day >= shift_day
+            day_parts = _engagement_for_day(rng, population, catalog, readiness, day_start,
+                                            shift_activity if shifted else 1.0)
             count = len(intent_person)
             favourite = rng.random(count) < 0.7
             day_parts.append({

@@ -53,7 +53,8 @@ TRUTH_VERSION = 2
 
 Progress = Callable[[str, int, int], None]
 # Settings added after worlds first recorded their arguments, with their defaults.
-_LATER_SETTINGS = {"fault_rate": None, "unknown_columns": True}
+_LATER_SETTINGS = {"fault_rate": None, "unknown_columns": True, "shift_from": None,
+                   "shift_activity": 0.3}
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,11 @@ class WorldSettings:
     fault_rate: float | None = None
     # With `faults`, the first file of each format carries columns outside the contract.
     unknown_columns: bool = True
+    # A behaviour shift planted from this day on (None: none, the default): every person's
+    # engagement rate is multiplied by `shift_activity`, as when a platform changes its feed,
+    # so the model's features drift away from what it was trained on (model monitoring tests).
+    shift_from: date | None = None
+    shift_activity: float = 0.3
 
     @property
     def first_day(self) -> date:
@@ -85,6 +91,13 @@ class WorldSettings:
             raise ValueError("--seed must not be negative")
         if self.fault_rate is not None and not 0 <= self.fault_rate < 0.5:
             raise ValueError("the fault rate must be at least 0 and below 0.5")
+        if self.shift_activity <= 0:
+            raise ValueError("the shift's activity factor must be above 0")
+
+    @property
+    def shift_day(self) -> int | None:
+        """Day index (from first_day) the behaviour shift starts, or None without one."""
+        return None if self.shift_from is None else (self.shift_from - self.first_day).days
 
 
 def _rng(seed: int, stream: int) -> np.random.Generator:
@@ -298,7 +311,8 @@ def _build(root: Path, settings: WorldSettings, report: Progress) -> dict:
     history = simulate_history(
         _rng(settings.seed, 3), population, catalog, settings.days, FUTURE_DAYS,
         epoch_second(settings.first_day),
-        on_day=lambda day: report("simulating days", day + 1, total_days))
+        on_day=lambda day: report("simulating days", day + 1, total_days),
+        shift_day=settings.shift_day, shift_activity=settings.shift_activity)
 
     id_salt = settings.seed * 0x2545F4914F6CDD1D + 0x5EED
     vocabulary = Vocabulary.build(
@@ -339,7 +353,8 @@ def _build(root: Path, settings: WorldSettings, report: Progress) -> dict:
     expected["optouts"] = _optout_figures(population, history, optouts)
     (root / "truth" / "expected_ingest.json").write_text(
         json.dumps(expected, indent=2, ensure_ascii=False) + "\n")
-    arguments = {**asdict(settings), "end": settings.end.isoformat()}
+    arguments = {**asdict(settings), "end": settings.end.isoformat(),
+                 "shift_from": settings.shift_from and settings.shift_from.isoformat()}
     for name, default in _LATER_SETTINGS.items():
         if arguments[name] == default:
             del arguments[name]  # at its default, a world records what it always did

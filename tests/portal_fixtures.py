@@ -139,3 +139,38 @@ def write_lift_result(exports_dir: Path, campaign: str = "winter-2026-meta") -> 
 
 def add_user(users_file: Path, name: str, password: str, *, is_admin: bool = False) -> None:
     UserStore(users_file, FAST_TEST_HASHER).add(name, password, is_admin=is_admin)
+
+
+def write_health_report(health_file: Path, runs: int = 3) -> Path:
+    """A monitor's health file: `runs` weekly scoring runs of version 1, all but the newest
+    matured, the newest with one drifted feature (the alarm)."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from monitoring.health import DecileOutcome, HealthReport, RunHealth
+    from monitoring.health_file import write_health
+
+    first = date(2026, 10, 5)
+    healths = []
+    for index in range(runs):
+        as_of = first + timedelta(days=7 * index)
+        matured = index < runs - 1
+        deciles = [DecileOutcome(decile=d, persons=2500, persons_with_intent=int(400 / d),
+                                 mean_score=0.16 / d, realised_rate=(400 / d) / 2500)
+                   for d in range(1, 11)] if matured else []
+        healths.append(RunHealth(
+            as_of=as_of, model_name="curious-about-working-here", model_version="1",
+            model_run_id="run-1", horizon_days=14, matures_on=as_of + timedelta(days=14),
+            matured=matured, persons_scored=25_000, reference_as_of=date(2026, 9, 21),
+            inactive_30d_share=0.3 + 0.01 * index, score_psi=0.02 * (index + 1),
+            feature_psi={"n_view_7d": 0.05 + 0.15 * index, "n_click_30d": 0.04},
+            training_base_rate=0.05, test_roc_auc=0.72, deciles=deciles,
+            persons=25_000 if matured else None, base_rate=0.05 if matured else None,
+            roc_auc=0.71 - 0.01 * index if matured else None,
+            lift_at_10pct=3.1 if matured else None, ece=0.006 if matured else None))
+    alarm = (f"{healths[-1].label}: population stability index above 0.2 for 1 feature(s): "
+             f"n_view_7d {healths[-1].feature_psi['n_view_7d']:.3f}")
+    report = HealthReport(model_name="curious-about-working-here",
+                          measured_at=datetime(2026, 11, 2, 6, tzinfo=UTC),
+                          last_event_on=date(2026, 11, 1), psi_threshold=0.2, max_auc_drop=0.03,
+                          max_calibration_error=0.02, runs=healths, alarms=[alarm])
+    return write_health(health_file, report)

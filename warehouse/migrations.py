@@ -109,6 +109,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         ("audit/optout_export_files.sql",),
     ),
     Migration(
+        8,
+        "model health: backtests of matured scoring runs per decile, feature and score drift, "
+        "and one row of health per scoring run (aggregates only, no person)",
+        ("monitoring/backtest_deciles.sql", "monitoring/feature_drift.sql",
+         "monitoring/model_health_runs.sql"),
+    ),
+    Migration(
         11,
         "shards: the layout of a sharded warehouse and each shard's stored files",
         ("meta/shard_layout.sql", "raw/shard_files.sql"),

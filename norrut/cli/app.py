@@ -87,13 +87,15 @@ def build_app() -> typer.Typer:
         alerts,
         lift,
         modeling,
+        monitor,
         orchestration,
         portal,
         simulate,
         warehouse,
     )
 
-    for area in (simulate, warehouse, modeling, activation, lift, orchestration, portal, alerts):
+    for area in (simulate, warehouse, modeling, activation, lift, monitor, orchestration, portal,
+                 alerts):
         area.register(app)
     return app
 

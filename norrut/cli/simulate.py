@@ -33,6 +33,13 @@ def simulate(
     )] = date(2026, 11, 1),
     files: Annotated[int, typer.Option(
         "--files", min=1, max=50, help="Event files per format (JSON, CSV, Parquet).")] = 4,
+    shift_from: Annotated[date | None, typer.Option(
+        "--shift-from", parser=parse_date, metavar=DATE_FORMAT,
+        help="Plant a behaviour shift from this day on: engagement falls to --shift-activity "
+             "of its rate, so a model trained before it sees its features drift.")] = None,
+    shift_activity: Annotated[float, typer.Option(
+        "--shift-activity", min=0.01, help="Engagement rate after --shift-from, as a share of "
+             "the rate before it.")] = 0.3,
 ) -> None:
     """Write a synthetic world that follows the data contract: OUT/inbox, OUT/catalog.csv,
     OUT/optouts.csv, OUT/truth/ and OUT/world.json."""
@@ -42,7 +49,8 @@ def simulate(
     from simulator.world import WorldSettings, simulate_world
 
     settings = WorldSettings(persons=persons, days=days, seed=seed, end=end,
-                             faults=faults, files_per_format=files)
+                             faults=faults, files_per_format=files, shift_from=shift_from,
+                             shift_activity=shift_activity)
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=False) as progress:

@@ -17,6 +17,7 @@ from activation.settings import ExportSettings, LiftSettings, ScoreSettings
 from features.settings import FeatureSettings
 from flows.settings import PipelineSettings
 from models.settings import PromoteSettings, TrainSettings
+from monitoring.settings import MonitorSettings
 from norrut.cli.app import build_app
 from norrut.cli.context import DATE_FORMAT, JobCommand, job_settings, setting_help
 from warehouse.settings import IngestSettings, OptoutSettings
@@ -33,6 +34,7 @@ JOBS: list[tuple[tuple[str, ...], type[BaseModel], set[str], set[str]]] = [
     (("score",), ScoreSettings, set(), set()),
     (("export",), ExportSettings, set(), set()),
     (("lift",), LiftSettings, set(), set()),
+    (("monitor",), MonitorSettings, set(), set()),
     (("pipeline",), PipelineSettings, set(), set()),
 ]
 # The positional arguments kept from before, each another way to give one field.
@@ -121,7 +123,8 @@ def test_every_date_option_is_found():
     assert set(_date_options()) == {
         (("features", "build"), "--as-of"), (("train",), "--as-of"), (("score",), "--as-of"),
         (("export",), "--as-of"), (("lift",), "--as-of"), (("pipeline",), "--as-of"),
-        (("lift",), "--start"), (("lift",), "--end"), (("simulate",), "--end")}
+        (("lift",), "--start"), (("lift",), "--end"), (("simulate",), "--end"),
+        (("simulate",), "--shift-from")}
 
 
 @pytest.mark.parametrize(("path", "option"), _date_options(),

@@ -17,6 +17,7 @@ from features.settings import FeatureSettings
 from flows import settings as flow_settings
 from flows.settings import PipelineSettings
 from models.settings import TrainSettings
+from monitoring.settings import MonitorSettings
 from warehouse.settings import IngestSettings, OptoutSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -32,6 +33,7 @@ SETTINGS_OF_FLOW = {
     "export": ExportSettings,
     "pipeline": PipelineSettings,
     "lift": LiftSettings,
+    "monitor": MonitorSettings,
 }
 
 
@@ -65,7 +67,7 @@ def test_every_job_settings_class_is_owned_by_its_stage():
     owners = {IngestSettings: "warehouse", OptoutSettings: "warehouse", FeatureSettings: "features",
               TrainSettings: "models", ScoreSettings: "activation", ExportSettings: "activation",
               ScoreAndExportSettings: "activation", LiftSettings: "activation",
-              PipelineSettings: "flows"}
+              MonitorSettings: "monitoring", PipelineSettings: "flows"}
     for settings_class, stage in owners.items():
         assert issubclass(settings_class, JobSettings)
         assert settings_class.__module__ == f"{stage}.settings", settings_class

@@ -10,7 +10,13 @@ import re
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
-from portal_fixtures import FAST_TEST_HASHER, add_user, write_export_run, write_lift_result
+from portal_fixtures import (
+    FAST_TEST_HASHER,
+    add_user,
+    write_export_run,
+    write_health_report,
+    write_lift_result,
+)
 
 from portal.app import create_app
 
@@ -152,6 +158,22 @@ def test_signed_in_user_sees_runs_segment_and_lift_pages(client, home):
     assert f"{SEGMENT_URL}/download/the_trade_desk/2" in segment.text
     assert lift.status_code == 200
     assert "winter-2026-meta" in lift.text and "+100 %" in lift.text
+
+
+def test_the_model_health_page_shows_the_alarm_and_its_pictures(client, home):
+    # Given a signed-in user before any monitor run
+    sign_in(client)
+    # then the page says there is no health yet
+    empty = client.get("/model-health")
+    assert empty.status_code == 200 and "No model health yet" in empty.text
+    # when the monitor has written its health file
+    write_health_report(home.health_file)
+    page = client.get("/model-health")
+    # then the alarm, the decile, AUC, lift and drift pictures and the trend are shown
+    assert page.status_code == 200
+    assert "population stability index above 0.2 for 1 feature(s): n_view_7d 0.350" in page.text
+    assert page.text.count("<svg") == 6
+    assert "Scored 2026-10-12 by version 1" in page.text and "on 2026-11-02" in page.text
 
 
 @pytest.mark.parametrize("file_name", ["generic.csv", "meta.csv", "the_trade_desk-0001.json",

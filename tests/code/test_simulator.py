@@ -714,3 +714,33 @@ def test_a_small_fault_rate_still_reaches_every_text_file_and_zero_plants_none(t
     assert _expected(zero)["duplicates_skipped"] > 0 and _expected(zero)["quarantined_files"]
     with pytest.raises(ValueError, match="fault rate"):
         WorldSettings(**SMALL, fault_rate=0.7).validate()
+
+
+def test_a_planted_behaviour_shift_changes_engagement_only_from_its_day(tmp_path):
+    # given the same world without and with a shift planted from day 15 of 30
+    import numpy as np
+
+    from simulator.behaviour import SECONDS_PER_DAY, simulate_history
+    from simulator.population import make_catalog, make_population
+
+    def history(shift_day):
+        rng = np.random.default_rng([11, 3])
+        population = make_population(np.random.default_rng([11, 1]), 400, 30)
+        catalog = make_catalog(np.random.default_rng([11, 2]), date(2026, 10, 3))
+        return simulate_history(rng, population, catalog, 30, 5, 0, shift_day=shift_day,
+                                shift_activity=0.3)
+
+    stable, shifted = history(None), history(15)
+    day_of = {name: events["second"] // SECONDS_PER_DAY
+              for name, events in (("stable", stable.events), ("shifted", shifted.events))}
+    # then the days before it are the same events, and engagement falls after it
+    before = {name: days < 15 for name, days in day_of.items()}
+    for column in ("person", "second", "event_type", "content"):
+        assert np.array_equal(stable.events[column][before["stable"]],
+                              shifted.events[column][before["shifted"]])
+    assert (~before["shifted"]).sum() < 0.5 * (~before["stable"]).sum()
+    # and a world with the shift records it in world.json, one without records nothing new
+    out = tmp_path / "world"
+    settings = WorldSettings(**SMALL, shift_from=date(2026, 10, 20))
+    simulate_world(out, settings)
+    assert json.loads((out / "world.json").read_text())["arguments"]["shift_from"] == "2026-10-20"

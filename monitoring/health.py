@@ -1,0 +1,362 @@
+"""The monitor job: every stored scoring run of a model measured against what happened since.
+
+For each scoring run (marts.scores_runs) of the model, with the champion version that scored it:
+
+- drift, known at once: the population stability index of every model feature and of the
+  score, the scored persons against the champion's latest training snapshot (its date from the
+  MLflow run's params; the snapshot's features rebuilt when the warehouse no longer holds them,
+  its scores made by the version itself), and the share of scored persons without an event in
+  the 30 days before the as-of date;
+- the backtest, once the run has matured (the events reach past as-of + the label horizon):
+  features/sql/person_label.sql for the run's as-of date, horizon and intent types (the label
+  training uses), then per decile the realised intent rate against the mean score, and AUC,
+  PR-AUC, lift at 10 %, Brier and ECE (models/metrics.py).
+
+Every monitor run remakes the rows of each run it measures (those within `within_days` of the
+newest) in one transaction, so running twice gives the same rows and a person erased since
+has left them. The newest run's drift and the newest matured run's backtest are held to the
+settings' thresholds; a breach is an alarm.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import polars as pl
+from pydantic import BaseModel
+
+from activation.scoring import feature_matrix
+from features.build import build_features_in_transaction, load_feature_frame
+from features.catalog import CATALOG
+from models.metrics import evaluate
+from models.prediction import scorer_for
+from models.registry import load_version
+from models.threads import configure_threads
+from monitoring.psi import population_stability_index
+from monitoring.settings import MonitorSettings
+from warehouse.db import one_transaction, open_warehouse
+from warehouse.sql_files import read_sql
+
+SCORE = "score"  # the drift row of the score itself, beside the features'
+INACTIVE_DAYS = 30
+# features/catalog.py's table of the features over a person's whole history (n_events_all,
+# days_since_first_event ...): they grow with the warehouse's history.
+WHOLE_HISTORY_TABLE = "history"
+SHOWN_FEATURES = 3  # drifted features an alarm names; the rest are counted
+TABLES = ("marts.backtest_deciles", "marts.feature_drift", "marts.model_health_runs")
+# features/sql/person_label.sql writes training's label table; the monitor runs the same
+# statement into a temporary table of its own, so "what happened" is the training label.
+LABEL_TABLE = "create or replace table features.person_label as"
+MONITOR_LABEL_TABLE = "create or replace temp table monitor_labels as"
+
+
+class ModelHealthAlarm(RuntimeError):
+    """A threshold of the monitor's settings was crossed; the message names the model
+    version, the metric and its value."""
+
+
+class DecileOutcome(BaseModel):
+    decile: int
+    persons: int
+    persons_with_intent: int
+    mean_score: float
+    realised_rate: float
+
+
+class RunHealth(BaseModel):
+    """The health of one scoring run: drift at once, the backtest once matured."""
+
+    as_of: date
+    model_name: str
+    model_version: str
+    model_run_id: str
+    horizon_days: int
+    matures_on: date
+    matured: bool
+    persons_scored: int
+    reference_as_of: date
+    inactive_30d_share: float
+    score_psi: float
+    feature_psi: dict[str, float]
+    training_base_rate: float | None
+    test_roc_auc: float | None
+    persons: int | None = None
+    base_rate: float | None = None
+    roc_auc: float | None = None
+    pr_auc: float | None = None
+    lift_at_10pct: float | None = None
+    brier: float | None = None
+    ece: float | None = None
+    deciles: list[DecileOutcome] = []
+    breaches: list[str] = []
+
+    def most_drifted(self, count: int = 5) -> list[tuple[str, float]]:
+        """The features with the largest stability index, largest first."""
+        return sorted(self.feature_psi.items(), key=lambda item: (-item[1], item[0]))[:count]
+
+    @property
+    def label(self) -> str:
+        return (f"model {self.model_name} version {self.model_version}, scoring run "
+                f"{self.as_of.isoformat()}")
+
+
+class HealthReport(BaseModel):
+    """What one monitor run measured, oldest scoring run first, and the alarms it raised."""
+
+    model_name: str
+    measured_at: datetime
+    last_event_on: date | None
+    psi_threshold: float
+    max_auc_drop: float
+    max_calibration_error: float
+    runs: list[RunHealth]
+    alarms: list[str]
+    monitoring_runs: dict[str, str] = {}  # model version -> its MLflow monitoring run id
+
+    @property
+    def matured_runs(self) -> list[RunHealth]:
+        return [run for run in self.runs if run.matured]
+
+    def alarm_message(self) -> str:
+        return "model health alarm: " + "; ".join(self.alarms)
+
+
+@dataclass(frozen=True)
+class ChampionFacts:
+    """What a scoring run's model version says about itself: its MLflow run's params and the
+    model, loaded once per version."""
+
+    horizon_days: int
+    intent_types: tuple[str, ...]
+    reference_as_of: date
+    training_base_rate: float | None
+    feature_names: list[str]
+    model: Any
+
+
+def monitor(settings: MonitorSettings,
+            progress: Callable[[str, int, int], None] | None = None) -> HealthReport:
+    """The monitor job on the settings' home: measure, store, log to MLflow, write the health
+    file the portal shows. Raises nothing on a breach: the report's alarms say it (the flow
+    fails the run on them, after publishing the report)."""
+    from monitoring.health_file import write_health
+    from monitoring.tracking import log_health
+
+    home = settings.norrut_home()
+    tracking_uri = settings.tracking_uri or home.mlflow_tracking_uri
+    step = progress or (lambda what, done, total: None)
+    step("measuring every scoring run", 0, 3)
+    report = measure_health(home.warehouse_path, tracking_uri, settings)
+    step("logging to MLflow", 1, 3)
+    report.monitoring_runs = log_health(tracking_uri, report)
+    step("writing the health file", 2, 3)
+    write_health(home.health_file, report)
+    step("done", 3, 3)
+    return report
+
+
+def measure_health(warehouse_path: str | os.PathLike[str], tracking_uri: str,
+                   settings: MonitorSettings) -> HealthReport:
+    """Measure every scoring run of the settings' model and store the rows (one transaction)."""
+    configure_threads()
+    measured_at = datetime.now(UTC)
+    facts: dict[str, ChampionFacts] = {}
+    with open_warehouse(warehouse_path) as con:
+        last_event_on = con.execute(
+            read_sql("activation/queries/last_event_day.sql")).fetchone()[0]
+        runs = con.execute(_query("scoring_runs"), {"model_name": settings.model_name,
+                                                    "within_days": settings.within_days}).pl()
+        with one_transaction(con):
+            healths = []
+            for run in runs.iter_rows(named=True):
+                version = run["model_version"]
+                if version not in facts:
+                    facts[version] = champion_facts(tracking_uri, settings.model_name, version,
+                                                    run["model_run_id"])
+                healths.append(_measure_run(con, run, facts[version], settings, last_event_on))
+            _store(con, healths, measured_at)
+    return HealthReport(
+        model_name=settings.model_name, measured_at=measured_at, last_event_on=last_event_on,
+        psi_threshold=settings.psi_threshold, max_auc_drop=settings.max_auc_drop,
+        max_calibration_error=settings.max_calibration_error, runs=healths,
+        alarms=_alarms(healths))
+
+
+def champion_facts(tracking_uri: str, model_name: str, version: str,
+                   run_id: str) -> ChampionFacts:
+    """The label horizon, intent types, latest training snapshot and training base rate the
+    version's MLflow run logged, and the version's model."""
+    from mlflow import MlflowClient
+
+    params = MlflowClient(tracking_uri=tracking_uri).get_run(run_id).data.params
+    missing = {"horizon_days", "intent_types", "training_snapshots"} - set(params)
+    if missing:
+        raise LookupError(f"the MLflow run {run_id} of {model_name} version {version} logged no "
+                          f"{', '.join(sorted(missing))}; it was not trained by `norrut train`")
+    loaded = load_version(tracking_uri, model_name, version)
+    base_rate = params.get("positive_rate_training")
+    return ChampionFacts(
+        horizon_days=int(params["horizon_days"]),
+        intent_types=tuple(params["intent_types"].split(",")),
+        reference_as_of=max(date.fromisoformat(day)
+                            for day in params["training_snapshots"].split(",")),
+        training_base_rate=float(base_rate) if base_rate is not None else None,
+        feature_names=loaded.feature_names, model=loaded.model)
+
+
+def matures_on(as_of: date, horizon_days: int) -> date:
+    """The first default as-of date (the day after the newest event) at which a run scored at
+    `as_of` has its whole label horizon [as_of, as_of + horizon) in the warehouse."""
+    return as_of + timedelta(days=horizon_days)
+
+
+def _query(name: str) -> str:
+    return read_sql(f"monitoring/queries/{name}.sql")
+
+
+def _ensure_features(con, as_of: date) -> None:
+    """Build the profiled persons' features of `as_of` when the warehouse holds none (a new
+    feature set recreates the table); point in time, so as they were first built."""
+    built = con.execute("select exists (select 1 from features.person_features "
+                        "where as_of_date = ?)", [as_of]).fetchone()[0]
+    if not built:
+        build_features_in_transaction(con, as_of)
+
+
+def _measure_run(con, run: dict, facts: ChampionFacts, settings: MonitorSettings,
+                 last_event_on: date | None) -> RunHealth:
+    as_of = run["as_of_date"]
+    key = {"as_of": as_of, "model_name": run["model_name"],
+           "model_version": run["model_version"]}
+    _ensure_features(con, as_of)
+    _ensure_features(con, facts.reference_as_of)
+    scored = con.execute(_query("scored_features"), key).pl()
+    scored_matrix = feature_matrix(scored, facts.feature_names)
+    reference_matrix = feature_matrix(load_feature_frame(con, facts.reference_as_of),
+                                      facts.feature_names)
+    feature_psi = {
+        name: population_stability_index(reference_matrix[:, column], scored_matrix[:, column],
+                                         settings.psi_bins)
+        for column, name in enumerate(facts.feature_names)}
+    reference_scores = scorer_for(facts.model).scores(reference_matrix)
+    test_metrics = json.loads(run["test_metrics"] or "{}")
+    due = matures_on(as_of, facts.horizon_days)
+    health = RunHealth(
+        as_of=as_of, model_name=run["model_name"], model_version=run["model_version"],
+        model_run_id=run["model_run_id"], horizon_days=facts.horizon_days, matures_on=due,
+        matured=last_event_on is not None and last_event_on + timedelta(days=1) >= due,
+        persons_scored=run["persons_scored"], reference_as_of=facts.reference_as_of,
+        inactive_30d_share=con.execute(_query("inactive_share"), key).fetchone()[0],
+        score_psi=population_stability_index(reference_scores, scored[SCORE].to_numpy(),
+                                             settings.psi_bins),
+        feature_psi=feature_psi, training_base_rate=facts.training_base_rate,
+        test_roc_auc=test_metrics.get("roc_auc"))
+    if health.matured:
+        _backtest(con, health, key, facts)
+    health.breaches = breaches_of(health, settings)
+    return health
+
+
+def _backtest(con, health: RunHealth, key: dict, facts: ChampionFacts) -> None:
+    """Label the run's persons as training does, then fill in the deciles and totals."""
+    statement = read_sql("features/person_label.sql")
+    if LABEL_TABLE not in statement:
+        raise RuntimeError("features/person_label.sql no longer creates features.person_label")
+    con.execute(statement.replace(LABEL_TABLE, MONITOR_LABEL_TABLE),
+                {"as_of": health.as_of, "horizon_days": facts.horizon_days,
+                 "intent_types": list(facts.intent_types)})
+    con.execute("create or replace temp table monitor_persons as "
+                + _query("backtest_persons"), key)
+    persons = con.execute("select score, label from monitor_persons order by person_id").pl()
+    health.deciles = [DecileOutcome(**row) for row in
+                      con.execute(_query("backtest_deciles")).pl().iter_rows(named=True)]
+    con.execute("drop table temp.main.monitor_persons")
+    con.execute("drop table temp.main.monitor_labels")
+    labels = persons["label"].cast(pl.Int8).to_numpy()
+    health.persons = len(labels)
+    health.base_rate = float(labels.mean()) if len(labels) else None
+    if 0 < labels.sum() < len(labels):  # ranking and calibration need both outcomes
+        metrics = evaluate(labels, persons["score"].to_numpy())
+        for name in ("roc_auc", "pr_auc", "lift_at_10pct", "brier", "ece"):
+            setattr(health, name, metrics[name])
+
+
+def whole_history_features() -> frozenset[str]:
+    """The catalog's features counted over a person's whole history before the as-of date."""
+    return frozenset(feature.name for feature in CATALOG.features
+                     if feature.table == WHOLE_HISTORY_TABLE)
+
+
+def breaches_of(health: RunHealth, settings: MonitorSettings) -> list[str]:
+    """Each threshold the run crossed, naming the model version, the metric and its value (the
+    drifted features in one breach, largest first)."""
+    found = []
+    exempt = frozenset() if settings.alarm_on_whole_history_features else whole_history_features()
+    drifted = [(name, value) for name, value in health.most_drifted(len(health.feature_psi))
+               if value > settings.psi_threshold and name not in exempt]
+    if drifted:
+        shown = ", ".join(f"{name} {value:.3f}" for name, value in drifted[:SHOWN_FEATURES])
+        more = (f" and {len(drifted) - SHOWN_FEATURES} more"
+                if len(drifted) > SHOWN_FEATURES else "")
+        found.append(f"{health.label}: population stability index above "
+                     f"{settings.psi_threshold:g} for {len(drifted)} feature(s): {shown}{more}")
+    if health.score_psi > settings.psi_threshold:
+        found.append(f"{health.label}: population stability index of the score is "
+                     f"{health.score_psi:.3f}, above {settings.psi_threshold:g}")
+    if health.roc_auc is not None and health.test_roc_auc is not None:
+        floor = health.test_roc_auc - settings.max_auc_drop
+        if health.roc_auc < floor:
+            found.append(f"{health.label}: backtest AUC is {health.roc_auc:.3f}, more than "
+                         f"{settings.max_auc_drop:g} below its test AUC "
+                         f"{health.test_roc_auc:.3f}")
+    if health.ece is not None and health.ece > settings.max_calibration_error:
+        found.append(f"{health.label}: backtest calibration error (ECE) is {health.ece:.3f}, "
+                     f"above {settings.max_calibration_error:g}")
+    return found
+
+
+def _alarms(healths: list[RunHealth]) -> list[str]:
+    """The breaches of the newest scoring run (its drift) and of the newest matured one (its
+    backtest): older runs' breaches stay in the rows, but only what is current alarms."""
+    newest = [healths[-1]] if healths else []
+    matured = [run for run in healths if run.matured]
+    if matured and matured[-1] is not newest[0]:
+        newest.append(matured[-1])
+    return [breach for run in newest for breach in run.breaches]
+
+
+def _store(con, healths: list[RunHealth], measured_at: datetime) -> None:
+    """Replace the rows of the runs measured (and only theirs)."""
+    deciles, drift, runs = [], [], []
+    for health in healths:
+        for table in TABLES:  # names of our own tables, never input
+            con.execute(f"delete from {table} where as_of_date = ? and model_name = ? "
+                        "and model_version = ?",
+                        [health.as_of, health.model_name, health.model_version])
+        key = {"as_of_date": health.as_of, "model_name": health.model_name,
+               "model_version": health.model_version, "measured_at": measured_at}
+        deciles += [{**key, **decile.model_dump(), "horizon_days": health.horizon_days}
+                    for decile in health.deciles]
+        drift += [{**key, "feature": name, "reference_as_of": health.reference_as_of,
+                   "psi": value} for name, value in
+                  [*health.feature_psi.items(), (SCORE, health.score_psi)]]
+        feature, largest = (health.most_drifted(1) or [("", 0.0)])[0]
+        runs.append({
+            **key, **health.model_dump(include={
+                "model_run_id", "horizon_days", "matures_on", "matured", "persons_scored",
+                "reference_as_of", "inactive_30d_share", "score_psi", "training_base_rate",
+                "test_roc_auc", "persons", "base_rate", "roc_auc", "pr_auc", "lift_at_10pct",
+                "brier", "ece"}),
+            "max_feature_psi": largest, "most_drifted_feature": feature,
+            "breaches": json.dumps(health.breaches)})
+    for table, rows in zip(TABLES, (deciles, drift, runs)):
+        if rows:
+            con.register("monitor_rows", pl.DataFrame(rows, infer_schema_length=None).to_arrow())
+            con.execute(f"insert into {table} by name select * from monitor_rows")
+            con.unregister("monitor_rows")
+
