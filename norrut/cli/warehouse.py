@@ -12,6 +12,7 @@ import typer
 from norrut.cli.context import (
     JobCommand,
     NorrutCommand,
+    NorrutGroup,
     busy_message,
     fail,
     home_of,
@@ -235,7 +236,7 @@ def register(app: typer.Typer) -> None:
     app.command("ingest", cls=JobCommand.for_settings(IngestSettings))(ingest)
     app.command("optout", cls=JobCommand.for_settings(OptoutSettings))(optout)
     app.command("status", cls=NorrutCommand)(status)
-    shards = typer.Typer(help="A warehouse split by person into shards, for a Dask cluster.",
-                         no_args_is_help=True)
+    shards = typer.Typer(cls=NorrutGroup, no_args_is_help=True,
+                         help="A warehouse split by person into shards, for a Dask cluster.")
     shards.command("create", cls=NorrutCommand)(create_shards)
     app.add_typer(shards, name="shards")
