@@ -108,6 +108,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "audit of the earlier export files each opt-out run rewrote or withdrew",
         ("audit/optout_export_files.sql",),
     ),
+    Migration(
+        9,
+        "delta uploads: identifiers of opted-out persons awaiting the next remove file of each "
+        "segment and destination they were sent to (not a person table: erasure writes it)",
+        ("activation/pending_removals.sql",),
+    ),
 )
 
 LATEST_VERSION = max(m.version for m in MIGRATIONS)
