@@ -20,7 +20,13 @@ from typing import Any
 import polars as pl
 
 from activation.export_store import ExportDocumentError, RunFolder, read_manifest
-from activation.exporters.base import ExportContext, Exporter, WrittenFile, describe_file, entry_kind
+from activation.exporters.base import (
+    ExportContext,
+    Exporter,
+    WrittenFile,
+    describe_file,
+    entry_kind,
+)
 
 
 @dataclass(frozen=True)

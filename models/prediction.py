@@ -13,6 +13,7 @@ the calibrators' own `predict`, and the blend's own methods. Any other model tak
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from collections.abc import Callable
@@ -204,14 +205,12 @@ def _boosters_in(model: object) -> list[object]:
             pending.extend(item)
             continue
         unwrap = getattr(item, "unwrap_python_model", None)
+        # A pyfunc without a python model raises here, an unfitted wrapper on its fitted
+        # attributes: neither holds a booster.
         if callable(unwrap):
-            try:
+            with contextlib.suppress(Exception):
                 pending.append(unwrap())
-            except Exception:  # noqa: BLE001 - a pyfunc without a python model: look inside
-                pass
         for name in _BOOSTER_HOLDERS:
-            try:
+            with contextlib.suppress(Exception):
                 pending.append(getattr(item, name, None))
-            except Exception:  # noqa: BLE001 - an unfitted wrapper raises on its fitted attrs
-                continue
     return found

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -15,8 +14,11 @@ import polars as pl
 import pytest
 from activation_fixtures import (
     AS_OF,
+    NEXT_DAY,
     ChampionStore,
+    TwoDays,
     build_warehouse,
+    export_two_days,
     make_population,
     shared_champion_store,
 )
@@ -27,10 +29,8 @@ from activation.export_run import SegmentsToExport, export_segments
 from activation.exporters import EXPORTERS
 from activation.scoring import score_persons
 from core.contract import UUID_PATTERN
-from warehouse.db import open_warehouse
 from warehouse.optout import apply_optouts
 
-NEXT_DAY = AS_OF + timedelta(days=1)
 SETTINGS = {
     "min_audience_size": 20,
     "holdout_fraction": 0,
@@ -68,27 +68,6 @@ def _form(destination: str, maid: str) -> str:
     return lower
 
 
-def _next_day(warehouse: Path, tracking_uri: str, moved_out: str, moved_in: str,
-              withdrawn: str) -> None:
-    """The next day's features (two persons moved home region), a consent withdrawal, scores."""
-    with open_warehouse(warehouse) as con:
-        features = con.execute("select * from features.person_features where as_of_date = ?",
-                               [AS_OF]).pl()
-        moved = features.with_columns(
-            pl.lit(NEXT_DAY).alias("as_of_date"),
-            pl.when(pl.col("person_id") == moved_out).then(pl.lit("SE-O"))
-            .when(pl.col("person_id") == moved_in).then(pl.lit("SE-AB"))
-            .otherwise(pl.col("home_region")).alias("home_region"))
-        con.register("next_day", moved.to_arrow())
-        con.execute("insert into features.person_features by name select * from next_day")
-        con.unregister("next_day")
-        con.execute("insert into raw.events (event_id, occurred_at, person_id, id_type, "
-                    "event_type, region, consent, file_sha256) values "
-                    "('withdrawal', ?, ?, 'maid', 'click', 'SE-AB', false, 'fixture')",
-                    [datetime.combine(AS_OF, datetime.min.time()), withdrawn])
-    score_persons(warehouse, NEXT_DAY, tracking_uri)
-
-
 def _file_rows(path: Path) -> list[list[str]]:
     with path.open(newline="", encoding="utf-8") as handle:
         return list(csv.reader(handle))
@@ -121,28 +100,9 @@ def _check_format(destination: str, kind: str, path: Path) -> list[str]:
 
 
 @pytest.fixture
-def two_days(tmp_path, champion_store, every_platform):
-    """A first export, then a day of changes (a withdrawal, an opt-out, one moving away and one
-    moving in) and the next day's export."""
-    population = make_population(400)
-    warehouse, exports = tmp_path / "warehouse.duckdb", tmp_path / "exports"
-    build_warehouse(warehouse, population)
-    score_persons(warehouse, AS_OF, champion_store.tracking_uri)
-    first = _export(warehouse, exports, AS_OF)
-    north = population.persons.filter((pl.col("id_type") == "maid")
-                                      & (pl.col("home_region") == "SE-AB"))["person_id"]
-    south = population.persons.filter((pl.col("id_type") == "maid")
-                                      & (pl.col("home_region") == "SE-O"))["person_id"]
-    withdrawn, opted_out, moved_out, moved_in = north[0], north[1], north[2], south[0]
-    optouts = tmp_path / "optouts.csv"
-    optouts.write_text(f"person_id,requested_at,kind\n{opted_out},2026-11-01T09:00:00Z,erasure\n")
-    run = apply_optouts(warehouse, optouts)
-    remove_persons_from_exports(warehouse, exports, run.run_id)
-    _next_day(warehouse, champion_store.tracking_uri, moved_out, moved_in, withdrawn)
-    second = _export(warehouse, exports, NEXT_DAY)
-    people = {"withdrawn": withdrawn, "opted_out": opted_out, "moved_out": moved_out,
-              "moved_in": moved_in}
-    return warehouse, first, second, people
+def two_days(tmp_path, champion_store, every_platform) -> TwoDays:
+    return export_two_days(tmp_path / "warehouse.duckdb", tmp_path / "exports", champion_store,
+                           SegmentsToExport(parse_segments(SETTINGS)))
 
 
 def test_the_first_export_of_a_segment_has_no_delta(tmp_path, champion_store):
@@ -159,7 +119,7 @@ def test_the_first_export_of_a_segment_has_no_delta(tmp_path, champion_store):
 
 
 def test_add_and_remove_files_hold_exactly_who_joined_and_who_left(two_days):
-    warehouse, first, second, people = two_days
+    first, second, people = two_days.first, two_days.second, two_days.people
     folder = second.folder / "north"
     manifest = json.loads((folder / "manifest.json").read_text())
     delta = manifest["delta"]
@@ -193,11 +153,57 @@ def test_add_and_remove_files_hold_exactly_who_joined_and_who_left(two_days):
             assert listed["bytes"] == len(data) and listed["rows"] == (1 if kind == "add" else 3)
         # and a delta smaller than the minimum audience is written, the manifest says why
         assert "reveal no new audience" in entry["below_minimum"], entry
+    # and the manifest says in words why this audience (the model's contributions)
+    drivers = manifest["drivers"]
+    assert drivers["persons_compared"] > 0 and drivers["features"], drivers
+    assert all(driver["words"] and driver["contribution_raised_by"] > 0
+               for driver in drivers["features"])
+
+
+def test_the_portal_shows_the_changes_and_serves_their_files_checked_and_audited(
+        home, champion_store, every_platform):
+    from fastapi.testclient import TestClient
+    from portal_fixtures import FAST_TEST_HASHER, add_user
+
+    from portal.app import create_app
+    from portal.audit import read_entries
+
+    # given two exports a day apart in a home, and a campaign manager
+    days = export_two_days(home.warehouse_path, home.exports_dir, champion_store,
+                           SegmentsToExport(parse_segments(SETTINGS)))
+    add_user(home.users_file, "maria", "northern lights 2026")
+    url = f"/runs/{NEXT_DAY.isoformat()}/v1/north"
+    manifest = json.loads((days.second.folder / "north" / "manifest.json").read_text())
+    remove = next(entry for entry in manifest["files"]
+                  if (entry["destination"], entry["kind"]) == ("meta", "remove"))
+    with TestClient(create_app(home, password_hasher=FAST_TEST_HASHER)) as client:
+        page = client.get("/login")
+        token = page.text.split('name="form_token" value="')[1].split('"')[0]
+        client.post("/login", data={"user_name": "maria", "password": "northern lights 2026",
+                                    "form_token": token, "next": "/"})
+        # when she opens the segment of the second day
+        segment = client.get(url)
+        # then it shows what changed since the last upload, the three files, and why
+        assert segment.status_code == 200
+        assert "What changed since the last upload" in segment.text
+        assert f"Compared with the upload of {AS_OF.isoformat()} export 1" in segment.text
+        assert f"{url}/changes/meta/add" in segment.text
+        assert f"{url}/changes/google_ads/remove" in segment.text
+        assert f"{url}/download/meta/1" in segment.text
+        assert "Why this audience" in segment.text
+        assert manifest["drivers"]["features"][0]["words"] in segment.text
+        # and the remove file downloads as the bytes the manifest vouches for, logged
+        response = client.get(f"{url}/changes/meta/remove")
+        assert response.status_code == 200
+        assert hashlib.sha256(response.content).hexdigest() == remove["sha256"]
+        assert client.get(f"{url}/changes/meta/everything").status_code == 404
+    entries, _ = read_entries(home.download_audit_log)
+    assert [(e["file"], e["outcome"]) for e in entries] == [("meta-remove.csv", "served")]
 
 
 def test_an_opted_out_identifier_is_kept_only_until_its_remove_file_is_written(two_days,
                                                                              tmp_path):
-    warehouse, _, second, people = two_days
+    warehouse, second, people = two_days.warehouse, two_days.second, two_days.people
     # then nothing waits for removal any more: the second run's remove files hold it
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("select count(*) from marts.pending_removals").fetchone() == (0,)
@@ -209,7 +215,7 @@ def test_an_opted_out_identifier_is_kept_only_until_its_remove_file_is_written(t
 
 
 def test_an_opt_out_after_the_last_export_waits_for_the_next_remove_file(two_days, tmp_path):
-    warehouse, _, second, people = two_days
+    warehouse, second = two_days.warehouse, two_days.second
     exports = second.folder.parent.parent
     # given a person who was sent yesterday and today, and opts out now
     generic = pl.read_csv(second.folder / "north" / "generic.csv", infer_schema=False)
