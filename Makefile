@@ -35,6 +35,10 @@ demo: setup
 	PREFECT_SERVER_ANALYTICS_ENABLED=false $(UV) run --locked norrut pipeline \
 		--inbox $(DEMO_WORLD)/inbox --catalog $(DEMO_WORLD)/catalog.csv \
 		--segments-file activation/demo_segments.yaml
+	@echo "A day later: scoring and exporting the next day, so each segment has files of who joined and who left"
+	@next_day=$$($(UV) run --locked norrut status --json | python3 -c 'import datetime, json, sys; last = json.load(sys.stdin)["last_event_at"][:10]; print(datetime.date.fromisoformat(last) + datetime.timedelta(days=2))') && \
+		$(UV) run --locked norrut score --as-of $$next_day && \
+		$(UV) run --locked norrut export --as-of $$next_day --segments-file activation/demo_segments.yaml
 	$(UV) run --locked norrut status
 
 test: setup browser
