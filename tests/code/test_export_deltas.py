@@ -260,3 +260,25 @@ def test_a_previous_file_that_is_not_the_one_exported_gives_no_delta(tmp_path, c
     assert "not the bytes its manifest lists" in entries["meta"]["no_delta"]
     assert "upload the full file" in entries["meta"]["no_delta"]
     assert entries["generic"]["added"] == 0 and entries["generic"]["removed"] == 0
+
+
+def test_persons_drawn_into_the_next_days_holdout_are_among_those_who_left(
+        tmp_path, champion_store, every_platform):
+    # given two exports a day apart with a holdout (drawn anew for each date)
+    days = export_two_days(tmp_path / "warehouse.duckdb", tmp_path / "exports", champion_store,
+                           SegmentsToExport(parse_segments({**SETTINGS,
+                                                            "holdout_fraction": 0.3})))
+    with duckdb.connect(str(days.warehouse), read_only=True) as con:
+        held_out = {row[0].lower() for row in con.execute(
+            "select person_id from marts.segment_holdouts where as_of_date = ?",
+            [NEXT_DAY]).fetchall()}
+    sent = pl.read_csv(days.first.folder / "north" / "meta.csv", infer_schema=False)["madid"]
+    manifest = json.loads((days.second.folder / "north" / "manifest.json").read_text())
+    meta = next(e for e in manifest["delta"]["destinations"] if e["destination"] == "meta")
+    removed = set(pl.read_csv(days.second.folder / "north" / "meta-remove.csv",
+                              infer_schema=False)["madid"])
+    # then everyone sent yesterday and held out today is in the remove file, counted as such
+    moved_into_holdout = set(sent) & held_out
+    assert moved_into_holdout and moved_into_holdout <= removed
+    assert meta["removed_because"]["moved_into_holdout"] == len(moved_into_holdout)
+    assert sum(meta["removed_because"].values()) == meta["removed"] == len(removed)
