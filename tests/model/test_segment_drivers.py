@@ -4,6 +4,7 @@ intent, a segment selected on job themes is explained by job-content features fi
 from __future__ import annotations
 
 from datetime import date
+from types import SimpleNamespace
 
 import numpy as np
 import polars as pl
@@ -91,6 +92,12 @@ def test_contributions_add_up_to_the_boosters_log_odds(trained):
     again_names, again = booster_contributions(booster, persons)
     assert again_names == names
     np.testing.assert_array_equal(again, contributions)
+    # and so does a pyfunc-like wrapper around a native booster (how MLflow may log it)
+    class PyfuncLike:
+        def unwrap_python_model(self):
+            return SimpleNamespace(model=SimpleNamespace(booster=booster))
+
+    np.testing.assert_array_equal(booster_contributions(PyfuncLike(), persons)[1], contributions)
 
 
 def test_a_model_without_a_booster_is_refused():
