@@ -88,9 +88,16 @@ class RunInputs:
     pending: dict[tuple[str, str], pl.Series]
     contributions: PopulationContributions | None
     drivers_problem: str | None
+    # destination -> everyone's ids as its files would hold them, made once per run
+    population_ids: dict[str, pl.Series] = field(default_factory=dict)
 
     def pending_for(self, segment: str, destination: str) -> pl.Series:
         return self.pending.get((segment, destination), NO_PENDING)
+
+    def written_population(self, exporter) -> pl.Series:
+        if exporter.name not in self.population_ids:
+            self.population_ids[exporter.name] = _written(exporter, self.population)
+        return self.population_ids[exporter.name]
 
 
 @dataclass(frozen=True)
@@ -291,7 +298,7 @@ def _export_segment(inputs: RunInputs, segment: SegmentDefinition, config: Segme
             previous_upload(inputs.earlier, segment.name, exporter),
             inputs.pending_for(segment.name, destination),
             {"moved_into_holdout": _written(exporter, held_out),
-             "left_the_selection": _written(exporter, population)},
+             "left_the_selection": inputs.written_population(exporter)},
             destination_minimum, folder))
     delta_files = [written for delta in deltas for written in delta.files]
 
