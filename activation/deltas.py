@@ -125,9 +125,9 @@ def destination_delta(exporter: Exporter, context: ExportContext, written: pl.Se
                   "removed_because": _reasons(left, removal_pending, left_because)})
     if exporter.removal == "ttl":
         entry["note"] = (f"{exporter.label} keeps a person only for the TTL of the upload that "
-                         "named them: upload the full file on "
-                         "every run to refresh everyone in it; a person who left is simply not "
-                         "refreshed and expires, so there is no add or remove file")
+                         "named them: upload the full file on every run to refresh everyone in "
+                         "it; a person who left (an opt-out too) is simply not refreshed and "
+                         "expires, so there is no add or remove file")
         return DestinationDelta([], entry, nothing)
     files = []
     if entry["added"]:
