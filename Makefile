@@ -41,6 +41,10 @@ demo: setup
 	$(UV) run --locked norrut score --as-of $$($(UV) run --locked python -c "import datetime, json; \
 		print(datetime.date.fromisoformat(json.load(open('$(DEMO_WORLD)/world.json'))['as_of']) \
 		- datetime.timedelta(days=$(DEMO_BACKTEST_DAYS)))")
+	@echo "A day later: scoring and exporting the next day, so each segment has files of who joined and who left"
+	@next_day=$$($(UV) run --locked norrut status --json | python3 -c 'import datetime, json, sys; last = json.load(sys.stdin)["last_event_at"][:10]; print(datetime.date.fromisoformat(last) + datetime.timedelta(days=2))') && \
+		$(UV) run --locked norrut score --as-of $$next_day && \
+		$(UV) run --locked norrut export --as-of $$next_day --segments-file activation/demo_segments.yaml
 	$(UV) run --locked norrut status
 	@echo "Model health: uv run --locked norrut monitor (then the portal's Model health page)"
 

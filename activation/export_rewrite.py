@@ -17,6 +17,13 @@ is deleted, and its manifest entry moves to `files_withdrawn` with the reason. A
 the files and the manifest leaves files that no longer match it: the portal refuses them and
 the next opt-out run withdraws any that still hold a suppressed person.
 
+Delta uploads: before a person's rows leave a full or add file of a destination that takes
+removal uploads, the ids as that file held them (the platform identifier already sent) are
+recorded in marts.pending_removals under the segment and destination, so the next export run
+of that segment puts them in its remove file and then deletes them (activation/deltas.py). A
+remove file is never rewritten: it holds only identifiers the platform is to delete, and
+taking a person out of it would leave them at the platform (docs/contract.md §3).
+
 The caller holds the warehouse writer lock (exports are written under it too).
 """
 
@@ -26,6 +33,7 @@ import hashlib
 import os
 import stat
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,12 +50,14 @@ from activation.export_store import (
     read_manifest,
 )
 from activation.exporters import EXPORTERS
-from activation.exporters.base import describe_file
+from activation.exporters.base import describe_file, entry_kind
 from core.contract import canonical_person_id
 from warehouse.db import open_warehouse
 from warehouse.sql_files import read_sql
 
 REWRITE_TEMP_PREFIX = ".tmp-erasure-"
+# Told (segment, destination, ids as the file held them) before erased rows leave a file.
+ErasedIds = Callable[[str, str, pl.Series], None]
 
 
 @dataclass(frozen=True)
@@ -72,12 +82,32 @@ def remove_persons_from_exports(warehouse_path: str | os.PathLike[str],
         suppressed = {row[0] for row in con.execute(
             "select person_key from raw.suppressed_persons").fetchall()}
         changes: list[ExportFileChange] = []
+
+        def keep_for_removal(segment: str, destination: str, ids: pl.Series) -> None:
+            _record_pending_removals(con, segment, destination, ids, optout_run_id, at)
+
         if suppressed and exports_dir.is_dir():
             for folder in segment_folders(exports_dir):
                 remove_rewrite_leftovers(folder)
-                changes += rewrite_segment(folder, exports_dir, suppressed, optout_run_id, at)
+                changes += rewrite_segment(folder, exports_dir, suppressed, optout_run_id, at,
+                                           keep_for_removal)
         _record(con, changes, optout_run_id, at)
     return changes
+
+
+def _record_pending_removals(con, segment: str, destination: str, ids: pl.Series,
+                             optout_run_id: str, at: datetime) -> None:
+    """Committed before the file is rewritten, so a crash in between loses no identifier."""
+    if EXPORTERS[destination].removal != "upload" or ids.is_empty():
+        return
+    con.register("erased_platform_ids", ids.cast(pl.String).to_frame("platform_id").select(
+        pl.lit(segment).alias("segment_name"), pl.lit(destination).alias("destination"),
+        "platform_id").to_arrow())
+    try:
+        con.execute(read_sql("activation/queries/insert_pending_removals.sql"),
+                    {"optout_run_id": optout_run_id, "recorded_at": at})
+    finally:
+        con.unregister("erased_platform_ids")
 
 
 def segment_folders(exports_dir: Path) -> list[Path]:
@@ -92,7 +122,7 @@ def remove_rewrite_leftovers(segment_folder: Path) -> None:
 
 
 def rewrite_segment(folder: Path, exports_dir: Path, suppressed: set[str], optout_run_id: str,
-                    at: datetime) -> list[ExportFileChange]:
+                    at: datetime, on_erased: ErasedIds | None = None) -> list[ExportFileChange]:
     """Rewrite or withdraw the segment's files that hold a suppressed person, then its manifest."""
     manifest = _read_manifest(folder)
     if manifest is None:
@@ -101,7 +131,7 @@ def rewrite_segment(folder: Path, exports_dir: Path, suppressed: set[str], optou
     withdrawn: list[dict[str, Any]] = []
     changes: list[ExportFileChange] = []
     for entry in manifest.get("files", []):
-        outcome = _rewrite_file(folder, entry, suppressed)
+        outcome = _rewrite_file(folder, entry, suppressed, on_erased)
         if outcome.action == "withdrawn":
             withdrawn.append({**entry, "withdrawn": True, "reason": outcome.reason,
                               "optout_run_id": optout_run_id, "at": _timestamp(at)})
@@ -169,8 +199,11 @@ class _FileOutcome:
     reason: str | None = None
 
 
-def _rewrite_file(folder: Path, entry: dict[str, Any], suppressed: set[str]) -> _FileOutcome:
+def _rewrite_file(folder: Path, entry: dict[str, Any], suppressed: set[str],
+                  on_erased: ErasedIds | None = None) -> _FileOutcome:
     name, destination = entry.get("file"), entry.get("destination")
+    if entry_kind(entry) == "remove":
+        return _FileOutcome(None, entry)  # the platform's notice to delete them: kept
     if not isinstance(name, str) or Path(name).name != name or name.startswith("."):
         return _FileOutcome("withdrawn", entry, 0,
                             "the manifest names no plain file of the segment folder")
@@ -190,6 +223,8 @@ def _rewrite_file(folder: Path, entry: dict[str, Any], suppressed: set[str]) -> 
     removed = int(erased.sum())
     if removed == 0:
         return _FileOutcome(None, entry)
+    if on_erased is not None:
+        on_erased(folder.name, destination, ids.filter(erased))
     if describe_file(destination, path, 0).sha256 != entry.get("sha256"):
         return _withdraw(path, entry, "its bytes are not the ones the export wrote (its SHA-256 "
                                       "is not the manifest's), so it cannot be rewritten safely")

@@ -21,8 +21,12 @@ import polars as pl
 import pyarrow as pa
 
 from activation.definitions import SegmentDefinition, SegmentsFile, load_segments
+from activation.deltas import DestinationDelta, destination_delta, earlier_runs, previous_upload
 from activation.destination_settings import DestinationSettings
+from activation.drivers import PopulationContributions, population_contributions, segment_drivers
 from activation.export_store import (
+    RunFolder,
+    list_runs,
     new_temp_run_folder,
     next_version,
     publish_run_folder,
@@ -39,6 +43,7 @@ from warehouse.db import open_warehouse
 from warehouse.sql_files import read_sql
 
 MANIFEST_VERSION = 1
+NO_PENDING = pl.Series("platform_id", [], dtype=pl.String)
 
 
 class NoScoresError(LookupError):
@@ -64,10 +69,35 @@ class SegmentOutcome:
     skipped_reason: str | None = None
     files: list[WrittenFile] = field(default_factory=list)
     destinations_skipped: list[dict[str, str]] = field(default_factory=list)
+    delta_files: list[WrittenFile] = field(default_factory=list)
+    # (destination, pending identifiers its remove file now holds)
+    consumed_pending: list[tuple[str, pl.Series]] = field(default_factory=list)
 
     @property
     def written(self) -> bool:
         return self.skipped_reason is None
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """What every segment of one run reads: everyone scored and eligible, the earlier runs to
+    compare with, the identifiers awaiting removal, and everyone's SHAP contributions."""
+
+    population: pl.DataFrame
+    earlier: list[RunFolder]
+    pending: dict[tuple[str, str], pl.Series]
+    contributions: PopulationContributions | None
+    drivers_problem: str | None
+    # destination -> everyone's ids as its files would hold them, made once per run
+    population_ids: dict[str, pl.Series] = field(default_factory=dict)
+
+    def pending_for(self, segment: str, destination: str) -> pl.Series:
+        return self.pending.get((segment, destination), NO_PENDING)
+
+    def written_population(self, exporter) -> pl.Series:
+        if exporter.name not in self.population_ids:
+            self.population_ids[exporter.name] = _written(exporter, self.population)
+        return self.population_ids[exporter.name]
 
 
 @dataclass(frozen=True)
@@ -112,8 +142,10 @@ def export(settings: ExportSettings,
             progress(name, len(started), total)
             started.append(name)
 
-    report = export_segments(settings.norrut_home().warehouse_path, settings.exports_path(),
-                             settings.as_of, chosen, on_segment)
+    home = settings.norrut_home()
+    report = export_segments(home.warehouse_path, settings.exports_path(), settings.as_of,
+                             chosen, on_segment,
+                             tracking_uri=settings.tracking_uri or home.mlflow_tracking_uri)
     if progress is not None:
         progress("done", total, total)
     return report
@@ -125,8 +157,11 @@ def export_segments(
     as_of: date,
     settings: SegmentsToExport,
     on_segment: Callable[[str], None] | None = None,
+    tracking_uri: str | None = None,
 ) -> ExportRunReport:
-    """Write every segment of `settings` for `as_of` as a new export version."""
+    """Write every segment of `settings` for `as_of` as a new export version, each with its
+    delta files against the previous run and, given the MLflow store of the model that made
+    the scores (`tracking_uri`), its drivers."""
     exports_dir = Path(exports_dir)
     exports_dir.mkdir(parents=True, exist_ok=True)
     remove_abandoned_temp_folders(exports_dir)
@@ -139,12 +174,16 @@ def export_segments(
                 "as_of": as_of, "model_name": model["name"], "model_version": model["version"],
             }).pl()
             version = next_version(exports_dir, as_of)
+            contributions, drivers_problem = _contributions(con, population, as_of, model,
+                                                            tracking_uri)
+            inputs = RunInputs(population, earlier_runs(list_runs(exports_dir), as_of, version),
+                               _pending_removals(con), contributions, drivers_problem)
             outcomes, holdouts = [], []
             for segment in settings.segments.segments:
                 if on_segment is not None:
                     on_segment(segment.name)
                 outcome, held_out = _export_segment(
-                    population, segment, settings.segments, as_of, version, created_at, model, temp)
+                    inputs, segment, settings.segments, as_of, version, created_at, model, temp)
                 outcomes.append(outcome)
                 if outcome.written:
                     holdouts.append((segment.name, held_out))
@@ -156,7 +195,9 @@ def export_segments(
                 "segments_skipped": [{"segment": o.name, "reason": o.skipped_reason}
                                      for o in outcomes if not o.written],
             })
-            folder = _publish(con, temp, exports_dir, as_of, version, holdouts, model)
+            consumed = [(o.name, destination, ids) for o in outcomes
+                        for destination, ids in o.consumed_pending]
+            folder = _publish(con, temp, exports_dir, as_of, version, holdouts, model, consumed)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
@@ -175,9 +216,47 @@ def _scoring_run(con, as_of: date, model_name: str | None) -> dict[str, object]:
             "test_metrics": json.loads(metrics), "persons_scored": persons}
 
 
-def _export_segment(population: pl.DataFrame, segment: SegmentDefinition, config: SegmentsFile,
+def _contributions(con, population: pl.DataFrame, as_of: date, model: dict[str, object],
+                   tracking_uri: str | None) -> tuple[PopulationContributions | None, str | None]:
+    """Everyone's SHAP contributions under the model that made the scores, or why there are
+    none. Drivers explain; an export never fails for want of them."""
+    if tracking_uri is None:
+        return None, "no MLflow store was given to load the model from"
+    from models.registry import load_version
+    from models.threads import configure_threads
+
+    configure_threads()  # before the model load imports LightGBM (OpenMP reads it once)
+    try:
+        loaded = load_version(tracking_uri, str(model["name"]), str(model["version"]))
+        features = con.execute(_query("features_of_eligible"), {"as_of": as_of}).pl()
+        features = population.select("person_id").join(features, on="person_id", how="inner",
+                                                       maintain_order="left")
+        return population_contributions(loaded.model, features), None
+    except Exception as error:  # noqa: BLE001 - said in the manifest instead
+        return None, f"the model's contributions could not be computed: {error}"
+
+
+def _pending_removals(con) -> dict[tuple[str, str], pl.Series]:
+    rows = con.execute(_query("pending_removals")).pl()
+    return {(segment, destination): group["platform_id"]
+            for (segment, destination), group in rows.group_by(
+                ["segment_name", "destination"], maintain_order=True)}
+
+
+def _drivers(inputs: RunInputs, selected: pl.DataFrame) -> dict[str, object]:
+    if inputs.contributions is None:
+        return {"unavailable": inputs.drivers_problem}
+    return {"compared_with": "everyone scored and eligible for the date",
+            "persons_compared": len(inputs.contributions.person_ids),
+            "measure": "mean SHAP contribution (LightGBM pred_contrib, log-odds) of the "
+                       "segment's members minus everyone's",
+            "features": segment_drivers(inputs.contributions, selected["person_id"])}
+
+
+def _export_segment(inputs: RunInputs, segment: SegmentDefinition, config: SegmentsFile,
                     as_of: date, version: int, created_at: str, model: dict[str, object],
                     temp: Path) -> tuple[SegmentOutcome, pl.DataFrame]:
+    population = inputs.population
     selected = select_segment(population, segment)
     is_holdout = holdout_mask(selected, segment.name, as_of, config.holdout_fraction_of(segment))
     held_out = selected.filter(is_holdout)
@@ -194,6 +273,7 @@ def _export_segment(population: pl.DataFrame, segment: SegmentDefinition, config
     folder.mkdir()
     context = ExportContext(segment.name, as_of, config.destination_settings)
     files: list[WrittenFile] = []
+    deltas: list[DestinationDelta] = []
     skipped: list[dict[str, str]] = []
     # Ids of the right type the platform cannot use (not a UUID, the all-zero id).
     ids_left_out: dict[str, int] = {}
@@ -213,6 +293,14 @@ def _export_segment(population: pl.DataFrame, segment: SegmentDefinition, config
         files.extend(exporter.write(prepared.rows, folder, context))
         if prepared.ids_rejected:
             ids_left_out[destination] = prepared.ids_rejected
+        deltas.append(destination_delta(
+            exporter, context, exporter.written_ids(prepared.rows), prepared.rows,
+            previous_upload(inputs.earlier, segment.name, exporter),
+            inputs.pending_for(segment.name, destination),
+            {"moved_into_holdout": _written(exporter, held_out),
+             "left_the_selection": inputs.written_population(exporter)},
+            destination_minimum, folder))
+    delta_files = [written for delta in deltas for written in delta.files]
 
     write_manifest(folder, {
         "manifest_version": MANIFEST_VERSION,
@@ -229,15 +317,37 @@ def _export_segment(population: pl.DataFrame, segment: SegmentDefinition, config
         "as_of": as_of.isoformat(), "export_version": version, "created_at": created_at,
         "model": {key: model[key] for key in ("name", "version", "run_id", "test_metrics")},
         "audience": counts,
-        "files": [written.as_manifest() for written in files],
+        "files": [written.as_manifest() for written in files + delta_files],
         "destinations_skipped": skipped,
         "ids_left_out": ids_left_out,
         "settings": recorded_settings(config.destination_settings),
         "gains_by_decile": gains_by_decile(selected),
         "interest_profile": interest_profile(selected),
+        "drivers": _drivers(inputs, selected),
+        "delta": _delta_summary(inputs, segment.name, deltas),
     })
-    return SegmentOutcome(segment.name, **counts, files=files,
-                          destinations_skipped=skipped), held_out
+    consumed = [(delta.entry["destination"], delta.consumed_pending) for delta in deltas
+                if delta.consumed_pending.len()]
+    return SegmentOutcome(segment.name, **counts, files=files, destinations_skipped=skipped,
+                          delta_files=delta_files, consumed_pending=consumed), held_out
+
+
+def _written(exporter, frame: pl.DataFrame) -> pl.Series:
+    """The ids of `frame`'s persons as this destination's files would hold them."""
+    return exporter.written_ids(exporter.prepare(frame).rows)
+
+
+def _delta_summary(inputs: RunInputs, segment: str,
+                   deltas: list[DestinationDelta]) -> dict[str, object]:
+    """The manifest's `delta`: the run compared with, and each destination's entry."""
+    previous = next((run for run in inputs.earlier if run.has_segment(segment)), None)
+    if previous is None:
+        return {"against": None, "first_export": True,
+                "note": "the first export of this segment: there is no earlier upload to "
+                        "compare with, so no add or remove file; upload the full files",
+                "destinations": []}
+    return {"against": {"as_of": previous.as_of.isoformat(), "export_version": previous.version},
+            "first_export": False, "destinations": [delta.entry for delta in deltas]}
 
 
 def recorded_settings(settings: DestinationSettings) -> dict[str, object]:
@@ -248,13 +358,16 @@ def recorded_settings(settings: DestinationSettings) -> dict[str, object]:
 
 
 def _publish(con, temp: Path, exports_dir: Path, as_of: date, version: int,
-             holdouts: list[tuple[str, pl.DataFrame]], model: dict[str, object]) -> Path:
-    """Record the holdouts and rename the finished folder into place, as one step."""
+             holdouts: list[tuple[str, pl.DataFrame]], model: dict[str, object],
+             consumed: list[tuple[str, str, pl.Series]]) -> Path:
+    """Record the holdouts, forget the identifiers the new remove files hold, and rename the
+    finished folder into place, as one step."""
     recorded_at = datetime.now(UTC)
     con.execute("begin transaction")
     try:
         for segment_name, held_out in holdouts:
             _replace_holdouts(con, segment_name, held_out, as_of, version, model, recorded_at)
+        _forget_pending(con, consumed)
         folder = publish_run_folder(temp, exports_dir, as_of, version)
     except BaseException:
         con.execute("rollback")
@@ -265,6 +378,20 @@ def _publish(con, temp: Path, exports_dir: Path, as_of: date, version: int,
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return folder
+
+
+def _forget_pending(con, consumed: list[tuple[str, str, pl.Series]]) -> None:
+    if not consumed:
+        return
+    con.register("consumed_removals", pl.concat([
+        ids.cast(pl.String).to_frame("platform_id").select(
+            pl.lit(segment).alias("segment_name"), pl.lit(destination).alias("destination"),
+            "platform_id")
+        for segment, destination, ids in consumed]).to_arrow())
+    try:
+        con.execute(_query("delete_pending_removals"))
+    finally:
+        con.unregister("consumed_removals")
 
 
 def _replace_holdouts(con, segment_name: str, held_out: pl.DataFrame, as_of: date, version: int,

@@ -42,6 +42,7 @@ from activation.export_store import (
     versions_with_segment,
 )
 from activation.exporters import EXPORTERS
+from activation.exporters.base import entry_kind
 from activation.settings import LiftSettings
 from core.contract import INTENT_EVENT_TYPES
 from warehouse.db import open_warehouse
@@ -265,9 +266,9 @@ def read_run_manifest(exports_dir: Path, segment: str, as_of: date,
 
 def read_exported_ids(segment_folder: Path, manifest: dict[str, Any],
                       destination: str) -> list[str]:
-    """Every id in the destination's files, after checking each file is the one exported."""
+    """Every id in the destination's full files, after checking each is the one exported."""
     entries = [entry for entry in manifest.get("files", [])
-               if entry.get("destination") == destination]
+               if entry.get("destination") == destination and entry_kind(entry) == "full"]
     if not entries:
         skipped = {item.get("destination"): item.get("reason")
                    for item in manifest.get("destinations_skipped", [])}

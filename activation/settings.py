@@ -48,6 +48,10 @@ class ExportSettings(_ExportsFolder):
         default=None,
         description="Export this model's scores; empty means the model most recently scored "
         "for the date.")
+    tracking_uri: str | None = Field(
+        default=None,
+        description="MLflow tracking URI holding the model that made the scores (for the "
+        "segment drivers); empty means the SQLite store under the home.")
 
 
 class ScoreAndExportSettings(JobSettings):

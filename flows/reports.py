@@ -105,7 +105,7 @@ def export_markdown(report) -> str:
         lines += ["", "### Written", "", markdown_table(
             ["segment", "selected", "holdout", "exported", "files", "destinations skipped"],
             [(s.name, f"{s.selected:,}", f"{s.holdout:,}", f"{s.exported:,}",
-              ", ".join(f"{f.file} ({f.rows:,} rows)" for f in s.files),
+              ", ".join(f"{f.file} ({f.rows:,} rows)" for f in s.files + s.delta_files),
               "; ".join(f"{d['destination']}: {d['reason']}" for d in s.destinations_skipped))
              for s in written],
         )]

@@ -13,6 +13,7 @@ the calibrators' own `predict`, and the blend's own methods. Any other model tak
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from collections.abc import Callable
@@ -155,3 +156,61 @@ def _set_threads(model: object, threads: int) -> None:
             estimator.set_params(n_jobs=threads)
         pending.append(getattr(estimator, "estimator", None))
         pending.extend(getattr(estimator, "calibrated_classifiers_", None) or [])
+
+
+# Where a booster may sit inside a model: sklearn wrappers and calibration (`estimator`,
+# `calibrated_classifiers_`, `booster_`), the blend (`lightgbm_model`), Pipeline steps, and an
+# MLflow pyfunc (its implementation, python model or native LightGBM model).
+_BOOSTER_HOLDERS = ("booster_", "estimator", "calibrated_classifiers_", "lightgbm_model",
+                    "steps", "_model_impl", "python_model", "lgb_model", "model", "booster")
+
+
+def booster_contributions(model: object, frame) -> tuple[list[str], np.ndarray]:
+    """LightGBM's exact SHAP contributions (`pred_contrib`) of each row of `frame` (a polars
+    or pandas frame holding the model's feature columns), in log-odds: the booster's feature
+    names and an (n rows, n features) array, the bias column left out. Reads whatever
+    LightGBM boosters the model holds, however it is wrapped (calibrated, blended, a pyfunc
+    around a native booster), averaging them when there are several (calibration folds);
+    LookupError when it holds none."""
+    boosters = _boosters_in(model)
+    if not boosters:
+        raise LookupError(f"no LightGBM booster found in the model ({type(model).__name__})")
+    names = [str(name) for name in boosters[0].feature_name()]
+    if any([str(n) for n in booster.feature_name()] != names for booster in boosters[1:]):
+        raise ValueError("the model's boosters read different features")
+    missing = [name for name in names if name not in frame.columns]
+    if missing:
+        raise ValueError(f"the frame lacks the model's features {missing}")
+    matrix = np.ascontiguousarray(np.column_stack(
+        [np.asarray(frame[name], dtype=np.float64) for name in names]) if names else
+        np.empty((len(frame), 0)))
+    total = np.zeros((len(matrix), len(names)))
+    for booster in boosters:
+        total += np.asarray(booster.predict(matrix, pred_contrib=True))[:, :len(names)]
+    return names, total / len(boosters)
+
+
+def _boosters_in(model: object) -> list[object]:
+    """Every distinct LightGBM Booster reachable from the model, in the order first met."""
+    found, pending, seen = [], [model], set()
+    while pending:
+        item = pending.pop(0)
+        if item is None or id(item) in seen or isinstance(item, str | bytes | int | float):
+            continue
+        seen.add(id(item))
+        if type(item).__name__ == "Booster" and callable(getattr(item, "feature_name", None)):
+            found.append(item)
+            continue
+        if isinstance(item, list | tuple):
+            pending.extend(item)
+            continue
+        unwrap = getattr(item, "unwrap_python_model", None)
+        # A pyfunc without a python model raises here, an unfitted wrapper on its fitted
+        # attributes: neither holds a booster.
+        if callable(unwrap):
+            with contextlib.suppress(Exception):
+                pending.append(unwrap())
+        for name in _BOOSTER_HOLDERS:
+            with contextlib.suppress(Exception):
+                pending.append(getattr(item, name, None))
+    return found

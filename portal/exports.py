@@ -21,6 +21,8 @@ from activation import export_store
 AS_OF_PATTERN = export_store.AS_OF_FOLDER_PATTERN
 VERSION_FOLDER_PATTERN = export_store.VERSION_FOLDER_PATTERN
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+# A manifest's file kinds besides the full files (activation/exporters/base.py FILE_KINDS).
+DELTA_KINDS = ("add", "remove")
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,29 @@ class ExportFile:
     rows: int | None
     bytes: int | None
     sha256: str
+    kind: str = "full"
+
+
+@dataclass(frozen=True)
+class DestinationChange:
+    """What changed at one destination since the previous upload (the manifest's delta entry)."""
+
+    destination: str
+    added: int | None
+    removed: int | None
+    removed_because: dict[str, int]
+    add_file: ExportFile | None
+    remove_file: ExportFile | None
+    how_to_add: str
+    how_to_remove: str
+    note: str  # why there is no delta, how a TTL platform drops people, or why a small one is sent
+
+
+@dataclass(frozen=True)
+class Changes:
+    against: str  # "<as_of> export <N>", empty for a first export
+    note: str
+    destinations: list[DestinationChange]
 
 
 @dataclass
@@ -107,13 +132,64 @@ class SegmentExport:
                  if isinstance(entry, dict) and key in entry and _is_number(entry.get("share"))]
         return sorted(pairs, key=lambda pair: pair[1], reverse=True)
 
+    @property
+    def full_files(self) -> list[ExportFile]:
+        return [export_file for export_file in self.files if export_file.kind == "full"]
+
+    @property
+    def drivers(self) -> list[dict[str, Any]]:
+        """Why this audience: the features that most raise its members' scores, in words."""
+        entries = _get(self.manifest, "drivers", "features")
+        if not isinstance(entries, list):
+            return []
+        return [entry for entry in entries if isinstance(entry, dict)
+                and isinstance(entry.get("words"), str)
+                and _is_number(entry.get("contribution_raised_by"))]
+
+    @property
+    def drivers_unavailable(self) -> str:
+        return str(_get(self.manifest, "drivers", "unavailable") or "")
+
+    @property
+    def changes(self) -> Changes | None:
+        """What changed since the last upload, or None for a manifest without deltas."""
+        delta = _get(self.manifest, "delta")
+        if not isinstance(delta, dict):
+            return None
+        against = delta.get("against")
+        label = (f"{against.get('as_of')} export {against.get('export_version')}"
+                 if isinstance(against, dict) else "")
+        entries = delta.get("destinations")
+        destinations = [self._change(entry) for entry in entries
+                        if isinstance(entry, dict)] if isinstance(entries, list) else []
+        return Changes(label, str(delta.get("note") or ""), destinations)
+
+    def _change(self, entry: dict[str, Any]) -> DestinationChange:
+        destination = str(entry.get("destination") or "")
+        because = entry.get("removed_because")
+        note = " ".join(str(entry[key]) for key in ("no_delta", "note", "below_minimum")
+                        if isinstance(entry.get(key), str))
+        return DestinationChange(
+            destination=destination,
+            added=entry["added"] if isinstance(entry.get("added"), int) else None,
+            removed=entry["removed"] if isinstance(entry.get("removed"), int) else None,
+            removed_because={str(reason): count for reason, count in because.items()
+                             if isinstance(count, int) and count} if isinstance(because, dict)
+            else {},
+            add_file=self.find_file(destination, 1, "add"),
+            remove_file=self.find_file(destination, 1, "remove"),
+            how_to_add=str(entry.get("how_to_add") or ""),
+            how_to_remove=str(entry.get("how_to_remove") or ""),
+            note=note)
+
     def part_count(self, destination: str) -> int:
         """How many files a destination was split into (The Trade Desk caps each at 2.5 MB)."""
-        return sum(1 for export_file in self.files if export_file.destination == destination)
+        return sum(1 for export_file in self.full_files if export_file.destination == destination)
 
-    def find_file(self, destination: str, part: int) -> ExportFile | None:
+    def find_file(self, destination: str, part: int, kind: str = "full") -> ExportFile | None:
         for export_file in self.files:
-            if export_file.destination == destination and export_file.part == part:
+            if (export_file.destination == destination and export_file.part == part
+                    and export_file.kind == kind):
                 return export_file
         return None
 
@@ -216,7 +292,7 @@ def _read_segment(folder: Path) -> SegmentExport:
     if not isinstance(entries, list):
         segment.file_problems.append("the manifest lists no files")
         return segment
-    parts_seen: dict[str, int] = {}
+    parts_seen: dict[tuple[str, str], int] = {}
     for entry in entries:
         export_file = _parse_file_entry(entry, parts_seen)
         if isinstance(export_file, ExportFile):
@@ -226,7 +302,7 @@ def _read_segment(folder: Path) -> SegmentExport:
     return segment
 
 
-def _parse_file_entry(entry: Any, parts_seen: dict[str, int]) -> ExportFile | str:
+def _parse_file_entry(entry: Any, parts_seen: dict[tuple[str, str], int]) -> ExportFile | str:
     if not isinstance(entry, dict):
         return "a file entry in the manifest is not an object"
     destination, name, sha256 = entry.get("destination"), entry.get("file"), entry.get("sha256")
@@ -236,14 +312,18 @@ def _parse_file_entry(entry: Any, parts_seen: dict[str, int]) -> ExportFile | st
         return f"file entry for {destination} has an unusable file name {name!r}"
     if not isinstance(sha256, str) or not SHA256_PATTERN.match(sha256.lower()):
         return f"file {name} has no valid SHA-256 in the manifest"
-    parts_seen[destination] = parts_seen.get(destination, 0) + 1
+    kind = entry.get("kind", "full")
+    if kind not in ("full", *DELTA_KINDS):
+        return f"file {name} has an unknown kind {kind!r}"
+    parts_seen[(destination, kind)] = parts_seen.get((destination, kind), 0) + 1
     return ExportFile(
         destination=destination,
         file=name,
-        part=parts_seen[destination],
+        part=parts_seen[(destination, kind)],
         rows=entry["rows"] if isinstance(entry.get("rows"), int) else None,
         bytes=entry["bytes"] if isinstance(entry.get("bytes"), int) else None,
         sha256=sha256.lower(),
+        kind=kind,
     )
 
 

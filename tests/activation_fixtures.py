@@ -17,6 +17,7 @@ from core.contract import THEMES
 from warehouse.db import open_warehouse
 
 AS_OF = date(2026, 11, 1)
+NEXT_DAY = AS_OF + timedelta(days=1)
 MODEL_NAME = "curious-about-working-here"
 NUMERIC_FEATURES = ("n_engagements_90d", "watch_seconds_90d", "days_since_last_event",
                     "n_intent_all")
@@ -199,3 +200,59 @@ def scored_warehouse(tmp_path: Path, store: ChampionStore, n_persons: int = 400,
                     opted_out=maids[withdrawn_count:withdrawn_count + opted_out_count])
     score_persons(warehouse_path, AS_OF, store.tracking_uri)
     return warehouse_path, population
+
+
+@dataclass(frozen=True)
+class TwoDays:
+    """Two export runs a day apart (activation/deltas.py), and who changed in between."""
+
+    warehouse: Path
+    first: object  # ExportRunReport of AS_OF
+    second: object  # ExportRunReport of NEXT_DAY
+    people: dict[str, str]  # "withdrawn", "opted_out", "moved_out", "moved_in" -> their MAID
+
+
+def export_two_days(warehouse: Path, exports: Path, store: ChampionStore, segments,
+                    n_persons: int = 400) -> TwoDays:
+    """A first export, then a day in which one person withdraws consent, one opts out (the
+    opt-out flow's steps), one moves from Stockholm (SE-AB) to Västra Götaland and one moves the
+    other way; then the next day's features, scores and export. `segments` (SegmentsToExport)
+    should select on home region SE-AB, so the two who moved leave and join it."""
+    from activation.export_rewrite import remove_persons_from_exports
+    from activation.export_run import export_segments
+    from activation.scoring import score_persons
+    from warehouse.optout import apply_optouts
+
+    population = make_population(n_persons)
+    build_warehouse(warehouse, population)
+    score_persons(warehouse, AS_OF, store.tracking_uri)
+    first = export_segments(warehouse, exports, AS_OF, segments, tracking_uri=store.tracking_uri)
+    maids = population.persons.filter(pl.col("id_type") == "maid")
+    north = maids.filter(pl.col("home_region") == "SE-AB")["person_id"]
+    south = maids.filter(pl.col("home_region") == "SE-O")["person_id"]
+    people = {"withdrawn": north[0], "opted_out": north[1], "moved_out": north[2],
+              "moved_in": south[0]}
+    optouts = warehouse.parent / "optouts.csv"
+    optouts.write_text("person_id,requested_at,kind\n"
+                       f"{people['opted_out']},2026-11-01T09:00:00Z,erasure\n", encoding="utf-8")
+    run = apply_optouts(warehouse, optouts)
+    remove_persons_from_exports(warehouse, exports, run.run_id)
+    with open_warehouse(warehouse) as con:
+        features = con.execute("select * from features.person_features where as_of_date = ?",
+                               [AS_OF]).pl()
+        moved = features.with_columns(
+            pl.lit(NEXT_DAY).alias("as_of_date"),
+            pl.when(pl.col("person_id") == people["moved_out"]).then(pl.lit("SE-O"))
+            .when(pl.col("person_id") == people["moved_in"]).then(pl.lit("SE-AB"))
+            .otherwise(pl.col("home_region")).alias("home_region"))
+        con.register("next_day", moved.to_arrow())
+        con.execute("insert into features.person_features by name select * from next_day")
+        con.unregister("next_day")
+        con.execute("insert into raw.events (event_id, occurred_at, person_id, id_type, "
+                    "event_type, region, consent, file_sha256) values "
+                    "('withdrawal', ?, ?, 'maid', 'click', 'SE-AB', false, 'fixture')",
+                    [datetime.combine(AS_OF, datetime.min.time()), people["withdrawn"]])
+    score_persons(warehouse, NEXT_DAY, store.tracking_uri)
+    second = export_segments(warehouse, exports, NEXT_DAY, segments,
+                             tracking_uri=store.tracking_uri)
+    return TwoDays(warehouse, first, second, people)

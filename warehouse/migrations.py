@@ -116,6 +116,12 @@ MIGRATIONS: tuple[Migration, ...] = (
          "monitoring/model_health_runs.sql"),
     ),
     Migration(
+        9,
+        "delta uploads: identifiers of opted-out persons awaiting the next remove file of each "
+        "segment and destination they were sent to (not a person table: erasure writes it)",
+        ("activation/pending_removals.sql",),
+    ),
+    Migration(
         11,
         "shards: the layout of a sharded warehouse and each shard's stored files",
         ("meta/shard_layout.sql", "raw/shard_files.sql"),

@@ -28,6 +28,9 @@ from warehouse.sql_files import read_sql
 MAID_PATTERN = UUID_PATTERN
 ZERO_MAID = "00000000-0000-0000-0000-000000000000"
 AUDIENCE_COLUMNS = ("person_id", "id_type", "score", "rank", "decile")
+# The files of one destination in one export run: the whole audience, and against the previous
+# run of the segment and destination the persons who joined and those who left.
+FILE_KINDS = ("full", "add", "remove")
 
 
 class ExportValidationError(ValueError):
@@ -48,10 +51,17 @@ class WrittenFile:
     rows: int
     bytes: int
     sha256: str
+    kind: str = "full"  # one of FILE_KINDS
 
     def as_manifest(self) -> dict[str, object]:
-        return {"destination": self.destination, "file": self.file, "rows": self.rows,
-                "bytes": self.bytes, "sha256": self.sha256}
+        return {"destination": self.destination, "file": self.file, "kind": self.kind,
+                "rows": self.rows, "bytes": self.bytes, "sha256": self.sha256}
+
+
+def entry_kind(entry: dict[str, object]) -> str:
+    """The kind of a manifest's file entry; manifests made before delta files list full files."""
+    kind = entry.get("kind", "full")
+    return kind if isinstance(kind, str) else "full"
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,14 @@ class Exporter:
     # The fields of DestinationSettings it reads, as "<block>.<field>": without its block the
     # destination is not written, and every run's manifests record each value.
     required_settings: ClassVar[tuple[str, ...]] = ()
+    # How a person who leaves the audience leaves the platform's list: "upload" (the platform
+    # takes a remove file, written by write_removals) or "ttl" (the platform drops a person an
+    # upload no longer refreshes, so leaving needs no file).
+    removal: ClassVar[str] = "upload"
+    # The platform's own words for uploading the add and the remove file (the manifest and the
+    # portal say them).
+    how_to_add: ClassVar[str] = "upload it to the list as an addition (append)"
+    how_to_remove: ClassVar[str] = "upload it to the list as a removal"
 
     def unavailable_reason(self, context: ExportContext) -> str | None:
         """Why this destination cannot be written with the current settings, or None."""
@@ -100,17 +118,35 @@ class Exporter:
         usable = own_types.filter(self.reaches())
         return PreparedAudience(usable, own_types.height - usable.height)
 
-    def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext) -> list[WrittenFile]:
+    def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext,
+              kind: str = "full") -> list[WrittenFile]:
+        """Write prepared rows as the full file, or (kind "add") as the file of joiners."""
         raise NotImplementedError
 
-    def read_ids(self, path: Path) -> pl.Series:
+    def written_ids(self, rows: pl.DataFrame) -> pl.Series:
+        """The ids of prepared rows as this destination's files hold them (its id_form), in
+        row order: what a delta compares and a remove file lists."""
+        raise NotImplementedError
+
+    def write_removals(self, ids: pl.Series, folder: Path,
+                       context: ExportContext) -> list[WrittenFile]:
+        """The remove file of ids already written in this destination's form (written_ids)."""
+        raise NotImplementedError
+
+    def read_ids(self, path: Path, kind: str = "full") -> pl.Series:
         """The ids of one file this destination wrote, in file order (in its id_form)."""
         raise NotImplementedError
 
     def write_kept_rows(self, path: Path, keep: pl.Series, target: Path) -> int:
-        """Write `target` as `path` in the same format, with only the rows where `keep` is
-        true (one flag per id of read_ids); how many rows it holds. For erasure."""
+        """Write `target` as `path` (a full or add file) in the same format, with only the rows
+        where `keep` is true (one flag per id of read_ids); how many rows it holds. For
+        erasure."""
         raise NotImplementedError
+
+    def file_name_of(self, kind: str) -> str:
+        """The name of this destination's file of `kind`: `meta.csv`, `meta-add.csv`, ..."""
+        name = Path(self.file_name)  # type: ignore[attr-defined]
+        return name.name if kind == "full" else f"{name.stem}-{kind}{name.suffix}"
 
 
 class SingleColumnExporter(Exporter):
@@ -119,16 +155,17 @@ class SingleColumnExporter(Exporter):
     header: ClassVar[str]
     file_name: ClassVar[str]
 
-    def write_column(self, values: pl.Series, check: pl.Expr, what: str,
-                     folder: Path) -> list[WrittenFile]:
+    def write_column(self, values: pl.Series, check: pl.Expr, what: str, folder: Path,
+                     kind: str = "full") -> list[WrittenFile]:
         """Check every value (`check` reads `pl.col("value")`), refuse duplicates, write."""
         require_all(values.to_frame("value"), check, what, self.name)
         require_unique(values, self.name)
-        path = folder / self.file_name
+        path = folder / self.file_name_of(kind)
         written = write_single_column_csv(values, self.header, path)
-        return [describe_file(self.name, path, written)]
+        return [describe_file(self.name, path, written, kind)]
 
-    def read_ids(self, path: Path) -> pl.Series:
+    def read_ids(self, path: Path, kind: str = "full") -> pl.Series:
+        # The add and remove files have the full file's one column.
         return pl.read_csv(path, infer_schema=False, columns=[self.header])[self.header]
 
     def write_kept_rows(self, path: Path, keep: pl.Series, target: Path) -> int:
@@ -186,9 +223,10 @@ def write_single_column_csv(values: pl.Series, header: str, path: Path) -> int:
     return values.len()
 
 
-def describe_file(destination: str, path: Path, rows: int) -> WrittenFile:
+def describe_file(destination: str, path: Path, rows: int, kind: str = "full") -> WrittenFile:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return WrittenFile(destination, path.name, rows, path.stat().st_size, digest.hexdigest())
+    return WrittenFile(destination, path.name, rows, path.stat().st_size, digest.hexdigest(),
+                       kind)

@@ -3,6 +3,8 @@
 Header `person_id,id_type,score,rank,decile`; every id type; `score` the calibrated
 probability of an intent event, `rank` 1 the most likely person and `decile` 1 the top tenth
 of all persons scored for the as-of date (so ranks stay comparable between segments).
+The add file (`generic-add.csv`) has the same columns; the remove file (`generic-remove.csv`)
+only `person_id`: a person who left may have no score of the date (consent withdrawn, opted out).
 """
 
 from __future__ import annotations
@@ -41,7 +43,21 @@ class GenericExporter(Exporter):
     def prepare(self, audience: pl.DataFrame) -> PreparedAudience:
         return PreparedAudience(canonical_audience(audience).select(AUDIENCE_COLUMNS), 0)
 
-    def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext) -> list[WrittenFile]:
+    def written_ids(self, rows: pl.DataFrame) -> pl.Series:
+        return rows["person_id"]
+
+    def write_removals(self, ids: pl.Series, folder: Path,
+                       context: ExportContext) -> list[WrittenFile]:
+        rows = ids.to_frame("person_id")
+        require_all(rows, pl.col("person_id").str.contains(PERSON_ID_PATTERN),
+                    "contract person ids", self.name)
+        require_unique(rows["person_id"], self.name)
+        path = folder / self.file_name_of("remove")
+        rows.write_csv(path)
+        return [describe_file(self.name, path, rows.height, "remove")]
+
+    def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext,
+              kind: str = "full") -> list[WrittenFile]:
         require_all(rows, pl.col("person_id").str.contains(PERSON_ID_PATTERN),
                     "contract person ids", self.name)
         require_all(rows, pl.col("id_type").is_in(ID_TYPES), "contract id types", self.name)
@@ -50,11 +66,11 @@ class GenericExporter(Exporter):
         require_all(rows, pl.col("rank") >= 1, "ranks of 1 or more", self.name)
         require_all(rows, pl.col("decile").is_between(1, 10), "deciles 1..10", self.name)
         require_unique(rows["person_id"], self.name)
-        path = folder / self.file_name
+        path = folder / self.file_name_of(kind)
         rows.sort("rank").select(AUDIENCE_COLUMNS).write_csv(path)
-        return [describe_file(self.name, path, rows.height)]
+        return [describe_file(self.name, path, rows.height, kind)]
 
-    def read_ids(self, path: Path) -> pl.Series:
+    def read_ids(self, path: Path, kind: str = "full") -> pl.Series:
         return pl.read_csv(path, infer_schema=False, columns=["person_id"])["person_id"]
 
     def write_kept_rows(self, path: Path, keep: pl.Series, target: Path) -> int:

@@ -6,6 +6,10 @@ Spec: The Trade Desk Data API, "POST /data/advertiser" (first-party advertiser d
 180 days), https://partner.thetradedesk.com/v3/portal/data/doc/post-data-advertiser-firstparty ;
 TTL limit restated in https://rudderstack.com/docs/destinations/audience-list-destinations/trade-desk-audience/setup-guide/ .
 A segment too big for one body is split into parts `the_trade_desk-0001.json`, ... .
+
+No add or remove file: a person stays in a first-party segment only for `TtlInMinutes` after
+the upload that named them, so the full file is uploaded on every run (it refreshes everyone in
+it) and a person who left is simply not refreshed and expires (`removal` "ttl").
 """
 
 from __future__ import annotations
@@ -40,8 +44,15 @@ class TheTradeDeskExporter(Exporter):
     own_minimum = 1
     required_settings = ("the_trade_desk.advertiser_id", "the_trade_desk.ttl_minutes")
     max_body_bytes = MAX_BODY_BYTES
+    removal = "ttl"
 
-    def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext) -> list[WrittenFile]:
+    def written_ids(self, rows: pl.DataFrame) -> pl.Series:
+        return rows["person_id"].str.to_lowercase()
+
+    def write(self, rows: pl.DataFrame, folder: Path, context: ExportContext,
+              kind: str = "full") -> list[WrittenFile]:
+        if kind != "full":
+            raise ValueError(f"{self.name}: data expires by TTL; there is no {kind} file")
         settings = context.settings.the_trade_desk
         if settings is None:
             raise ExportValidationError(f"{self.name}: no advertiser id configured")
@@ -66,7 +77,7 @@ class TheTradeDeskExporter(Exporter):
             written.append(describe_file(self.name, path, stop - start))
         return written
 
-    def read_ids(self, path: Path) -> pl.Series:
+    def read_ids(self, path: Path, kind: str = "full") -> pl.Series:
         return pl.Series([item["DAID"] for item in json.loads(path.read_bytes())["Items"]],
                          dtype=pl.String)
 

@@ -110,7 +110,8 @@ def export(ctx: typer.Context) -> None:
     skipped.add_column("destination")
     skipped.add_column("why", overflow="fold")
     for outcome in report.segments:
-        files = "\n".join(f"{f.file} ({f.rows:,})" for f in outcome.files) or "-"
+        files = "\n".join(f"{f.file} ({f.rows:,})"
+                          for f in outcome.files + outcome.delta_files) or "-"
         table.add_row(outcome.name, f"{outcome.selected:,}", f"{outcome.holdout:,}",
                       f"{outcome.exported:,}", files)
         if not outcome.written:

@@ -35,6 +35,7 @@ def list_audiences(request: Request, portal: Portal, current: PageSession) -> HT
 def show_segment(request: Request, portal: Portal, current: PageSession, as_of: str,
                  version_folder: str, segment_name: str) -> HTMLResponse:
     run, segment = _find_segment(portal.home.exports_dir, as_of, version_folder, segment_name)
+    drivers = segment.drivers
     themes = [(charts.theme_label(name), share)
               for name, share in segment.profile("themes", "theme")[:TOP_PROFILE_ENTRIES]]
     regions = [(charts.region_label(code), share)
@@ -50,6 +51,8 @@ def show_segment(request: Request, portal: Portal, current: PageSession, as_of: 
         "regions": regions,
         "themes_chart": charts.share_bars(themes, "Top interest themes") if themes else None,
         "regions_chart": charts.share_bars(regions, "Top home regions") if regions else None,
+        "drivers": drivers,
+        "changes": segment.changes,
         "manifest_text": json.dumps(segment.manifest, indent=2, ensure_ascii=False)
         if segment.manifest is not None else "",
     })
@@ -61,6 +64,21 @@ def download(portal: Portal, current: DownloadSession, as_of: str, version_folde
     run, segment = _find_segment(portal.home.exports_dir, as_of, version_folder, segment_name)
     is_part_number = part.isascii() and part.isdigit()
     export_file = segment.find_file(destination, int(part)) if is_part_number else None
+    return _serve(portal, current, run, segment, export_file)
+
+
+@router.get("/runs/{as_of}/{version_folder}/{segment_name}/changes/{destination}/{kind}")
+def download_change(portal: Portal, current: DownloadSession, as_of: str, version_folder: str,
+                    segment_name: str, destination: str, kind: str) -> Response:
+    """A delta file (who joined, who left), checked and audited like the full files."""
+    run, segment = _find_segment(portal.home.exports_dir, as_of, version_folder, segment_name)
+    export_file = (segment.find_file(destination, 1, kind)
+                   if kind in exports.DELTA_KINDS else None)
+    return _serve(portal, current, run, segment, export_file)
+
+
+def _serve(portal: Portal, current: DownloadSession, run: exports.ExportRun, segment: exports.SegmentExport,
+           export_file: exports.ExportFile | None) -> Response:
     # One open handle for hashing and sending, so what is sent is what was checked.
     handle = exports.open_file(segment, export_file) if export_file else None
     if export_file is None or handle is None:

@@ -53,16 +53,22 @@ def portal_url(home):
     thread.join(timeout=10)
 
 
-@pytest.mark.browser
-def test_campaign_manager_signs_in_opens_an_audience_and_downloads_the_meta_file(
-        home, portal_url, tmp_path):
-    # Given a browser, an export run and a campaign manager's account
+def _playwright():
+    """Playwright's sync API, once the browser is known to be there."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         _browser_missing("the playwright package is not installed")
     if not (CHROMIUM.exists() and shutil.which(str(CHROMIUM))):
         _browser_missing(f"{CHROMIUM} is not installed")
+    return sync_playwright
+
+
+@pytest.mark.browser
+def test_campaign_manager_signs_in_opens_an_audience_and_downloads_the_meta_file(
+        home, portal_url, tmp_path):
+    # Given a browser, an export run and a campaign manager's account
+    sync_playwright = _playwright()
     built = write_export_run(home.exports_dir)["top-decile"]
     write_lift_result(home.exports_dir)
     write_health_report(home.health_file)
@@ -132,5 +138,58 @@ def test_campaign_manager_signs_in_opens_an_audience_and_downloads_the_meta_file
             assert page.url.startswith(portal_url + "/login"), "signed out means signed out"
             blocked = [text for text in console if "Content Security Policy" in text]
             assert not blocked, f"the policy blocked something the pages use: {blocked}"
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+def test_the_segment_page_shows_why_this_audience_and_what_changed(
+        home, portal_url, tmp_path, tmp_path_factory, monkeypatch):
+    from activation_fixtures import NEXT_DAY, export_two_days, shared_champion_store
+
+    from activation.definitions import parse_segments
+    from activation.export_run import SegmentsToExport
+    from activation.exporters import EXPORTERS
+
+    # Given two real exports a day apart (someone opted out, withdrew, moved away, moved in)
+    sync_playwright = _playwright()
+    for exporter in EXPORTERS.values():  # every platform takes the small world's segment
+        monkeypatch.setattr(exporter, "own_minimum", 1)
+    days = export_two_days(home.warehouse_path, home.exports_dir,
+                           shared_champion_store(tmp_path_factory),
+                           SegmentsToExport(parse_segments({
+                               "min_audience_size": 20, "holdout_fraction": 0,
+                               "destination_settings": {"google_ads": {"app_id": "se.x.app"}},
+                               "segments": [{"name": "north", "description": "Stockholm.",
+                                             "where": {"regions": ["SE-AB"]}}]})))
+    manifest = (days.second.folder / "north" / "manifest.json").read_text()
+    add_user(home.users_file, "maria", PASSWORD)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(accept_downloads=True,
+                                       viewport={"width": 1280, "height": 900}).new_page()
+            page.goto(portal_url + "/login")
+            page.get_by_label("User name").fill("maria")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(portal_url + "/")
+            # When she opens the second day's audience
+            page.goto(f"{portal_url}/runs/{NEXT_DAY.isoformat()}/v1/north")
+            # Then she reads why this audience, and what changed since the last upload
+            assert page.get_by_role("heading", name="Why this audience").is_visible()
+            assert page.locator("ol.drivers li").count() >= 1
+            assert page.get_by_role("heading", name="What changed since the last upload"
+                                    ).is_visible()
+            page.screenshot(path=SCREENSHOTS / "06-segment-changes.png", full_page=True)
+            # And she downloads who left Meta's list: the bytes the manifest vouches for
+            with page.expect_download() as download_info:
+                page.get_by_role("link", name="Download meta-remove.csv, who left, for Meta "
+                                               "(Facebook and Instagram)").click()
+            downloaded = tmp_path / "meta-remove.csv"
+            download_info.value.save_as(downloaded)
+            assert hashlib.sha256(downloaded.read_bytes()).hexdigest() in manifest
+            assert len(downloaded.read_text().splitlines()) == 1 + 3, "header and three who left"
         finally:
             browser.close()

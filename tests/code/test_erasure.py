@@ -473,14 +473,37 @@ def test_an_erased_person_is_in_no_byte_of_any_file_of_the_home(
     result = CliRunner().invoke(build_app(), ["--home", str(home.root), "optout", str(optouts)])
     assert result.exit_code == 0, result.output
     assert "earlier export files rewritten" in result.output
-    # then no file under the home (warehouse and any log, MLflow store and artifacts, exports,
-    # reports, portal files) holds either id as is or lower-cased
-    assert _files_holding(home.root, forms) == []
+    # then no file under the home (any log, MLflow store and artifacts, exports, reports,
+    # portal files) but the warehouse holds either id as is or lower-cased
+    assert _files_holding(home.root, forms, skip=("warehouse.duckdb",)) == []
     # and their SHA-256 is only in the warehouse's suppression list (needed to drop them later)
     hashes = {_sha256(cookie), _sha256(maid.lower())}
     assert _files_holding(home.root, hashes, skip=("warehouse.duckdb",)) == []
     with duckdb.connect(str(home.warehouse_path), read_only=True) as con:
         keys = {row[0] for row in con.execute(
             "select person_key from raw.suppressed_persons").fetchall()}
+        # and the warehouse keeps of them only the identifiers already sent to platforms that
+        # take removal uploads, each as it was sent, until the next remove file holds them
+        waiting = con.execute("select destination, platform_id from marts.pending_removals"
+                              ).fetchall()
     assert hashes <= keys
+    assert waiting and {platform_id for _, platform_id in waiting} <= (
+        {cookie, maid.lower(), _sha256(maid.lower())})
+    assert {destination for destination, _ in waiting} <= {
+        name for name, exporter in EXPORTERS.items() if exporter.removal == "upload"}
     assert not any(name.endswith(".wal") for name in os.listdir(home.root))
+    # when the next export writes the remove files, and the warehouse is next compacted
+    as_of = generic.parent.parent.parent.name
+    result = CliRunner().invoke(build_app(), ["--home", str(home.root), "export",
+                                              "--as-of", as_of])
+    assert result.exit_code == 0, result.output
+    compact_warehouse(home.warehouse_path)
+    # then nothing waits any more, and only the remove files (the platforms' notice to
+    # delete them) hold the ids sent
+    with duckdb.connect(str(home.warehouse_path), read_only=True) as con:
+        assert con.execute("select count(*) from marts.pending_removals").fetchone() == (0,)
+    holding = _files_holding(home.root, forms | hashes, skip=("warehouse.duckdb",))
+    assert holding and all("-remove." in line.split(":")[0] for line in holding), holding
+    # and the compacted warehouse file keeps no byte of them
+    warehouse_bytes = home.warehouse_path.read_bytes()
+    assert not [form for form in forms if form.encode() in warehouse_bytes]

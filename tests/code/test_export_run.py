@@ -141,7 +141,7 @@ def test_manifest_and_run_json_describe_the_files_exactly(tmp_path, champion_sto
     assert list(manifest) == [
         "manifest_version", "segment", "as_of", "export_version", "created_at", "model",
         "audience", "files", "destinations_skipped", "ids_left_out", "settings",
-        "gains_by_decile", "interest_profile"]
+        "gains_by_decile", "interest_profile", "drivers", "delta"]
     assert [g["decile"] for g in manifest["gains_by_decile"]] == list(range(1, 11))
     assert manifest["interest_profile"]["themes"] and manifest["interest_profile"]["regions"]
 

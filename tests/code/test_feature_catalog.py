@@ -110,3 +110,13 @@ def test_a_declared_name_that_is_not_a_plain_identifier_is_refused():
     with pytest.raises(ValueError, match="not a plain identifier"):
         themes_sql(feature_catalog(themes=(*THEMES, "coast'")))
 
+
+
+def test_every_feature_says_in_words_what_a_higher_and_a_lower_value_mean():
+    from features.catalog import FEATURES
+
+    # the segment drivers read these; a feature without them could not be explained
+    unsaid = [f.name for f in FEATURES if not f.phrase.strip() or not f.phrase_lower.strip()]
+    assert unsaid == []
+    same = [f.name for f in FEATURES if f.phrase == f.phrase_lower]
+    assert same == []

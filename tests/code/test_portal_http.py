@@ -73,7 +73,7 @@ def csrf_token_of(page_html: str) -> str:
 def route_paths(client: TestClient) -> list[tuple[str, str]]:
     """Every (method, concrete URL) the app serves, with the fixture's names filled in."""
     values = {"as_of": "2026-11-01", "version_folder": "v1", "segment_name": "top-decile",
-              "destination": "meta", "part": "1"}
+              "destination": "meta", "part": "1", "kind": "add"}
     found = []
     # The routes sit in included routers; iter_route_contexts flattens them (FastAPI ≥ 0.137).
     for route in iter_route_contexts(client.app.routes):
@@ -93,7 +93,7 @@ def test_every_route_but_the_login_refuses_without_a_session(client):
         response = client.request(method, url, follow_redirects=False)
 
         # Then pages redirect to the login and downloads answer 401, revealing nothing
-        if "/download/" in url:
+        if "/download/" in url or "/changes/" in url:
             assert response.status_code == 401, f"{method} {url} must answer 401"
         else:
             assert response.status_code == 303, f"{method} {url} must redirect"

@@ -302,7 +302,18 @@ def test_grain_and_keys_of_activation_tables_hold_on_a_real_warehouse(tmp_path, 
     warehouse_path, _ = scored_warehouse(tmp_path, champion_store, n_persons=300)
     config = parse_segments({"min_audience_size": 10, "segments": [
         {"name": "top-half", "description": "d", "select": {"top_deciles": 5}}]})
-    export_segments(warehouse_path, tmp_path / "exports", AS_OF, SegmentsToExport(config))
+    report = export_segments(warehouse_path, tmp_path / "exports", AS_OF,
+                             SegmentsToExport(config))
+    # and one exported person opting out, whose identifiers wait for the next remove files
+    from activation.export_rewrite import remove_persons_from_exports
+    from warehouse.optout import apply_optouts
+
+    sent = pl.read_csv(report.folder / "top-half" / "generic.csv", infer_schema=False)
+    optouts = tmp_path / "optouts.csv"
+    optouts.write_text("person_id,requested_at,kind\n"
+                       f"{sent['person_id'][0]},2026-11-01T09:00:00Z,erasure\n")
+    run = apply_optouts(warehouse_path, optouts)
+    remove_persons_from_exports(warehouse_path, tmp_path / "exports", run.run_id)
     specs = [spec for spec in all_specs() if spec.path.startswith("activation/")]
     assert {spec.name for spec in specs} >= {"marts.person_scores", "marts.scores_runs",
                                              "marts.scores_ranked", "marts.segment_holdouts"}
