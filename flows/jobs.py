@@ -38,6 +38,8 @@ if TYPE_CHECKING:
         ScoreSettings,
     )
     from features.build import FeatureBuildResult
+    from insight.creatives import CreativeReport
+    from insight.settings import CreativesSettings
     from models.settings import TrainSettings
     from models.training import TrainResult
     from warehouse.ingest import IngestReport
@@ -214,6 +216,20 @@ def lift_job(run: JobRun, settings: LiftSettings):
     run.publish(lift_markdown(measurement), "lift-summary",
                 "Intent of the treated persons against the holdout, and the lift")
     return measurement
+
+
+def creatives_job(run: JobRun, settings: CreativesSettings) -> CreativeReport:
+    """Compare the intent of persons who engaged with each content item, theme and campaign
+    with that of comparable persons shown it who did not, and store the creative report."""
+    home = settings.norrut_home().ensure()
+    with run.holding_the_warehouse(home, settings.lock_wait_seconds):
+        resolved = resolved_as_of(run, settings.as_of, home, "creatives")
+        report = run.run(steps.measure_creatives, settings.model_copy(update={"as_of": resolved}))
+    from insight.creatives import creatives_markdown
+
+    run.publish(creatives_markdown(report), "creatives-summary",
+                "Which films, themes and campaigns are followed by intent, adjusted")
+    return report
 
 
 def pipeline_job(run: JobRun, settings: PipelineSettings) -> PipelineResult:

@@ -3,8 +3,8 @@ configured, else as a flow run of that server.
 
 Without a Prefect API (PREFECT_API_URL neither in the environment nor in the active profile
 of Prefect's profiles file), `norrut ingest`, `optout`, `features build`, `train`, `score`,
-`export` and `lift` run their job's steps directly (flows/direct.py): Prefect is not even
-imported, no server starts, no Prefect database is written, and the summary a flow run
+`export`, `lift` and `creatives` run their job's steps directly (flows/direct.py): Prefect is not
+even imported, no server starts, no Prefect database is written, and the summary a flow run
 publishes as an artifact is written to <home>/reports/<job>/<time>.md and latest.md. The same
 steps (flows/jobs.py), writer lock, as-of date and summary as the flow run.
 
@@ -231,6 +231,13 @@ def run_lift(settings, *, quiet: bool = False, progress: Progress | None = None)
     from flows.jobs import lift_job
 
     return _run_job("lift", lift_job, settings, quiet=quiet, progress=progress)
+
+
+def run_creatives(settings, *, quiet: bool = False, progress: Progress | None = None):
+    """Run the creatives job; returns the CreativeReport."""
+    from flows.jobs import creatives_job
+
+    return _run_job("creatives", creatives_job, settings, quiet=quiet, progress=progress)
 
 
 def run_score_and_export(settings, *, quiet: bool = False, progress: Progress | None = None):

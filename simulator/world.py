@@ -34,6 +34,7 @@ from simulator.inbox import (
     plant_fault_rows_at_rate,
     write_event_file,
 )
+from simulator.planted_films import plant_films
 from simulator.population import (
     INTENT_TYPE_SHARES,
     REGIONS,
@@ -53,7 +54,8 @@ TRUTH_VERSION = 2
 
 Progress = Callable[[str, int, int], None]
 # Settings added after worlds first recorded their arguments, with their defaults.
-_LATER_SETTINGS = {"fault_rate": None, "unknown_columns": True}
+_LATER_SETTINGS = {"fault_rate": None, "unknown_columns": True, "strong_film": None,
+                   "keen_film": None}
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,10 @@ class WorldSettings:
     fault_rate: float | None = None
     # With `faults`, the first file of each format carries columns outside the contract.
     unknown_columns: bool = True
+    # A film (content id, e.g. "film-001") whose viewing really raises later intent, and one
+    # whose viewers are simply keen, with no effect (simulator/planted_films.py); None plants none.
+    strong_film: str | None = None
+    keen_film: str | None = None
 
     @property
     def first_day(self) -> date:
@@ -294,11 +300,13 @@ def simulate_world(out_dir: Path, settings: WorldSettings,
 def _build(root: Path, settings: WorldSettings, report: Progress) -> dict:
     population = make_population(_rng(settings.seed, 1), settings.persons, settings.days)
     catalog: Catalog = make_catalog(_rng(settings.seed, 2), settings.first_day)
+    content_ids = catalog.frame["content_id"].to_list()
+    planted = plant_films(content_ids, catalog.is_film, settings.strong_film, settings.keen_film)
     total_days = settings.days + FUTURE_DAYS
     history = simulate_history(
         _rng(settings.seed, 3), population, catalog, settings.days, FUTURE_DAYS,
         epoch_second(settings.first_day),
-        on_day=lambda day: report("simulating days", day + 1, total_days))
+        on_day=lambda day: report("simulating days", day + 1, total_days), planted=planted)
 
     id_salt = settings.seed * 0x2545F4914F6CDD1D + 0x5EED
     vocabulary = Vocabulary.build(
@@ -334,6 +342,9 @@ def _build(root: Path, settings: WorldSettings, report: Progress) -> dict:
                              _rng(settings.seed, 6))
     report("writing files", steps - 1, steps)
     _write_truth(root / "truth", settings, population, history, optouts)
+    if planted.any:
+        (root / "truth" / "planted_films.json").write_text(
+            json.dumps(planted.truth(content_ids), indent=2) + "\n")
     expected = _expected_ingest(planned, history, quarantined_files, skipped_files,
                                 fault_counts)
     expected["optouts"] = _optout_figures(population, history, optouts)

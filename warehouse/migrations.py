@@ -108,6 +108,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "audit of the earlier export files each opt-out run rewrote or withdrew",
         ("audit/optout_export_files.sql",),
     ),
+    Migration(
+        10,
+        "the creative report (norrut creatives): aggregates per content item, theme and "
+        "campaign, and how each report was made; no person ids",
+        ("insight/creative_report.sql", "insight/creative_report_runs.sql"),
+    ),
 )
 
 LATEST_VERSION = max(m.version for m in MIGRATIONS)

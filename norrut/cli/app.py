@@ -85,6 +85,7 @@ def build_app() -> typer.Typer:
     from norrut.cli import (
         activation,
         alerts,
+        creatives,
         lift,
         modeling,
         orchestration,
@@ -93,7 +94,8 @@ def build_app() -> typer.Typer:
         warehouse,
     )
 
-    for area in (simulate, warehouse, modeling, activation, lift, orchestration, portal, alerts):
+    for area in (simulate, warehouse, modeling, activation, lift, creatives, orchestration,
+                 portal, alerts):
         area.register(app)
     return app
 

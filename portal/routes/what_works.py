@@ -1,0 +1,34 @@
+"""Which films, themes and campaigns work: `/what-works` and its CSV download."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from portal import creatives
+from portal.access import DownloadSession, PageSession
+from portal.state import Portal
+from portal.templating import render
+
+router = APIRouter()
+
+
+@router.get("/what-works", response_class=HTMLResponse)
+def show_what_works(request: Request, portal: Portal, current: PageSession) -> HTMLResponse:
+    page = creatives.what_works(portal.home.warehouse_path)
+    return render(request, "what_works.html", current, {
+        "page": page, "run": page.report.run if page.report else None,
+        "sections": page.sections(), "item_label": creatives.item_label,
+        "words": creatives.DIMENSION_WORDS})
+
+
+@router.get("/what-works.csv")
+def download_what_works(portal: Portal, current: DownloadSession) -> Response:
+    page = creatives.what_works(portal.home.warehouse_path)
+    if page.report is None:
+        raise StarletteHTTPException(503 if page.problem else 404, page.problem)
+    as_of = page.report.run["as_of_date"].isoformat()
+    return Response(creatives.report_csv(page.report), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="what-works-{as_of}.csv"'})
