@@ -15,6 +15,7 @@ BASELINE_COLOUR = "#b3541e"
 AXIS_COLOUR = "#555555"
 TEXT_COLOUR = "#1a1a1a"
 FONT = 'font-family="system-ui, sans-serif"'
+LABEL_CHARACTERS = 44  # a longer bar label is cut, so it stays left of its bar
 
 REGION_NAMES = {
     "SE-AB": "Stockholm", "SE-AC": "Västerbotten", "SE-BD": "Norrbotten", "SE-C": "Uppsala",
@@ -109,7 +110,7 @@ def share_bars(pairs: list[tuple[str, float]], title: str) -> Markup:
 def difference_bars(rows: list[tuple[str, float, float, float]], title: str) -> Markup:
     """Horizontal bars from zero, one per (label, difference, interval low, interval high) in
     percentage points, in the given order, each with its interval as a line across the bar."""
-    width, row_height, label_width, right = 640, 28, 230, 24
+    width, row_height, label_width, right = 760, 28, 330, 24
     height = row_height * len(rows) + 40
     low = min([0.0, *(lo for _, _, lo, _ in rows)])
     high = max([0.0, *(hi for _, _, _, hi in rows)])
@@ -123,6 +124,7 @@ def difference_bars(rows: list[tuple[str, float, float, float]], title: str) -> 
     zero = x_of(0.0)
     for index, (label, difference, lo, hi) in enumerate(rows):
         y = 6 + index * row_height
+        label = label if len(label) <= LABEL_CHARACTERS else label[:LABEL_CHARACTERS - 1] + "…"
         start, end = sorted((zero, x_of(difference)))
         parts.append(f'<text x="{label_width - 10}" y="{y + 18}" text-anchor="end" '
                      f'font-size="13" fill="{TEXT_COLOUR}" {FONT}>{escape(label)}</text>')

@@ -139,3 +139,63 @@ def write_lift_result(exports_dir: Path, campaign: str = "winter-2026-meta") -> 
 
 def add_user(users_file: Path, name: str, password: str, *, is_admin: bool = False) -> None:
     UserStore(users_file, FAST_TEST_HASHER).add(name, password, is_admin=is_admin)
+
+
+# (dimension, item, title, n engaged, n not engaged matched, adjusted difference, its se);
+# an item under CREATIVE_MIN_PERSONS in a group is unranked.
+CREATIVE_ITEMS = (
+    ("content", "film-003", "Mountains in Kiruna", 1200, 800, 0.15, 0.02),
+    ("content", "img-010", "Coast in Luleå", 300, 250, 0.04, 0.03),
+    ("content", "film-005", "A week of food in Umeå", 800, 1200, 0.01, 0.025),
+    ("content", "film-099", "Forest in Boden", 12, 9, 0.30, 0.2),
+    ("theme", "northern_lights", None, 2000, 1500, 0.06, 0.015),
+    ("theme", "tech_jobs", None, 900, 1100, 0.03, 0.02),
+    ("campaign", "norrut-2026-meta-1", None, 700, 900, 0.02, 0.02),
+    ("campaign", "norrut-2026-tiktok-2", None, 40, 30, -0.05, 0.1),
+)
+CREATIVE_MIN_PERSONS = 100
+CREATIVE_AS_OF = "2026-11-02"
+
+
+def write_creative_report(warehouse_path: Path) -> None:
+    """A stored creative report (marts.creative_report and its run) of CREATIVE_ITEMS, as
+    `norrut creatives` leaves it, for the portal's "What works" page."""
+    import polars as pl
+
+    from warehouse.db import open_warehouse
+
+    rows = []
+    for dimension, item, title, engaged, matched, difference, se in CREATIVE_ITEMS:
+        comparison = 0.06
+        rows.append({
+            "as_of_date": CREATIVE_AS_OF, "dimension": dimension, "item_id": item,
+            "title": title, "kind": ("film" if item.startswith("film") else "image")
+            if dimension == "content" else None,
+            "n_shown": engaged + matched + 5, "n_engaged": engaged,
+            "n_engaged_with_intent": round(engaged * (comparison + difference)),
+            "n_not_engaged": matched + 5, "n_not_engaged_with_intent": round(matched * comparison),
+            "engaged_intent_rate": comparison + difference, "not_engaged_intent_rate": comparison,
+            "raw_difference": difference + 0.01, "n_engaged_matched": engaged,
+            "n_not_engaged_matched": matched,
+            "matched_engaged_intent_rate": comparison + difference,
+            "matched_comparison_intent_rate": comparison, "adjusted_difference": difference,
+            "adjusted_difference_se": se, "ci_low": difference - 1.96 * se,
+            "ci_high": difference + 1.96 * se,
+            "is_ranked": min(engaged, matched) >= CREATIVE_MIN_PERSONS,
+        })
+    frame = pl.DataFrame(rows).with_columns(pl.col("as_of_date").str.to_date())
+    frame = frame.with_columns(
+        pl.when(pl.col("is_ranked")).then(
+            pl.col("ci_low").rank("ordinal", descending=True).over("dimension", "is_ranked"))
+        .cast(pl.Int32).alias("rank"))
+    with open_warehouse(warehouse_path) as con:
+        con.register("report_rows", frame.to_arrow())
+        con.execute("insert into marts.creative_report by name select * from report_rows")
+        con.unregister("report_rows")
+        con.execute("""
+            insert into marts.creative_report_runs values (
+                ?::date, ?::date - 42, ?::date - 14, 14,
+                ['job_click', 'guide_download', 'inquiry', 'signup', 'fair_registration'],
+                ['view', 'video_progress', 'click', 'share', 'reaction', 'comment'], 10, ?,
+                'curious-about-working-here', '3', 'run-123', 4800, current_timestamp)
+        """, [CREATIVE_AS_OF, CREATIVE_AS_OF, CREATIVE_AS_OF, CREATIVE_MIN_PERSONS])

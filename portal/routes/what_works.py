@@ -1,4 +1,6 @@
-"""Which films, themes and campaigns work: `/what-works` and its CSV download."""
+"""Which films, themes and campaigns work: `/what-works` and its CSV download
+(`/what-works/download/report.csv`; under `/download/`, like every file, it answers 401 without a
+session)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ def show_what_works(request: Request, portal: Portal, current: PageSession) -> H
         "words": creatives.DIMENSION_WORDS})
 
 
-@router.get("/what-works.csv")
+@router.get("/what-works/download/report.csv")
 def download_what_works(portal: Portal, current: DownloadSession) -> Response:
     page = creatives.what_works(portal.home.warehouse_path)
     if page.report is None:

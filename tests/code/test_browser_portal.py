@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from portal_fixtures import add_user, write_export_run, write_lift_result
+from portal_fixtures import add_user, write_creative_report, write_export_run, write_lift_result
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -65,6 +65,7 @@ def test_campaign_manager_signs_in_opens_an_audience_and_downloads_the_meta_file
         _browser_missing(f"{CHROMIUM} is not installed")
     built = write_export_run(home.exports_dir)["top-decile"]
     write_lift_result(home.exports_dir)
+    write_creative_report(home.warehouse_path)
     add_user(home.users_file, "maria", PASSWORD, is_admin=True)
     meta_entry = next(entry for entry in built.manifest["files"]
                       if entry["destination"] == "meta")
@@ -113,6 +114,17 @@ def test_campaign_manager_signs_in_opens_an_audience_and_downloads_the_meta_file
             page.goto(portal_url + "/lift")
             assert page.get_by_role("heading", name="Campaign results").is_visible()
             page.screenshot(path=SCREENSHOTS / "04-campaign-results.png", full_page=True)
+            page.get_by_role("link", name="What works").click()
+            page.wait_for_url("**/what-works")
+            assert page.get_by_role("heading", name="What works", exact=True).is_visible()
+            assert page.locator("svg.chart").count() == 3, "films, themes and campaigns charts"
+            assert page.get_by_text("not a causal effect").is_visible()
+            page.screenshot(path=SCREENSHOTS / "06-what-works.png", full_page=True)
+            with page.expect_download() as report_download:
+                page.get_by_role("link", name="Download CSV").click()
+            report_csv = tmp_path / "what-works.csv"
+            report_download.value.save_as(report_csv)
+            assert report_csv.read_text().startswith("as_of_date,dimension,item_id,")
             page.goto(portal_url + "/admin/downloads")
             assert page.get_by_role("cell", name="maria").is_visible(), "her download is logged"
             page.screenshot(path=SCREENSHOTS / "05-download-log.png", full_page=True)

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from core.home import NorrutHome
 from insight.creatives import measure_creatives, stored_report
@@ -202,3 +203,54 @@ def test_a_window_before_the_first_event_is_one_clear_error(reported):
         measure_creatives(home.warehouse_path, home.mlflow_tracking_uri, settings)
     # and nothing was half-written: the report made before is still the newest
     assert stored_report(home.warehouse_path).run["as_of_date"] == AS_OF
+
+
+def test_the_command_runs_the_job_directly_and_writes_its_summary(reported, monkeypatch):
+    from typer.testing import CliRunner
+
+    from norrut.cli.app import build_app
+
+    home, report, _ = reported
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    # when `norrut creatives` runs without a Prefect server, with the test's settings
+    result = CliRunner().invoke(build_app(), [
+        "--home", str(home.root), "creatives", "--as-of", AS_OF.isoformat(),
+        "--exposure-days", "28", "--min-persons", "100"])
+    # then it prints the ranking, with the strong film first, and says what the figures are
+    assert result.exit_code == 0, result.output
+    assert "not a causal effect" in result.output
+    content_table = result.output.split("By content")[1].split("By theme")[0]
+    assert content_table.index(STRONG) < content_table.index("2 "), content_table
+    # and the same report is stored, and its summary written where a flow run's artifact goes
+    # (equal up to the order DuckDB's threads add floating-point numbers in)
+    assert_frame_equal(stored_report(home.warehouse_path).rows, report.rows, rel_tol=1e-9)
+    summary = (home.root / "reports" / "creatives" / "latest.md").read_text()
+    assert "## What works, as of 2026-11-02" in summary and STRONG in summary
+
+
+def test_an_unknown_engagement_type_is_one_line_before_any_run(reported):
+    from typer.testing import CliRunner
+
+    from norrut.cli.app import build_app
+
+    home, _, _ = reported
+    result = CliRunner().invoke(build_app(), [
+        "--home", str(home.root), "creatives", "--engagement-type", "view,wink"])
+    assert result.exit_code == 2 and "engagement types must be some of" in result.output
+
+
+def test_the_flow_run_publishes_the_report_as_an_artifact(reported, prefect_harness):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from flows.creatives import creatives
+
+    home, report, _ = reported
+    state = creatives(CreativesSettings(home=str(home.root), **SETTINGS), return_state=True)
+    assert state.is_completed(), state.message
+    assert_frame_equal(state.result().rows, report.rows, rel_tol=1e-9)
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+    summary = {artifact.key: artifact.data for artifact in artifacts}["creatives-summary"]
+    assert "not a causal effect" in summary and f"| 1 | {STRONG} |" in summary, summary
