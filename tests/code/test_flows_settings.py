@@ -14,9 +14,9 @@ import yaml
 from activation.settings import ExportSettings, LiftSettings, ScoreAndExportSettings, ScoreSettings
 from core.settings import JobSettings
 from features.settings import FeatureSettings
-from insight.settings import CreativesSettings
 from flows import settings as flow_settings
 from flows.settings import PipelineSettings
+from insight.settings import CreativesSettings
 from models.settings import TrainSettings
 from warehouse.settings import IngestSettings, OptoutSettings
 

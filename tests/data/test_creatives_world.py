@@ -56,8 +56,8 @@ def _feature_tables(home: NorrutHome) -> tuple:
         return tuple(con.execute(query).fetchall() for query in (
             "select count(*) from features.feature_builds",
             "select as_of_date, count(*) from features.person_features group by all order by 1",
-            "select as_of_date, count(*), count(*) filter (where label) "
-            "from features.person_label group by all order by 1"))
+            ("select as_of_date, count(*), count(*) filter (where label) "
+             "from features.person_label group by all order by 1")))
 
 
 def _row(report, dimension: str, item: str) -> dict:
