@@ -33,6 +33,14 @@ def simulate(
     )] = date(2026, 11, 1),
     files: Annotated[int, typer.Option(
         "--files", min=1, max=50, help="Event files per format (JSON, CSV, Parquet).")] = 4,
+    strong_film: Annotated[str | None, typer.Option(
+        "--strong-film", metavar="FILM",
+        help="Plant a film (film-001 ... film-100) whose viewing really raises later intent "
+             "(for `norrut creatives` to find; simulator/planted_films.py).")] = None,
+    keen_film: Annotated[str | None, typer.Option(
+        "--keen-film", metavar="FILM",
+        help="Plant a film with no effect, viewed mostly by persons who already did intent "
+             "events (for `norrut creatives` to see through).")] = None,
 ) -> None:
     """Write a synthetic world that follows the data contract: OUT/inbox, OUT/catalog.csv,
     OUT/optouts.csv, OUT/truth/ and OUT/world.json."""
@@ -42,7 +50,8 @@ def simulate(
     from simulator.world import WorldSettings, simulate_world
 
     settings = WorldSettings(persons=persons, days=days, seed=seed, end=end,
-                             faults=faults, files_per_format=files)
+                             faults=faults, files_per_format=files, strong_film=strong_film,
+                             keen_film=keen_film)
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=False) as progress:
