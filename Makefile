@@ -35,6 +35,7 @@ demo: setup
 	PREFECT_SERVER_ANALYTICS_ENABLED=false $(UV) run --locked norrut pipeline \
 		--inbox $(DEMO_WORLD)/inbox --catalog $(DEMO_WORLD)/catalog.csv \
 		--segments-file activation/demo_segments.yaml
+	$(UV) run --locked norrut creatives
 	$(UV) run --locked norrut status
 
 test: setup browser

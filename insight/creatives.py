@@ -27,7 +27,8 @@ Persons first seen in the window have no score and are not counted.
 
 The features of S and S + E and the labels are built in one transaction that is rolled back,
 so the feature tables stay as they were; only aggregates (no person id) are stored, in
-marts.creative_report and marts.creative_report_runs.
+marts.creative_report and marts.creative_report_runs, and written as the portal's file
+<exports_dir>/creatives/<as_of>.json (insight/report_file.py).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ import pyarrow as pa
 from activation.scoring import feature_matrix
 from core.contract import ENGAGEMENT_EVENT_TYPES, INTENT_EVENT_TYPES
 from features.build import build_features_in_transaction
+from insight.report_file import REPORT_COLUMNS, StoredReport, write_report_file
 from insight.settings import CreativesSettings
 from models.prediction import scorer_for
 from models.registry import load_champion
@@ -52,14 +54,6 @@ from warehouse.db import open_warehouse
 from warehouse.sql_files import read_sql
 
 DIMENSIONS = ("content", "theme", "campaign")
-# The columns of the CSV download and of the report's rows, in this order (docs/INTERFACES.md).
-REPORT_COLUMNS = (
-    "as_of_date", "dimension", "item_id", "title", "kind", "is_ranked", "rank", "n_shown",
-    "n_engaged", "n_engaged_with_intent", "n_not_engaged", "n_not_engaged_with_intent",
-    "engaged_intent_rate", "not_engaged_intent_rate", "raw_difference", "n_engaged_matched",
-    "n_not_engaged_matched", "matched_engaged_intent_rate", "matched_comparison_intent_rate",
-    "adjusted_difference", "adjusted_difference_se", "ci_low", "ci_high",
-)
 StepProgress = Callable[[str, int, int], None]
 
 
@@ -85,7 +79,7 @@ class CreativeWindows:
 
 @dataclass(frozen=True)
 class CreativeReport:
-    """What one report run found: its windows, model, and rows (REPORT_COLUMNS)."""
+    """What one report run found: its windows, model, rows (REPORT_COLUMNS) and file."""
 
     windows: CreativeWindows
     model_name: str
@@ -94,6 +88,7 @@ class CreativeReport:
     persons_scored: int
     min_persons: int
     rows: pl.DataFrame
+    path: Path
 
     def ranked(self, dimension: str) -> pl.DataFrame:
         return (self.rows.filter((pl.col("dimension") == dimension) & pl.col("is_ranked"))
@@ -111,8 +106,8 @@ def creatives(settings: CreativesSettings,
         raise ValueError("resolve the as-of date first (warehouse.as_of.resolve_as_of)")
     home = settings.norrut_home()
     return measure_creatives(home.warehouse_path,
-                             settings.tracking_uri or home.mlflow_tracking_uri, settings,
-                             progress)
+                             settings.tracking_uri or home.mlflow_tracking_uri, home.exports_dir,
+                             settings, progress)
 
 
 def check_event_types(settings: CreativesSettings) -> None:
@@ -127,9 +122,10 @@ def check_event_types(settings: CreativesSettings) -> None:
 
 
 def measure_creatives(warehouse_path: str | os.PathLike[str], tracking_uri: str,
-                      settings: CreativesSettings,
+                      exports_dir: str | os.PathLike[str], settings: CreativesSettings,
                       progress: StepProgress | None = None) -> CreativeReport:
-    """Make the report for `settings.as_of` and store it (that date's rows replaced)."""
+    """Make the report for `settings.as_of`, store it (that date's rows replaced) and write
+    its file for the portal under `exports_dir` (insight/report_file.py)."""
     check_event_types(settings)
     step = progress or (lambda what, done, total: None)
     windows = CreativeWindows.of(settings.as_of, settings.exposure_days, settings.horizon_days)
@@ -155,10 +151,11 @@ def measure_creatives(warehouse_path: str | os.PathLike[str], tracking_uri: str,
             con.execute("rollback")
             con.unregister("creative_scores")
         step("storing the report", 4, 5)
-        rows = _store(con, estimates, windows, settings, champion, scores.num_rows)
+        stored = _store(con, estimates, windows, settings, champion, scores.num_rows)
+    path = write_report_file(Path(exports_dir), stored)
     step("done", 5, 5)
     return CreativeReport(windows, champion.name, champion.version, champion.run_id,
-                          scores.num_rows, settings.min_persons, rows)
+                          scores.num_rows, settings.min_persons, stored.rows, path)
 
 
 def _scores_at(con, day: date, champion) -> pa.Table:
@@ -186,7 +183,7 @@ def _label(con, outcome_start: date, settings: CreativesSettings) -> None:
 
 
 def _store(con, estimates: pa.Table, windows: CreativeWindows, settings: CreativesSettings,
-           champion, persons_scored: int) -> pl.DataFrame:
+           champion, persons_scored: int) -> StoredReport:
     con.register("creative_estimated", estimates)
     con.execute("begin transaction")
     try:
@@ -206,7 +203,7 @@ def _store(con, estimates: pa.Table, windows: CreativeWindows, settings: Creativ
         raise
     finally:
         con.unregister("creative_estimated")
-    return read_report_rows(con, windows.as_of)
+    return _read_stored(con, windows.as_of)
 
 
 def read_report_rows(con, as_of: date) -> pl.DataFrame:
@@ -259,35 +256,19 @@ def creatives_markdown(report: CreativeReport, top: int = 10) -> str:
     return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class StoredReport:
-    """A report as the warehouse holds it: how it was made (marts.creative_report_runs) and
-    its rows (REPORT_COLUMNS)."""
-
-    run: dict
-    rows: pl.DataFrame
-
-    def of(self, dimension: str) -> pl.DataFrame:
-        return self.rows.filter(pl.col("dimension") == dimension)
-
-
 def stored_report(warehouse_path: str | os.PathLike[str],
                   as_of: date | None = None) -> StoredReport | None:
-    """The report of `as_of` (else the newest) read with a read-only connection; None when no
-    report was made. A warehouse held by a writer raises duckdb.IOException."""
+    """The report of `as_of` (else the newest) read from the warehouse with a read-only
+    connection; None when no report was made."""
     with open_warehouse(Path(warehouse_path), read_only=True) as con:
-        runs = con.execute(
-            "select * from marts.creative_report_runs where ? is null or as_of_date = ? "
-            "order by as_of_date desc limit 1", [as_of, as_of]).pl()
-        if runs.is_empty():
-            return None
-        run = runs.row(0, named=True)
-        return StoredReport(run, read_report_rows(con, run["as_of_date"]))
+        return _read_stored(con, as_of)
 
 
-def report_dates(warehouse_path: str | os.PathLike[str]) -> list[date]:
-    """Every report date held, newest first."""
-    with open_warehouse(Path(warehouse_path), read_only=True) as con:
-        return [row[0] for row in con.execute(
-            "select as_of_date from marts.creative_report_runs order by as_of_date desc"
-        ).fetchall()]
+def _read_stored(con, as_of: date | None) -> StoredReport | None:
+    runs = con.execute(
+        "select * from marts.creative_report_runs where ? is null or as_of_date = ? "
+        "order by as_of_date desc limit 1", [as_of, as_of]).pl()
+    if runs.is_empty():
+        return None
+    run = runs.row(0, named=True)
+    return StoredReport(run, read_report_rows(con, run["as_of_date"]))

@@ -1,17 +1,22 @@
-"""The creative report as the "What works" page shows it and its CSV download gives it
-(`marts.creative_report`, made by `norrut creatives`)."""
+"""The creative report as the "What works" page shows it and its CSV download gives it: the
+newest `<exports_dir>/creatives/<as_of>.json` that `norrut creatives` wrote
+(insight/report_file.py). Like every page, it never opens the warehouse."""
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
-from insight.creatives import DIMENSIONS, REPORT_COLUMNS, StoredReport, stored_report
+from insight.creatives import DIMENSIONS
+from insight.report_file import (
+    REPORT_COLUMNS,
+    StoredReport,
+    newest_report_file,
+    read_report_file,
+)
 from portal.charts import difference_bars, theme_label
 
 # The chart shows the best-ranked items; the table shows them all.
@@ -59,17 +64,16 @@ def item_label(row: dict) -> str:
     return row["item_id"]
 
 
-def what_works(warehouse_path: Path, as_of: date | None = None) -> WhatWorks:
-    """The newest report (or that of `as_of`); a missing, older or busy warehouse says so."""
-    if not Path(warehouse_path).exists():
+def what_works(exports_dir: Path) -> WhatWorks:
+    """The newest report; a file that cannot be read says so instead of failing the page."""
+    path = newest_report_file(exports_dir)
+    if path is None:
         return WhatWorks(None)
     try:
-        return WhatWorks(stored_report(warehouse_path, as_of))
-    except duckdb.CatalogException:  # a warehouse from before the report existed
-        return WhatWorks(None)
-    except duckdb.IOException:
-        return WhatWorks(None, "The warehouse is busy with a run right now; reload the page "
-                               "in a minute.")
+        return WhatWorks(read_report_file(path))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return WhatWorks(None, f"The newest report, {path.name}, cannot be read ({error}). "
+                               "Please tell the data team.")
 
 
 def report_csv(report: StoredReport) -> bytes:

@@ -157,20 +157,24 @@ CREATIVE_MIN_PERSONS = 100
 CREATIVE_AS_OF = "2026-11-02"
 
 
-def write_creative_report(warehouse_path: Path) -> None:
-    """A stored creative report (marts.creative_report and its run) of CREATIVE_ITEMS, as
-    `norrut creatives` leaves it, for the portal's "What works" page."""
+def write_creative_report(exports_dir: Path) -> Path:
+    """The report file of CREATIVE_ITEMS (`<exports_dir>/creatives/<as_of>.json`), as
+    `norrut creatives` writes it for the portal's "What works" page."""
+    from datetime import date, datetime
+
     import polars as pl
 
-    from warehouse.db import open_warehouse
+    from insight.report_file import REPORT_SCHEMA, StoredReport, write_report_file
 
     rows = []
     for dimension, item, title, engaged, matched, difference, se in CREATIVE_ITEMS:
         comparison = 0.06
         rows.append({
-            "as_of_date": CREATIVE_AS_OF, "dimension": dimension, "item_id": item,
-            "title": title, "kind": ("film" if item.startswith("film") else "image")
+            "as_of_date": date.fromisoformat(CREATIVE_AS_OF), "dimension": dimension,
+            "item_id": item, "title": title,
+            "kind": ("film" if item.startswith("film") else "image")
             if dimension == "content" else None,
+            "is_ranked": min(engaged, matched) >= CREATIVE_MIN_PERSONS, "rank": None,
             "n_shown": engaged + matched + 5, "n_engaged": engaged,
             "n_engaged_with_intent": round(engaged * (comparison + difference)),
             "n_not_engaged": matched + 5, "n_not_engaged_with_intent": round(matched * comparison),
@@ -181,21 +185,20 @@ def write_creative_report(warehouse_path: Path) -> None:
             "matched_comparison_intent_rate": comparison, "adjusted_difference": difference,
             "adjusted_difference_se": se, "ci_low": difference - 1.96 * se,
             "ci_high": difference + 1.96 * se,
-            "is_ranked": min(engaged, matched) >= CREATIVE_MIN_PERSONS,
         })
-    frame = pl.DataFrame(rows).with_columns(pl.col("as_of_date").str.to_date())
-    frame = frame.with_columns(
+    frame = pl.DataFrame(rows, schema=REPORT_SCHEMA).with_columns(
         pl.when(pl.col("is_ranked")).then(
             pl.col("ci_low").rank("ordinal", descending=True).over("dimension", "is_ranked"))
         .cast(pl.Int32).alias("rank"))
-    with open_warehouse(warehouse_path) as con:
-        con.register("report_rows", frame.to_arrow())
-        con.execute("insert into marts.creative_report by name select * from report_rows")
-        con.unregister("report_rows")
-        con.execute("""
-            insert into marts.creative_report_runs values (
-                ?::date, ?::date - 42, ?::date - 14, 14,
-                ['job_click', 'guide_download', 'inquiry', 'signup', 'fair_registration'],
-                ['view', 'video_progress', 'click', 'share', 'reaction', 'comment'], 10, ?,
-                'curious-about-working-here', '3', 'run-123', 4800, current_timestamp)
-        """, [CREATIVE_AS_OF, CREATIVE_AS_OF, CREATIVE_AS_OF, CREATIVE_MIN_PERSONS])
+    day = date.fromisoformat(CREATIVE_AS_OF)
+    run = {"as_of_date": day, "exposure_start": date(2026, 9, 21),
+           "outcome_start": date(2026, 10, 19), "horizon_days": 14,
+           "intent_types": ["job_click", "guide_download", "inquiry", "signup",
+                            "fair_registration"],
+           "engagement_types": ["view", "video_progress", "click", "share", "reaction",
+                                "comment"],
+           "strata": 10, "min_persons": CREATIVE_MIN_PERSONS,
+           "model_name": "curious-about-working-here", "model_version": "3",
+           "model_run_id": "run-123", "persons_scored": 4800,
+           "created_at": datetime(2026, 11, 2, 6, 0, 3)}
+    return write_report_file(exports_dir, StoredReport(run, frame))

@@ -18,7 +18,7 @@ router = APIRouter()
 
 @router.get("/what-works", response_class=HTMLResponse)
 def show_what_works(request: Request, portal: Portal, current: PageSession) -> HTMLResponse:
-    page = creatives.what_works(portal.home.warehouse_path)
+    page = creatives.what_works(portal.home.exports_dir)
     return render(request, "what_works.html", current, {
         "page": page, "run": page.report.run if page.report else None,
         "sections": page.sections(), "item_label": creatives.item_label,
@@ -27,9 +27,9 @@ def show_what_works(request: Request, portal: Portal, current: PageSession) -> H
 
 @router.get("/what-works/download/report.csv")
 def download_what_works(portal: Portal, current: DownloadSession) -> Response:
-    page = creatives.what_works(portal.home.warehouse_path)
+    page = creatives.what_works(portal.home.exports_dir)
     if page.report is None:
-        raise StarletteHTTPException(503 if page.problem else 404, page.problem)
+        raise StarletteHTTPException(404, page.problem)
     as_of = page.report.run["as_of_date"].isoformat()
     return Response(creatives.report_csv(page.report), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition":

@@ -65,7 +65,7 @@ def test_campaign_manager_signs_in_opens_an_audience_and_downloads_the_meta_file
         _browser_missing(f"{CHROMIUM} is not installed")
     built = write_export_run(home.exports_dir)["top-decile"]
     write_lift_result(home.exports_dir)
-    write_creative_report(home.warehouse_path)
+    write_creative_report(home.exports_dir)
     add_user(home.users_file, "maria", PASSWORD, is_admin=True)
     meta_entry = next(entry for entry in built.manifest["files"]
                       if entry["destination"] == "meta")

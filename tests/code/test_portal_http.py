@@ -513,7 +513,7 @@ def test_the_portal_writes_nothing_in_the_exports_folder(client, home):
 def test_what_works_shows_the_ranking_with_its_people_and_says_it_is_no_causal_effect(
         client, home):
     # given a stored creative report
-    write_creative_report(home.warehouse_path)
+    write_creative_report(home.exports_dir)
     sign_in(client)
     # when a signed-in campaign manager opens "What works"
     page = client.get("/what-works")
@@ -536,7 +536,7 @@ def test_the_what_works_csv_holds_every_item_with_its_counts_and_interval(client
 
     from insight.creatives import REPORT_COLUMNS
 
-    write_creative_report(home.warehouse_path)
+    write_creative_report(home.exports_dir)
     # without a session the file is refused like every download
     assert client.get("/what-works/download/report.csv").status_code == 401
     sign_in(client)

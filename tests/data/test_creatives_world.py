@@ -13,6 +13,7 @@ from polars.testing import assert_frame_equal
 
 from core.home import NorrutHome
 from insight.creatives import measure_creatives, stored_report
+from insight.report_file import read_report_file
 from insight.settings import CreativesSettings
 from models.settings import TrainSettings
 from models.training import train_model
@@ -45,7 +46,8 @@ def reported(tmp_path_factory):
                               n_training_snapshots=2), home)
     settings = CreativesSettings(home=str(home.root), **SETTINGS)
     features_before = _feature_tables(home)
-    report = measure_creatives(home.warehouse_path, home.mlflow_tracking_uri, settings)
+    report = measure_creatives(home.warehouse_path, home.mlflow_tracking_uri,
+                               home.exports_dir, settings)
     assert _feature_tables(home) == features_before, "the report changed the feature tables"
     return home, report, root / "world"
 
@@ -192,6 +194,12 @@ def test_the_report_is_stored_with_its_grain_and_no_person_id(reported):
     stored = stored_report(home.warehouse_path)
     assert stored.run["as_of_date"] == AS_OF and stored.rows.height == report.rows.height
     assert stored.run["exposure_start"] == AS_OF - timedelta(days=14 + 28)
+    # and the portal's file holds the same rows and run
+    assert report.path == home.exports_dir / "creatives" / "2026-11-02.json"
+    from_file = read_report_file(report.path)
+    assert_frame_equal(from_file.rows, stored.rows)
+    assert from_file.run["model_version"] == stored.run["model_version"]
+    assert from_file.run["outcome_start"] == stored.run["outcome_start"]
 
 
 def test_a_window_before_the_first_event_is_one_clear_error(reported):
@@ -200,7 +208,8 @@ def test_a_window_before_the_first_event_is_one_clear_error(reported):
     home, _, _ = reported
     settings = CreativesSettings(home=str(home.root), as_of=date(2026, 9, 1), exposure_days=60)
     with pytest.raises(CreativeReportError, match="choose a later --as-of"):
-        measure_creatives(home.warehouse_path, home.mlflow_tracking_uri, settings)
+        measure_creatives(home.warehouse_path, home.mlflow_tracking_uri,
+                               home.exports_dir, settings)
     # and nothing was half-written: the report made before is still the newest
     assert stored_report(home.warehouse_path).run["as_of_date"] == AS_OF
 
