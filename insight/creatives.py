@@ -44,7 +44,7 @@ import pyarrow as pa
 
 from activation.scoring import feature_matrix
 from core.contract import ENGAGEMENT_EVENT_TYPES, INTENT_EVENT_TYPES
-from features.build import build_features_in_transaction
+from features.build import NoEventsBeforeError, build_features_in_transaction
 from insight.report_file import REPORT_COLUMNS, StoredReport, write_report_file
 from insight.settings import CreativesSettings
 from models.prediction import scorer_for
@@ -162,7 +162,7 @@ def _scores_at(con, day: date, champion) -> pa.Table:
     """Every profiled person's champion score on the features of `day` (person_id, score)."""
     try:
         build_features_in_transaction(con, day)
-    except ValueError as error:  # no event before the window's start
+    except NoEventsBeforeError as error:
         raise CreativeReportError(f"the exposure window starts {day.isoformat()}: {error}; "
                                   "choose a later --as-of or shorter windows") from None
     frame = con.execute(read_sql("activation/queries/features_of_eligible.sql"),

@@ -774,10 +774,10 @@ def test_the_strong_film_raises_its_viewers_later_intent_and_the_keen_film_picks
         return persons, day[mask][first]
 
     strong, keen = content_ids.index("film-003"), content_ids.index("film-005")
-    # each planted film is shown in about 4 % of impressions
+    # each planted film is shown in 4 % of impressions, besides its share as an ordinary item
     for film in (strong, keen):
         share = (events["content"][shown] == film).mean()
-        assert 0.035 < share < 0.045, share
+        assert 0.04 < share < 0.05, share
     # the strong film's viewers do more intent events in the 14 days after their first view
     # than they did in the 14 days before it (the lift is exp(2) times at first)
     viewers, viewed_on = first_day_of(views & (events["content"] == strong))
