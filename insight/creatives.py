@@ -23,7 +23,13 @@ is exactly what "keen people click everything" confounds; it needs no second mod
 (most items are seen by too few persons to fit one). It is honest only so far as the features
 see keenness: what drives both engagement and intent but leaves no trace in the events before S
 is not adjusted away, so the figure is a correlation with adjustment, not a causal effect.
-Persons first seen in the window have no score and are not counted.
+Persons first seen in the window have no score and are not counted. Nor can the score see
+what changes during the window: a person growing keener engages more with everything and also
+shows more intent, and a person moved by one film engages with others too, so on the simulated
+worlds of tests/data/test_creatives_world.py items without any effect carry a positive
+difference of a few points. Items are therefore ranked by the lower end of their interval (a
+large difference on few persons does not outrank a well-measured one), and the page says the
+figure is a correlation with adjustment.
 
 The features of S and S + E and the labels are built in one transaction that is rolled back,
 so the feature tables stay as they were; only aggregates (no person id) are stored, in
