@@ -45,6 +45,7 @@ demo: setup
 	@next_day=$$($(UV) run --locked norrut status --json | python3 -c 'import datetime, json, sys; last = json.load(sys.stdin)["last_event_at"][:10]; print(datetime.date.fromisoformat(last) + datetime.timedelta(days=2))') && \
 		$(UV) run --locked norrut score --as-of $$next_day && \
 		$(UV) run --locked norrut export --as-of $$next_day --segments-file activation/demo_segments.yaml
+	$(UV) run --locked norrut creatives
 	$(UV) run --locked norrut status
 	@echo "Model health: uv run --locked norrut monitor (then the portal's Model health page)"
 

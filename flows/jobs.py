@@ -39,6 +39,8 @@ if TYPE_CHECKING:
         ScoreSettings,
     )
     from features.build import FeatureBuildResult
+    from insight.creatives import CreativeReport
+    from insight.settings import CreativesSettings
     from models.settings import TrainSettings
     from models.training import TrainResult
     from monitoring.health import HealthReport
@@ -245,6 +247,21 @@ def monitor_job(run: JobRun, settings: MonitorSettings) -> HealthReport:
                 "Backtests of matured scoring runs, drift, and the alarms raised")
     if report.alarms:
         raise ModelHealthAlarm(report.alarm_message())
+    return report
+
+
+def creatives_job(run: JobRun, settings: CreativesSettings) -> CreativeReport:
+    """Compare the intent of persons who engaged with each content item, theme and campaign
+    with that of comparable persons shown it who did not, and store the creative report."""
+    home = settings.norrut_home().ensure()
+    with run.holding_the_warehouse(home, settings.lock_wait_seconds):
+        _refuse_sharded(home, "the creative report")
+        resolved = resolved_as_of(run, settings.as_of, home, "creatives")
+        report = run.run(steps.measure_creatives, settings.model_copy(update={"as_of": resolved}))
+    from insight.creatives import creatives_markdown
+
+    run.publish(creatives_markdown(report), "creatives-summary",
+                "Which films, themes and campaigns are followed by intent, adjusted")
     return report
 
 

@@ -3,7 +3,7 @@ configured, else as a flow run of that server.
 
 Without a Prefect API (PREFECT_API_URL neither in the environment nor in the active profile
 of Prefect's profiles file), `norrut ingest`, `optout`, `features build`, `train`, `score`,
-`export`, `lift` and `monitor` run their job's steps directly (flows/direct.py): Prefect is not
+`export`, `lift`, `monitor` and `creatives` run their job's steps directly (flows/direct.py): Prefect is not
 even imported, no server starts, no Prefect database is written, and the summary a flow run
 publishes as an artifact is written to <home>/reports/<job>/<time>.md and latest.md. The same
 steps (flows/jobs.py), writer lock, as-of date and summary as the flow run.
@@ -239,6 +239,13 @@ def run_monitor(settings, *, quiet: bool = False, progress: Progress | None = No
 
     return _run_job("monitor", monitor_job, settings, quiet=quiet, progress=progress,
                     dated=False)
+
+
+def run_creatives(settings, *, quiet: bool = False, progress: Progress | None = None):
+    """Run the creatives job; returns the CreativeReport."""
+    from flows.jobs import creatives_job
+
+    return _run_job("creatives", creatives_job, settings, quiet=quiet, progress=progress)
 
 
 def run_score_and_export(settings, *, quiet: bool = False, progress: Progress | None = None):

@@ -209,6 +209,14 @@ def find_export_run(exports_dir: str, segment: str, as_of: date | None,
     return resolved, export_version or newest_export_version(Path(exports_dir), segment, resolved)
 
 
+@step("measure-creatives", reports_progress=True)
+def measure_creatives(settings, progress: Progress | None = None):
+    # Deterministic given the warehouse and the champion: no retries.
+    from insight.creatives import creatives
+
+    return creatives(settings, progress=_step_progress(progress))
+
+
 @step("measure-lift", retries=2, retry_delay_seconds=5)
 def measure_lift(settings):
     # Retried only when reading or writing a file fails; the counts are deterministic.

@@ -23,7 +23,7 @@ from activation.exporters import EXPORTERS
 from core.home import NorrutHome
 from portal.access import LoginRequired, signed_in
 from portal.auth import LoginThrottle, SessionStore
-from portal.routes import download_log, lift_results, login, model_health, runs
+from portal.routes import download_log, lift_results, login, model_health, runs, what_works
 from portal.state import PortalState, portal_state
 from portal.templating import make_templates, render
 from portal.users import PasswordCheckSlots, UserStore
@@ -79,6 +79,7 @@ def create_app(home: NorrutHome, *, secure_cookies: bool = False, max_failed_log
     app.add_exception_handler(LoginRequired, redirect_to_login)
     app.add_exception_handler(StarletteHTTPException, show_error_page)
     for router in (login.router, runs.router, lift_results.router, model_health.router,
+                   what_works.router,
                    download_log.router):
         app.include_router(router)
     return app

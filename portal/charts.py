@@ -1,4 +1,4 @@
-"""Pictures for the segment page, drawn as inline SVG on the server (no JavaScript).
+"""Pictures for the segment page and the "What works" page, drawn as inline SVG on the server (no JavaScript).
 
 Every text that reaches the SVG is escaped here. Colours are presentation attributes, not
 style attributes, so the page's Content-Security-Policy can forbid inline styles.
@@ -15,6 +15,7 @@ BASELINE_COLOUR = "#b3541e"
 AXIS_COLOUR = "#555555"
 TEXT_COLOUR = "#1a1a1a"
 FONT = 'font-family="system-ui, sans-serif"'
+LABEL_CHARACTERS = 44  # a longer bar label is cut, so it stays left of its bar
 
 REGION_NAMES = {
     "SE-AB": "Stockholm", "SE-AC": "Västerbotten", "SE-BD": "Norrbotten", "SE-C": "Uppsala",
@@ -102,6 +103,47 @@ def share_bars(pairs: list[tuple[str, float]], title: str) -> Markup:
                      f'height="{row_height - 10}" fill="{BAR_COLOUR}"/>')
         parts.append(f'<text x="{label_width + bar_width + 6:.1f}" y="{y + 19}" font-size="13" '
                      f'fill="{TEXT_COLOUR}" {FONT}>{share * 100:.0f} %</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def difference_bars(rows: list[tuple[str, float, float, float]], title: str) -> Markup:
+    """Horizontal bars from zero, one per (label, difference, interval low, interval high) in
+    percentage points, in the given order, each with its interval as a line across the bar."""
+    width, row_height, label_width, right = 760, 28, 330, 24
+    height = row_height * len(rows) + 40
+    low = min([0.0, *(lo for _, _, lo, _ in rows)])
+    high = max([0.0, *(hi for _, _, _, hi in rows)])
+    span = (high - low) or 1.0
+    plot_width = width - label_width - right
+
+    def x_of(value: float) -> float:
+        return label_width + plot_width * (value - low) / span
+
+    parts = [_svg_open(width, height, title)]
+    zero = x_of(0.0)
+    for index, (label, difference, lo, hi) in enumerate(rows):
+        y = 6 + index * row_height
+        label = label if len(label) <= LABEL_CHARACTERS else label[:LABEL_CHARACTERS - 1] + "…"
+        start, end = sorted((zero, x_of(difference)))
+        parts.append(f'<text x="{label_width - 10}" y="{y + 18}" text-anchor="end" '
+                     f'font-size="13" fill="{TEXT_COLOUR}" {FONT}>{escape(label)}</text>')
+        parts.append(f'<rect x="{start:.1f}" y="{y + 5}" width="{end - start:.1f}" '
+                     f'height="{row_height - 12}" fill="{BAR_COLOUR}"><title>{escape(label)}: '
+                     f'{difference * 100:+.1f} points (95 % interval {lo * 100:+.1f} to '
+                     f'{hi * 100:+.1f})</title></rect>')
+        parts.append(f'<line x1="{x_of(lo):.1f}" y1="{y + row_height / 2 - 1:.1f}" '
+                     f'x2="{x_of(hi):.1f}" y2="{y + row_height / 2 - 1:.1f}" '
+                     f'stroke="{BASELINE_COLOUR}" stroke-width="2"/>')
+    axis_y = 6 + row_height * len(rows)
+    parts.append(f'<line x1="{zero:.1f}" y1="2" x2="{zero:.1f}" y2="{axis_y}" '
+                 f'stroke="{AXIS_COLOUR}"/>')
+    for value in (low, 0.0, high):
+        parts.append(f'<text x="{x_of(value):.1f}" y="{axis_y + 16}" text-anchor="middle" '
+                     f'font-size="12" fill="{TEXT_COLOUR}" {FONT}>{value * 100:+.0f}</text>')
+    parts.append(f'<text x="{label_width + plot_width / 2:.1f}" y="{height - 4}" '
+                 f'text-anchor="middle" font-size="13" fill="{TEXT_COLOUR}" {FONT}>'
+                 'Difference in intent rate, percentage points (line: 95 % interval)</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 

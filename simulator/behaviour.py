@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.contract import DEVICES, EVENT_TYPES, INTENT_EVENT_TYPES
+from simulator.planted_films import NO_PLANTED_FILMS, Keenness, PlantedFilms, StrongFilmEffect
 from simulator.population import (
     CHANNELS,
     INTENT_TYPE_SHARES,
@@ -72,13 +73,17 @@ def _pick_content(rng: np.random.Generator, population: Population, catalog: Cat
 
 def _engagement_for_day(rng: np.random.Generator, population: Population, catalog: Catalog,
                         readiness: np.ndarray, day_start: int,
-                        activity_factor: float = 1.0) -> list[dict[str, np.ndarray]]:
+                        activity_factor: float = 1.0,
+                        planted: PlantedFilms = NO_PLANTED_FILMS,
+                        keen: np.ndarray | None = None) -> list[dict[str, np.ndarray]]:
+    """The day's engagement events; `keen` is each person's keenness (simulator.planted_films),
+    needed only when a keen-viewers film is planted."""
     rate = population.activity * np.exp(READINESS_ON_ACTIVITY * readiness)
     if activity_factor != 1.0:  # only a planted shift touches the rate (default worlds unchanged)
         rate = rate * np.float32(activity_factor)
     person = np.repeat(np.arange(population.size, dtype=np.int32), rng.poisson(rate))
     shown = len(person)
-    content = _pick_content(rng, population, catalog, person)
+    content = planted.shown_instead(rng, _pick_content(rng, population, catalog, person))
     match = (population.affinity[person] * catalog.themes[content]).sum(axis=1)
     ready = readiness[person]
     job = catalog.is_job_content[content]
@@ -105,7 +110,9 @@ def _engagement_for_day(rng: np.random.Generator, population: Population, catalo
     everyone = np.ones(shown, dtype=bool)
     # Readiness shows in engagement mostly through job content: the signal a model can learn.
     job_readiness = READINESS_ON_JOB_CONTENT * ready * job
-    viewed = rng.random(shown) < _sigmoid(-1.3 + 4.0 * match + 0.3 * ready + job_readiness)
+    viewed = rng.random(shown) < planted.view_probability(
+        _sigmoid(-1.3 + 4.0 * match + 0.3 * ready + job_readiness), content,
+        None if keen is None else keen[person])
     view_second = start + rng.integers(1, 6, shown)
     mean_completion = _sigmoid(-0.8 + 4.0 * match + 0.5 * job_readiness)
     completion = rng.beta(mean_completion * 4 + 0.05, (1 - mean_completion) * 4 + 0.05)
@@ -142,19 +149,25 @@ def _intents_for_day(rng: np.random.Generator, hazard: np.ndarray) -> tuple[np.n
 def simulate_history(rng: np.random.Generator, population: Population, catalog: Catalog,
                      days: int, future_days: int, first_day_epoch_second: int,
                      on_day: Callable[[int], None] | None = None, shift_day: int | None = None,
-                     shift_activity: float = 1.0) -> SimulatedHistory:
+                     shift_activity: float = 1.0,
+                     planted: PlantedFilms = NO_PLANTED_FILMS) -> SimulatedHistory:
     """Run the world for `days` observed days plus `future_days` whose events stay hidden;
-    from day index `shift_day` on (when given) engagement rates are scaled by `shift_activity`."""
+    from day index `shift_day` on (when given) engagement rates are scaled by `shift_activity`;
+    `planted` films (simulator.planted_films) act on the observed days."""
     total_days = days + future_days
     baseline = population.hazard_baseline()
     readiness = rng.standard_normal(population.size).astype(np.float32)
     hazard = np.empty((population.size, total_days), dtype=np.float32)
     municipality_p = MUNICIPALITY_WEIGHTS / MUNICIPALITY_WEIGHTS.sum()
+    strong_film = StrongFilmEffect(population.size) if planted.strong is not None else None
+    keen = Keenness(population.size) if planted.keen is not None else None
     parts: list[dict[str, np.ndarray]] = []
     intent_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for day in range(total_days):
         readiness = next_readiness(rng, readiness)
         hazard[:, day] = daily_hazard(baseline, readiness)
+        if strong_film is not None:
+            hazard[:, day] = strong_film.hazard(hazard[:, day])
         intent_person, intent_type = _intents_for_day(rng, hazard[:, day])
         intent_parts.append((intent_person, np.full(len(intent_person), day, np.int32),
                              intent_type))
@@ -162,7 +175,11 @@ def simulate_history(rng: np.random.Generator, population: Population, catalog: 
             day_start = first_day_epoch_second + day * SECONDS_PER_DAY
             shifted = shift_day is not None and day >= shift_day
             day_parts = _engagement_for_day(rng, population, catalog, readiness, day_start,
-                                            shift_activity if shifted else 1.0)
+                                            shift_activity if shifted else 1.0, planted,
+                                            None if keen is None else keen.today())
+            if strong_film is not None:  # today's views lift the hazard from tomorrow on
+                views = day_parts[1]
+                strong_film.after_the_day(views["person"][views["content"] == planted.strong])
             count = len(intent_person)
             favourite = rng.random(count) < 0.7
             day_parts.append({
@@ -187,6 +204,8 @@ def simulate_history(rng: np.random.Generator, population: Population, catalog: 
                 part["region_known"] = rng.random(size) < 0.95
                 parts.append({name: part[name].astype(EVENT_DTYPES[name], copy=False)
                               for name in EVENT_COLUMNS})
+        if keen is not None:  # today's intents make a keen viewer from tomorrow on
+            keen.after_the_day(intent_person)
         if on_day is not None:
             on_day(day)
 

@@ -34,6 +34,7 @@ from simulator.inbox import (
     plant_fault_rows_at_rate,
     write_event_file,
 )
+from simulator.planted_films import plant_films
 from simulator.population import (
     INTENT_TYPE_SHARES,
     REGIONS,
@@ -54,7 +55,7 @@ TRUTH_VERSION = 2
 Progress = Callable[[str, int, int], None]
 # Settings added after worlds first recorded their arguments, with their defaults.
 _LATER_SETTINGS = {"fault_rate": None, "unknown_columns": True, "shift_from": None,
-                   "shift_activity": 0.3}
+                   "shift_activity": 0.3, "strong_film": None, "keen_film": None}
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,10 @@ class WorldSettings:
     # so the model's features drift away from what it was trained on (model monitoring tests).
     shift_from: date | None = None
     shift_activity: float = 0.3
+    # A film (content id, e.g. "film-001") whose viewing really raises later intent, and one
+    # whose viewers are simply keen, with no effect (simulator/planted_films.py); None plants none.
+    strong_film: str | None = None
+    keen_film: str | None = None
 
     @property
     def first_day(self) -> date:
@@ -307,12 +312,14 @@ def simulate_world(out_dir: Path, settings: WorldSettings,
 def _build(root: Path, settings: WorldSettings, report: Progress) -> dict:
     population = make_population(_rng(settings.seed, 1), settings.persons, settings.days)
     catalog: Catalog = make_catalog(_rng(settings.seed, 2), settings.first_day)
+    content_ids = catalog.frame["content_id"].to_list()
+    planted = plant_films(content_ids, catalog.is_film, settings.strong_film, settings.keen_film)
     total_days = settings.days + FUTURE_DAYS
     history = simulate_history(
         _rng(settings.seed, 3), population, catalog, settings.days, FUTURE_DAYS,
         epoch_second(settings.first_day),
         on_day=lambda day: report("simulating days", day + 1, total_days),
-        shift_day=settings.shift_day, shift_activity=settings.shift_activity)
+        shift_day=settings.shift_day, shift_activity=settings.shift_activity, planted=planted)
 
     id_salt = settings.seed * 0x2545F4914F6CDD1D + 0x5EED
     vocabulary = Vocabulary.build(
@@ -348,6 +355,9 @@ def _build(root: Path, settings: WorldSettings, report: Progress) -> dict:
                              _rng(settings.seed, 6))
     report("writing files", steps - 1, steps)
     _write_truth(root / "truth", settings, population, history, optouts)
+    if planted.any:
+        (root / "truth" / "planted_films.json").write_text(
+            json.dumps(planted.truth(content_ids), indent=2) + "\n")
     expected = _expected_ingest(planned, history, quarantined_files, skipped_files,
                                 fault_counts)
     expected["optouts"] = _optout_figures(population, history, optouts)

@@ -174,3 +174,66 @@ def write_health_report(health_file: Path, runs: int = 3) -> Path:
                           last_event_on=date(2026, 11, 1), psi_threshold=0.2, max_auc_drop=0.03,
                           max_calibration_error=0.02, runs=healths, alarms=[alarm])
     return write_health(health_file, report)
+
+
+# (dimension, item, title, n engaged, n not engaged matched, adjusted difference, its se);
+# an item under CREATIVE_MIN_PERSONS in a group is unranked.
+CREATIVE_ITEMS = (
+    ("content", "film-003", "Mountains in Kiruna", 1200, 800, 0.15, 0.02),
+    ("content", "img-010", "Coast in Luleå", 300, 250, 0.04, 0.03),
+    ("content", "film-005", "A week of food in Umeå", 800, 1200, 0.01, 0.025),
+    ("content", "film-099", "Forest in Boden", 12, 9, 0.30, 0.2),
+    ("theme", "northern_lights", None, 2000, 1500, 0.06, 0.015),
+    ("theme", "tech_jobs", None, 900, 1100, 0.03, 0.02),
+    ("campaign", "norrut-2026-meta-1", None, 700, 900, 0.02, 0.02),
+    ("campaign", "norrut-2026-tiktok-2", None, 40, 30, -0.05, 0.1),
+)
+CREATIVE_MIN_PERSONS = 100
+CREATIVE_AS_OF = "2026-11-02"
+
+
+def write_creative_report(exports_dir: Path) -> Path:
+    """The report file of CREATIVE_ITEMS (`<exports_dir>/creatives/<as_of>.json`), as
+    `norrut creatives` writes it for the portal's "What works" page."""
+    from datetime import date, datetime
+
+    import polars as pl
+
+    from insight.report_file import REPORT_SCHEMA, StoredReport, write_report_file
+
+    rows = []
+    for dimension, item, title, engaged, matched, difference, se in CREATIVE_ITEMS:
+        comparison = 0.06
+        rows.append({
+            "as_of_date": date.fromisoformat(CREATIVE_AS_OF), "dimension": dimension,
+            "item_id": item, "title": title,
+            "kind": ("film" if item.startswith("film") else "image")
+            if dimension == "content" else None,
+            "is_ranked": min(engaged, matched) >= CREATIVE_MIN_PERSONS, "rank": None,
+            "n_shown": engaged + matched + 5, "n_engaged": engaged,
+            "n_engaged_with_intent": round(engaged * (comparison + difference)),
+            "n_not_engaged": matched + 5, "n_not_engaged_with_intent": round(matched * comparison),
+            "engaged_intent_rate": comparison + difference, "not_engaged_intent_rate": comparison,
+            "raw_difference": difference + 0.01, "n_engaged_matched": engaged,
+            "n_not_engaged_matched": matched,
+            "matched_engaged_intent_rate": comparison + difference,
+            "matched_comparison_intent_rate": comparison, "adjusted_difference": difference,
+            "adjusted_difference_se": se, "ci_low": difference - 1.96 * se,
+            "ci_high": difference + 1.96 * se,
+        })
+    frame = pl.DataFrame(rows, schema=REPORT_SCHEMA).with_columns(
+        pl.when(pl.col("is_ranked")).then(
+            pl.col("ci_low").rank("ordinal", descending=True).over("dimension", "is_ranked"))
+        .cast(pl.Int32).alias("rank"))
+    day = date.fromisoformat(CREATIVE_AS_OF)
+    run = {"as_of_date": day, "exposure_start": date(2026, 9, 21),
+           "outcome_start": date(2026, 10, 19), "horizon_days": 14,
+           "intent_types": ["job_click", "guide_download", "inquiry", "signup",
+                            "fair_registration"],
+           "engagement_types": ["view", "video_progress", "click", "share", "reaction",
+                                "comment"],
+           "strata": 10, "min_persons": CREATIVE_MIN_PERSONS,
+           "model_name": "curious-about-working-here", "model_version": "3",
+           "model_run_id": "run-123", "persons_scored": 4800,
+           "created_at": datetime(2026, 11, 2, 6, 0, 3)}
+    return write_report_file(exports_dir, StoredReport(run, frame))

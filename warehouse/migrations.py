@@ -122,6 +122,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         ("activation/pending_removals.sql",),
     ),
     Migration(
+        10,
+        "the creative report (norrut creatives): aggregates per content item, theme and "
+        "campaign, and how each report was made; no person ids",
+        ("insight/creative_report.sql", "insight/creative_report_runs.sql"),
+    ),
+    Migration(
         11,
         "shards: the layout of a sharded warehouse and each shard's stored files",
         ("meta/shard_layout.sql", "raw/shard_files.sql"),

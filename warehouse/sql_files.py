@@ -17,8 +17,8 @@ from pathlib import Path
 
 SQL_ROOT = Path(__file__).parent / "sql"
 _PROJECT_ROOT = Path(__file__).parent.parent
-STAGE_SQL_ROOTS = {stage: _PROJECT_ROOT / stage / "sql" for stage in ("features", "activation",
-                                                               "monitoring")}
+STAGE_SQL_ROOTS = {stage: _PROJECT_ROOT / stage / "sql"
+                   for stage in ("features", "activation", "monitoring", "insight")}
 # Folders whose files run statements (ALTER, INSERT, temp tables) rather than define a relation.
 NOT_RELATIONS = ("migrations", "queries")
 

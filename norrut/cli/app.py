@@ -85,6 +85,7 @@ def build_app() -> typer.Typer:
     from norrut.cli import (
         activation,
         alerts,
+        creatives,
         lift,
         modeling,
         monitor,
@@ -94,8 +95,8 @@ def build_app() -> typer.Typer:
         warehouse,
     )
 
-    for area in (simulate, warehouse, modeling, activation, lift, monitor, orchestration, portal,
-                 alerts):
+    for area in (simulate, warehouse, modeling, activation, lift, monitor, creatives,
+                 orchestration, portal, alerts):
         area.register(app)
     return app
 

@@ -40,6 +40,14 @@ def simulate(
     shift_activity: Annotated[float, typer.Option(
         "--shift-activity", min=0.01, help="Engagement rate after --shift-from, as a share of "
              "the rate before it.")] = 0.3,
+    strong_film: Annotated[str | None, typer.Option(
+        "--strong-film", metavar="FILM",
+        help="Plant a film (film-001 ... film-100) whose viewing really raises later intent "
+             "(for `norrut creatives` to find; simulator/planted_films.py).")] = None,
+    keen_film: Annotated[str | None, typer.Option(
+        "--keen-film", metavar="FILM",
+        help="Plant a film with no effect, viewed mostly by persons who already did intent "
+             "events (for `norrut creatives` to see through).")] = None,
 ) -> None:
     """Write a synthetic world that follows the data contract: OUT/inbox, OUT/catalog.csv,
     OUT/optouts.csv, OUT/truth/ and OUT/world.json."""
@@ -50,7 +58,8 @@ def simulate(
 
     settings = WorldSettings(persons=persons, days=days, seed=seed, end=end,
                              faults=faults, files_per_format=files, shift_from=shift_from,
-                             shift_activity=shift_activity)
+                             shift_activity=shift_activity, strong_film=strong_film,
+                             keen_film=keen_film)
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=False) as progress:

@@ -12,7 +12,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Top to bottom. A package may import those below it, never one above. The simulator stands
 # beside the stages: it writes files as producers would, knowing only the contract.
-STAGES = ("norrut", "flows", "portal", "monitoring", "activation", "models", "features",
+STAGES = ("norrut", "flows", "portal", "monitoring", "insight", "activation", "models", "features",
           "warehouse", "core")
 BESIDE_THE_STAGES = {"simulator": {"core"}}
 PACKAGES = (*STAGES, *BESIDE_THE_STAGES)

@@ -11,7 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
-from portal_fixtures import add_user, write_export_run, write_health_report, write_lift_result
+from portal_fixtures import (
+    add_user,
+    write_creative_report,
+    write_export_run,
+    write_health_report,
+    write_lift_result,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -72,6 +78,7 @@ def test_campaign_manager_signs_in_opens_an_audience_and_downloads_the_meta_file
     built = write_export_run(home.exports_dir)["top-decile"]
     write_lift_result(home.exports_dir)
     write_health_report(home.health_file)
+    write_creative_report(home.exports_dir)
     add_user(home.users_file, "maria", PASSWORD, is_admin=True)
     meta_entry = next(entry for entry in built.manifest["files"]
                       if entry["destination"] == "meta")
@@ -127,6 +134,17 @@ def test_campaign_manager_signs_in_opens_an_audience_and_downloads_the_meta_file
             assert page.locator("svg.chart").count() == 6, (
                 "two decile charts, AUC, lift and base rate over time, the drifted features")
             page.screenshot(path=SCREENSHOTS / "06-model-health.png", full_page=True)
+            page.get_by_role("link", name="What works").click()
+            page.wait_for_url("**/what-works")
+            assert page.get_by_role("heading", name="What works", exact=True).is_visible()
+            assert page.locator("svg.chart").count() == 3, "films, themes and campaigns charts"
+            assert page.get_by_text("not a causal effect").is_visible()
+            page.screenshot(path=SCREENSHOTS / "07-what-works.png", full_page=True)
+            with page.expect_download() as report_download:
+                page.get_by_role("link", name="Download CSV").click()
+            report_csv = tmp_path / "what-works.csv"
+            report_download.value.save_as(report_csv)
+            assert report_csv.read_text().startswith("as_of_date,dimension,item_id,")
             page.goto(portal_url + "/admin/downloads")
             assert page.get_by_role("cell", name="maria").is_visible(), "her download is logged"
             page.screenshot(path=SCREENSHOTS / "05-download-log.png", full_page=True)

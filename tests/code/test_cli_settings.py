@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from activation.settings import ExportSettings, LiftSettings, ScoreSettings
 from features.settings import FeatureSettings
 from flows.settings import PipelineSettings
+from insight.settings import CreativesSettings
 from models.settings import PromoteSettings, TrainSettings
 from monitoring.settings import MonitorSettings
 from norrut.cli.app import build_app
@@ -35,6 +36,7 @@ JOBS: list[tuple[tuple[str, ...], type[BaseModel], set[str], set[str]]] = [
     (("export",), ExportSettings, set(), set()),
     (("lift",), LiftSettings, set(), set()),
     (("monitor",), MonitorSettings, set(), set()),
+    (("creatives",), CreativesSettings, set(), set()),
     (("pipeline",), PipelineSettings, set(), set()),
 ]
 # The positional arguments kept from before, each another way to give one field.
@@ -46,6 +48,8 @@ ALIASES = {
     ("export",): {"--segments-file": "--segments", "--exports-dir": "--out"},
     ("pipeline",): {"--segments-file": "--segments"},
     ("lift",): {"--intent-types": "--intent-type"},
+    ("creatives",): {"--intent-types": "--intent-type",
+                     "--engagement-types": "--engagement-type"},
 }
 
 
@@ -123,6 +127,7 @@ def test_every_date_option_is_found():
     assert set(_date_options()) == {
         (("features", "build"), "--as-of"), (("train",), "--as-of"), (("score",), "--as-of"),
         (("export",), "--as-of"), (("lift",), "--as-of"), (("pipeline",), "--as-of"),
+        (("creatives",), "--as-of"),
         (("lift",), "--start"), (("lift",), "--end"), (("simulate",), "--end"),
         (("simulate",), "--shift-from")}
 

@@ -16,6 +16,7 @@ from core.settings import JobSettings
 from features.settings import FeatureSettings
 from flows import settings as flow_settings
 from flows.settings import PipelineSettings
+from insight.settings import CreativesSettings
 from models.settings import TrainSettings
 from monitoring.settings import MonitorSettings
 from warehouse.settings import IngestSettings, OptoutSettings
@@ -34,6 +35,7 @@ SETTINGS_OF_FLOW = {
     "pipeline": PipelineSettings,
     "lift": LiftSettings,
     "monitor": MonitorSettings,
+    "creatives": CreativesSettings,
 }
 
 
@@ -67,7 +69,8 @@ def test_every_job_settings_class_is_owned_by_its_stage():
     owners = {IngestSettings: "warehouse", OptoutSettings: "warehouse", FeatureSettings: "features",
               TrainSettings: "models", ScoreSettings: "activation", ExportSettings: "activation",
               ScoreAndExportSettings: "activation", LiftSettings: "activation",
-              MonitorSettings: "monitoring", PipelineSettings: "flows"}
+              MonitorSettings: "monitoring", CreativesSettings: "insight",
+              PipelineSettings: "flows"}
     for settings_class, stage in owners.items():
         assert issubclass(settings_class, JobSettings)
         assert settings_class.__module__ == f"{stage}.settings", settings_class
@@ -111,6 +114,9 @@ def test_schedules_are_in_swedish_time():
         {"cron": "0 5 * * *", "timezone": "Europe/Stockholm"}]
     assert schedules["flows/train.py:train"] == [
         {"cron": "0 3 * * 1", "timezone": "Europe/Stockholm"}]
+    # and the creative report weekly, Mondays at 06:00, after that week's model
+    assert schedules["flows/creatives.py:creatives"] == [
+        {"cron": "0 6 * * 1", "timezone": "Europe/Stockholm"}]
     # and the pipeline and the lift measurement run on demand only
     assert schedules["flows/pipeline.py:pipeline"] == []
     assert schedules["flows/lift.py:lift"] == []

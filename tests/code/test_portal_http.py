@@ -11,8 +11,10 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from portal_fixtures import (
+    CREATIVE_ITEMS,
     FAST_TEST_HASHER,
     add_user,
+    write_creative_report,
     write_export_run,
     write_health_report,
     write_lift_result,
@@ -523,3 +525,54 @@ def test_the_portal_writes_nothing_in_the_exports_folder(client, home):
 
     # Then the exports folder is untouched
     assert snapshot() == before
+
+
+def test_what_works_shows_the_ranking_with_its_people_and_says_it_is_no_causal_effect(
+        client, home):
+    # given a stored creative report
+    write_creative_report(home.exports_dir)
+    sign_in(client)
+    # when a signed-in campaign manager opens "What works"
+    page = client.get("/what-works")
+    # then it shows a chart per dimension, each item with its people and range, the small ones
+    # as too small, and the sentence that this is a correlation, not a causal effect
+    assert page.status_code == 200
+    assert page.text.count('class="chart"') == 3, "one chart each: films, themes, campaigns"
+    assert "correlation with adjustment, not a causal effect" in page.text
+    assert "Mountains in Kiruna (film-003)" in page.text and "+15.0 points" in page.text
+    assert "1,200" in page.text and "+11.1 to +18.9" in page.text
+    assert page.text.count("too few people to rank") == 2
+    assert "Northern lights" in page.text and 'href="/what-works"' in page.text
+    assert page.text.index("film-003") < page.text.index("img-010") < page.text.index(
+        "film-005")
+
+
+def test_the_what_works_csv_holds_every_item_with_its_counts_and_interval(client, home):
+    import csv
+    import io
+
+    from insight.creatives import REPORT_COLUMNS
+
+    write_creative_report(home.exports_dir)
+    # without a session the file is refused like every download
+    assert client.get("/what-works/download/report.csv").status_code == 401
+    sign_in(client)
+    response = client.get("/what-works/download/report.csv")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "what-works-2026-11-02.csv" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert tuple(rows[0]) == REPORT_COLUMNS
+    assert {(row["dimension"], row["item_id"]) for row in rows} == {
+        (dimension, item) for dimension, item, *_ in CREATIVE_ITEMS}
+    strong = next(row for row in rows if row["item_id"] == "film-003")
+    assert (strong["rank"], strong["n_engaged"], strong["is_ranked"]) == ("1", "1200", "true")
+    small = next(row for row in rows if row["item_id"] == "film-099")
+    assert (small["rank"], small["is_ranked"]) == ("", "false")
+
+
+def test_what_works_without_a_report_says_so_and_offers_no_file(client):
+    sign_in(client)
+    page = client.get("/what-works")
+    assert page.status_code == 200 and "No report yet" in page.text
+    assert client.get("/what-works/download/report.csv").status_code == 404

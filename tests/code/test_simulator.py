@@ -744,3 +744,95 @@ def test_a_planted_behaviour_shift_changes_engagement_only_from_its_day(tmp_path
     settings = WorldSettings(**SMALL, shift_from=date(2026, 10, 20))
     simulate_world(out, settings)
     assert json.loads((out / "world.json").read_text())["arguments"]["shift_from"] == "2026-10-20"
+
+
+# A default world's files, hashed in name order (path, then bytes), as made before the planted
+# films existed (commit 512642c): planting nothing must draw and write exactly the same.
+DEFAULT_WORLD_DIGEST = "65f5431af72ef9c0a1d6fcc59e49f976a3dd915812decf7d72e4588465c3a513"
+
+
+def test_a_default_world_is_byte_identical_to_one_made_before_planted_films(tmp_path):
+    out = tmp_path / "world"
+    simulate_world(out, WorldSettings(persons=300, days=12, seed=9, faults=True,
+                                      files_per_format=1))
+    digest = hashlib.sha256()
+    for path in sorted(out.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(out)).encode())
+            digest.update(path.read_bytes())
+    assert digest.hexdigest() == DEFAULT_WORLD_DIGEST
+    assert not (out / "truth" / "planted_films.json").exists()
+    assert "strong_film" not in json.loads((out / "world.json").read_text())["arguments"]
+
+
+def _planted_history(strong: str | None, keen: str | None, persons: int = 3000, days: int = 40):
+    from simulator.behaviour import EVENT_TYPE_INDEX, simulate_history
+    from simulator.planted_films import plant_films
+    from simulator.population import make_catalog, make_population
+
+    rng = np.random.default_rng
+    population = make_population(rng([1, 1]), persons, days)
+    catalog = make_catalog(rng([1, 2]), date(2026, 1, 1))
+    content_ids = catalog.frame["content_id"].to_list()
+    planted = plant_films(content_ids, catalog.is_film, strong, keen)
+    history = simulate_history(rng([1, 3]), population, catalog, days, 0, 0, planted=planted)
+    events = history.events
+    views = events["event_type"] == EVENT_TYPE_INDEX["view"]
+    shown = events["event_type"] == EVENT_TYPE_INDEX["impression"]
+    return history, content_ids, views, shown
+
+
+def _intents_between(history, persons: np.ndarray, first_day: np.ndarray, last_day: np.ndarray):
+    """Intent events of each person on days first_day..last_day (inclusive), per person."""
+    intents = history.intents
+    counts = np.zeros(len(persons))
+    position = {person: index for index, person in enumerate(persons)}
+    for person, day in zip(intents["person"], intents["day"]):
+        index = position.get(int(person))
+        if index is not None and first_day[index] <= day <= last_day[index]:
+            counts[index] += 1
+    return counts
+
+
+def test_the_strong_film_raises_its_viewers_later_intent_and_the_keen_film_picks_keen_viewers():
+    history, content_ids, views, shown = _planted_history("film-003", "film-005")
+    events = history.events
+    day = events["second"] // 86_400
+
+    def first_day_of(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        persons, first = np.unique(events["person"][mask], return_index=True)
+        return persons, day[mask][first]
+
+    strong, keen = content_ids.index("film-003"), content_ids.index("film-005")
+    # each planted film is shown in 4 % of impressions, besides its share as an ordinary item
+    for film in (strong, keen):
+        share = (events["content"][shown] == film).mean()
+        assert 0.04 < share < 0.05, share
+    # the strong film's viewers do more intent events in the 14 days after their first view
+    # than they did in the 14 days before it (the lift is exp(2) times at first)
+    viewers, viewed_on = first_day_of(views & (events["content"] == strong))
+    ready = (viewed_on >= 14) & (viewed_on <= 40 - 15)
+    after = _intents_between(history, viewers[ready], viewed_on[ready] + 1, viewed_on[ready] + 14)
+    before = _intents_between(history, viewers[ready], viewed_on[ready] - 14, viewed_on[ready] - 1)
+    assert after.sum() > 2.5 * before.sum(), (after.sum(), before.sum())
+    # the keen film's viewers did more intent events before viewing it than those shown it
+    # who did not view it, in the same days before they were shown it
+    keen_viewers, keen_on = first_day_of(views & (events["content"] == keen))
+    keen_shown, shown_on = first_day_of(shown & (events["content"] == keen))
+    others = ~np.isin(keen_shown, keen_viewers) & (shown_on >= 14)
+    ready = keen_on >= 14
+    viewers_before = _intents_between(history, keen_viewers[ready], keen_on[ready] - 14,
+                                      keen_on[ready] - 1).mean()
+    others_before = _intents_between(history, keen_shown[others], shown_on[others] - 14,
+                                     shown_on[others] - 1).mean()
+    assert viewers_before > 3 * others_before, (viewers_before, others_before)
+
+
+def test_planted_films_must_be_two_different_films_of_the_catalog(tmp_path):
+    for strong, keen, message in (("img-001", None, "not a film"), ("film-999", None, "not a film"),
+                                  ("film-002", "film-002", "different films")):
+        with pytest.raises(ValueError, match=message):
+            simulate_world(tmp_path / "w", WorldSettings(persons=40, days=5, seed=1,
+                                                         files_per_format=1, strong_film=strong,
+                                                         keen_film=keen))
+    assert not (tmp_path / "w").exists()
