@@ -13,7 +13,9 @@ as an addition. Customer Match removes members with remove operations: the remov
 (`google_ads-remove.json`) is the body of an OfflineUserDataJobService AddOfflineUserDataJobOperations
 request, `{"operations": [{"remove": {"userIdentifiers": [{"mobileId": <id>}]}}, ...]}`
 (Google Ads API, "Customer Match: manage user lists",
-https://developers.google.com/google-ads/api/docs/remarketing/audience-segments/customer-match/get-started ).
+https://developers.google.com/google-ads/api/docs/remarketing/audience-segments/customer-match/get-started ;
+the operation: `remove` of a UserData, whose userIdentifiers hold a mobileId,
+https://developers.google.com/google-ads/api/reference/rpc/latest/OfflineUserDataJobOperation ).
 """
 
 from __future__ import annotations
