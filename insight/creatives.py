@@ -56,7 +56,7 @@ from insight.settings import CreativesSettings
 from models.prediction import scorer_for
 from models.registry import load_champion
 from models.threads import configure_threads
-from warehouse.db import open_warehouse
+from warehouse.db import one_transaction, open_warehouse
 from warehouse.sql_files import read_sql
 
 DIMENSIONS = ("content", "theme", "campaign")
@@ -191,22 +191,19 @@ def _label(con, outcome_start: date, settings: CreativesSettings) -> None:
 def _store(con, estimates: pa.Table, windows: CreativeWindows, settings: CreativesSettings,
            champion, persons_scored: int) -> StoredReport:
     con.register("creative_estimated", estimates)
-    con.execute("begin transaction")
     try:
-        con.execute("delete from marts.creative_report where as_of_date = ?", [windows.as_of])
-        con.execute(_query("insert_creative_report"), {"as_of": windows.as_of})
-        con.execute(_query("upsert_creative_report_run"), {
-            "as_of": windows.as_of, "exposure_start": windows.exposure_start,
-            "outcome_start": windows.outcome_start, "horizon_days": settings.horizon_days,
-            "intent_types": list(settings.intent_types),
-            "engagement_types": list(settings.engagement_types), "strata": settings.strata,
-            "min_persons": settings.min_persons, "model_name": champion.name,
-            "model_version": champion.version, "model_run_id": champion.run_id,
-            "persons_scored": persons_scored, "created_at": datetime.now(UTC)})
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+        with one_transaction(con):
+            con.execute("delete from marts.creative_report where as_of_date = ?",
+                        [windows.as_of])
+            con.execute(_query("insert_creative_report"), {"as_of": windows.as_of})
+            con.execute(_query("upsert_creative_report_run"), {
+                "as_of": windows.as_of, "exposure_start": windows.exposure_start,
+                "outcome_start": windows.outcome_start, "horizon_days": settings.horizon_days,
+                "intent_types": list(settings.intent_types),
+                "engagement_types": list(settings.engagement_types), "strata": settings.strata,
+                "min_persons": settings.min_persons, "model_name": champion.name,
+                "model_version": champion.version, "model_run_id": champion.run_id,
+                "persons_scored": persons_scored, "created_at": datetime.now(UTC)})
     finally:
         con.unregister("creative_estimated")
     return _read_stored(con, windows.as_of)
