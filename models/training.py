@@ -297,7 +297,8 @@ def _log_and_register(outcome: TrainingOutcome, tracking_uri: str,
 def _trained_on(outcome: TrainingOutcome) -> str:
     """What the model learned from, in a sentence (the run's and the version's descriptions)."""
     settings, plan = outcome.settings, outcome.plan
-    return (f"Trained as of {settings.as_of} on {len(plan.training)} weekly snapshots "
+    return (f"Trained as of {settings.as_of} on {len(plan.training)} snapshots "
+            f"{settings.snapshot_interval_days} days apart "
             f"({plan.training[0]} to {plan.training[-1]}, {len(outcome.y_train):,} person rows, "
             f"{int(outcome.y_train.sum()):,} with intent within {settings.horizon_days} days), "
             f"feature set {FEATURE_SET_VERSION}; calibrated ({outcome.calibration}) on the "

@@ -177,7 +177,7 @@ def test_the_run_reads_back_with_its_kind_name_tags_series_pictures_and_descript
     assert "python_function" in model_info.flavors and "sklearn" not in model_info.flavors
     # and the registered model and its version say what they are, and why it is champion
     assert "Probability that a person" in client.get_registered_model(MODEL_NAME).description
-    assert version.description.startswith("Trained as of 2026-03-12 on ")
+    assert version.description.startswith("Trained as of 2026-03-12 on 4 snapshots 7 days apart")
     assert f"Test AUC {result.test_metrics['roc_auc']:.4f}" in version.description
     assert "**Promotion:** promoted to champion: no champion yet." in version.description
     assert version.tags["data_hash"] == tags["norrut.data_hash"]
