@@ -86,11 +86,16 @@ def prefect_flow_run() -> tuple[str | None, str | None]:
     run_id = flow_run.get_id()
     if run_id is None:
         return None, None
+    # The environment first (read now), then Prefect's settings (read when Prefect started).
     settings = get_current_settings()
-    api_url = os.environ.get("PREFECT_API_URL") or settings.api.url or ""
-    ui_url = (os.environ.get("PREFECT_UI_URL") or settings.ui_url
-              or (api_url.removesuffix("/").removesuffix("/api") if api_url else None))
+    ui_url = (os.environ.get("PREFECT_UI_URL") or _ui_of(os.environ.get("PREFECT_API_URL"))
+              or settings.ui_url or _ui_of(settings.api.url))
     return str(run_id), f"{ui_url.rstrip('/')}/runs/flow-run/{run_id}" if ui_url else None
+
+
+def _ui_of(api_url: str | None) -> str | None:
+    """The Prefect UI served beside an API address (the server serves the UI at its root)."""
+    return api_url.rstrip("/").removesuffix("/api") if api_url else None
 
 
 def run_context_tags() -> dict[str, str]:
