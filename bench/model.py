@@ -240,9 +240,11 @@ def main() -> None:
                      for name, column in (("model", "model"), ("baseline", "baseline"),
                                           ("oracle", "true_probability"))}
     print(f"{'':12}{'AUC':>8}{'± se':>8}{'PR-AUC':>9}{'lift@10%':>10}{'ECE':>9}{'log loss':>10}"
-          f"{'headroom':>10}{'vs clairv.':>11}{'E[AUC]':>9}{'E-headroom':>11}")
+          f"{'headroom':>10}{'lift hr.':>9}{'vs clairv.':>11}{'E[AUC]':>9}{'E-headroom':>11}")
     for name, metrics in rows.items():
         headroom = (metrics["roc_auc"] - 0.5) / (oracle_auc - 0.5)
+        lift_headroom = ((metrics["lift_at_10pct"] - 1)
+                         / (rows["oracle"]["lift_at_10pct"] - 1))
         against_clairvoyant = (metrics["roc_auc"] - 0.5) / (clairvoyant_auc - 0.5)
         expected = (f"{expected_aucs[name]:9.4f}"
                     f"{(expected_aucs[name] - 0.5) / (expected_aucs['oracle'] - 0.5):11.3f}"
@@ -250,9 +252,10 @@ def main() -> None:
         print(f"{name:12}{metrics['roc_auc']:8.4f}"
               f"{auc_standard_error(outcome, metrics['roc_auc']):8.4f}"
               f"{metrics['pr_auc']:9.4f}{metrics['lift_at_10pct']:10.2f}{metrics['ece']:9.4f}"
-              f"{metrics['log_loss']:10.4f}{headroom:10.3f}{against_clairvoyant:11.3f}{expected}")
-    print("headroom = (AUC - 0.5) / (oracle AUC - 0.5), the goal's figure (>= 2/3); "
-          "vs clairv. = (AUC - 0.5) / (clairvoyant AUC - 0.5);\nE[AUC] = expected AUC over "
+              f"{metrics['log_loss']:10.4f}{headroom:10.3f}{lift_headroom:9.3f}"
+              f"{against_clairvoyant:11.3f}{expected}")
+    print("headroom = (AUC - 0.5) / (oracle AUC - 0.5), the goal's figure; lift hr. = (lift@10% "
+          "- 1) / (oracle's lift@10% - 1); vs clairv. = (AUC - 0.5) / (clairvoyant AUC - 0.5);\nE[AUC] = expected AUC over "
           "outcomes drawn from the oracle's probabilities (no outcome noise), E-headroom its "
           "headroom")
     print(f"headroom standard error (bootstrap over persons, 200 resamples, seed 0): "

@@ -17,8 +17,14 @@ from core.contract import DEVICES, ENGAGEMENT_EVENT_TYPES, THEMES
 # Bump when a feature is added, removed or changes meaning; logged with every training run.
 # 4.0: per-theme watch seconds and completion dropped (44 columns): no loss of test AUC on a
 # simulated world (bench/results/model.md), faster scoring and feature builds.
-FEATURE_SET_VERSION = "4.0"
+# 4.1: job content includes green industry (JOB_CONTENT_THEMES), same columns.
+FEATURE_SET_VERSION = "4.1"
 
+# Job content: films and images tagged with a theme about work up north. Green industry (steel,
+# batteries, data centres) is what the new jobs are in, so its content counts with the *_jobs
+# themes. Every job_* feature and the themes table's is_job_content read this.
+JOB_CONTENT_THEMES = ("green_industry", "engineering_jobs", "tech_jobs", "healthcare_jobs",
+                      "education_jobs", "public_sector_jobs")
 WINDOWS_DAYS = (3, 7, 14, 30, 90)
 RATE_WINDOWS_DAYS = (7, 30, 90)
 TREND_WINDOWS_DAYS = (7, 14)
@@ -61,6 +67,9 @@ class Feature:
     # segment drivers (activation/drivers.py) show them.
     phrase: str = ""
     phrase_lower: str = ""
+    # +1: the model's score may never fall as this feature grows, all else equal (LightGBM's
+    # monotone constraint, a non-negative coefficient in the logistic baseline); 0: free.
+    increasing: int = 0
 
 
 def _said(more: str, less: str, days: int | None = None) -> dict[str, str]:
@@ -78,6 +87,7 @@ class FeatureCatalog:
     """The features of one feature set, in model order."""
 
     features: tuple[Feature, ...]
+    job_themes: tuple[str, ...] = JOB_CONTENT_THEMES
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -87,6 +97,12 @@ class FeatureCatalog:
     def table_columns(self) -> tuple[str, ...]:
         """The columns of features.person_features, in order."""
         return (*KEY_COLUMNS, *DESCRIPTIVE_COLUMNS, *self.names)
+
+    def increasing(self, names) -> list[int]:
+        """Each named feature's monotone constraint (1 increasing, 0 free), in that order;
+        names outside the catalog are free."""
+        declared = {feature.name: feature.increasing for feature in self.features}
+        return [declared.get(str(name), 0) for name in names]
 
     def of_table(self, table: str) -> tuple[Feature, ...]:
         return tuple(feature for feature in self.features if feature.table == table)
@@ -272,16 +288,19 @@ def _themes(themes: tuple[str, ...]) -> list[Feature]:
                 "distinct municipalities shown by the content engaged with in the 90 days before",
                 "themes", **_said("saw content about more municipalities",
                                   "saw content about fewer municipalities", 90)),
-        Feature("job_share_90d", "share of the 90-day engagements on job content (any *_jobs theme)",
+        Feature("job_share_90d",
+                "share of the 90-day engagements on job content (green industry or a *_jobs theme)",
                 "themes", "job_share", when_absent=None, window_days=90,
                 **_said("engaged with job content more", "engaged with job content less", 90)),
         Feature("job_share_30d", "share of the 30-day engagements on job content",
                 "themes", "job_share", when_absent=None, window_days=30,
                 **_said("engaged with job content more", "engaged with job content less", 30)),
     ]
+    # More engagement with job content is more interest in working here: the score may never
+    # fall with it (tests/model/test_model_behaviour.py).
     features += [Feature(f"job_engagements_{days}d",
                          f"engagements on job content in the {days} days before as_of",
-                         "themes", "job_engagements", window_days=days,
+                         "themes", "job_engagements", window_days=days, increasing=1,
                          **_said("engaged with job films and images more often",
                                  "engaged with job films and images less often", days))
                  for days in (7, 14, 30, 90)]

@@ -171,9 +171,9 @@ def engagement_sql(catalog: FeatureCatalog = CATALOG) -> str:
 def themes_sql(catalog: FeatureCatalog = CATALOG) -> str:
     """features/person_themes_90d.sql with the catalog's theme and job-content columns."""
     themes = [_name(theme) for theme in catalog.themes]
-    job_themes = [theme for theme in themes if theme.endswith("_jobs")]
+    job_themes = [_name(theme) for theme in catalog.job_themes]
     if not themes or not job_themes:
-        raise ValueError("the themes SQL needs at least one theme and one *_jobs theme")
+        raise ValueError("the themes SQL needs at least one theme and one job-content theme")
     counts: dict[str, str] = {}
     columns: dict[str, str] = {}
     other_theme_counts: dict[str, str] = {}

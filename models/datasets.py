@@ -158,3 +158,18 @@ def check_positives(sets: TrainingSets, min_positives: int) -> None:
 def feature_matrix(frame: pl.DataFrame, feature_names: tuple[str, ...] | list[str] = FEATURE_NAMES):
     """The model input: a pandas frame of float64 features in catalog order, no identifiers."""
     return frame.select([pl.col(name).cast(pl.Float64) for name in feature_names]).to_pandas()
+
+
+def data_digest(sets: TrainingSets) -> str:
+    """SHA-256 (hex) of every row of the training, validation and test sets, identifiers, dates
+    and labels included, in order: two runs have the same digest exactly when they learned
+    from and were tested on the same data (under the same Polars version, whose row hash it
+    uses)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, frame in (("training", sets.training), ("validation", sets.validation),
+                        ("test", sets.test)):
+        digest.update(f"{name}:{frame.height}:{','.join(frame.columns)};".encode())
+        digest.update(frame.hash_rows(seed=0).to_numpy().tobytes())
+    return digest.hexdigest()

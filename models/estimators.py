@@ -9,12 +9,16 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from features.catalog import CATALOG
 from models.settings import LightGBMParams
 
 
 def fit_lightgbm(X_train, y_train, X_valid, y_valid, params: LightGBMParams, seed: int = 0):
-    """LightGBM fitted with early stopping on the out-of-time validation snapshot."""
+    """LightGBM fitted with early stopping on the out-of-time validation snapshot; features the
+    catalog declares increasing get LightGBM's monotone constraint."""
     import lightgbm as lgb
+
+    increasing = CATALOG.increasing(getattr(X_train, "columns", ()))
 
     model = lgb.LGBMClassifier(
         objective="binary",
@@ -29,6 +33,7 @@ def fit_lightgbm(X_train, y_train, X_valid, y_valid, params: LightGBMParams, see
         random_state=seed,
         n_jobs=os.cpu_count() or 1,
         verbose=-1,
+        **({"monotone_constraints": increasing} if any(increasing) else {}),
     )
     model.fit(
         X_train, y_train,
@@ -41,7 +46,8 @@ def fit_lightgbm(X_train, y_train, X_valid, y_valid, params: LightGBMParams, see
 
 
 def fit_baseline(X_train, y_train):
-    """Logistic regression on the same features: missing values imputed, counts log-scaled."""
+    """Logistic regression on the same features: missing values imputed, counts log-scaled.
+    Features the catalog declares increasing keep a coefficient of at least 0."""
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -54,7 +60,40 @@ def fit_baseline(X_train, y_train):
         LogisticRegression(max_iter=500, C=0.1),
     )
     model.fit(X_train, y_train)
+    increasing = np.array(CATALOG.increasing(getattr(X_train, "columns", ())), dtype=bool)
+    if increasing.any():
+        _keep_increasing(model, X_train, np.asarray(y_train, dtype=float), increasing)
     return model
+
+
+def _keep_increasing(model, X, y: np.ndarray, increasing: np.ndarray) -> None:
+    """Refit the pipeline's logistic step with the coefficients of `increasing` columns bound
+    to >= 0, minimising the same penalised log loss (C * sum of losses + |w|^2 / 2, the
+    intercept free); nothing changes when none came out negative. Nested windows of one count
+    are correlated, so a free fit may give one of them a negative weight."""
+    from scipy.optimize import minimize
+    from scipy.special import expit
+
+    imputer, logistic = model.steps[0][1], model.steps[-1][1]
+    bound = increasing[~np.isnan(imputer.statistics_)]  # the columns the imputer kept
+    if not (logistic.coef_[0][bound] < 0).any():
+        return
+    Z = model[:-1].transform(X)
+    C = logistic.C
+
+    def loss_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        weights, intercept = theta[:-1], theta[-1]
+        z = Z @ weights + intercept
+        loss = C * float(np.sum(np.logaddexp(0.0, z) - y * z)) + 0.5 * float(weights @ weights)
+        residual = C * (expit(z) - y)
+        return loss, np.append(Z.T @ residual + weights, residual.sum())
+
+    start = np.append(np.where(bound, np.maximum(logistic.coef_[0], 0.0), logistic.coef_[0]),
+                      logistic.intercept_[0])
+    bounds = [(0.0, None) if is_bound else (None, None) for is_bound in bound] + [(None, None)]
+    fitted = minimize(loss_and_gradient, start, jac=True, method="L-BFGS-B", bounds=bounds)
+    logistic.coef_ = fitted.x[None, :-1].copy()
+    logistic.intercept_ = fitted.x[-1:].copy()
 
 
 def _signed_log1p(values):
@@ -149,6 +188,29 @@ def linear_log_odds(baseline, X) -> np.ndarray:
     return FoldedLogistic.of(baseline).log_odds(X)
 
 
+def blended_log_odds(booster, lightgbm_weight: float, linear: FoldedLogistic | None,
+                     matrix: np.ndarray, threads: int | None = None) -> np.ndarray:
+    """w * LightGBM's raw score + (1 - w) * the folded logistic model's log-odds, in chunks of
+    rows so memory stays flat (LightGBM alone without a linear part). Both read the array
+    directly: the booster without the sklearn wrapper's checks (with `threads` OpenMP threads,
+    else its own setting), the logistic model as one folded dot product (several times faster
+    than its pipeline) split across `threads` threads (default: every core)."""
+    linear_threads = threads or os.cpu_count() or 1
+    booster_threads = {} if threads is None else {"num_threads": threads}
+    log_odds = np.empty(len(matrix))
+    for start in range(0, len(matrix), _BLEND_CHUNK_ROWS):
+        rows = matrix[start:start + _BLEND_CHUNK_ROWS]
+        blended = log_odds[start:start + len(rows)]
+        blended[:] = booster.predict(rows, raw_score=True, **booster_threads)
+        if linear is None:
+            continue
+        blended *= lightgbm_weight
+        part = linear.log_odds(rows, linear_threads)
+        part *= 1.0 - lightgbm_weight
+        blended += part
+    return log_odds
+
+
 # Weights of LightGBM's log-odds tried by choose_blend_weight; 1.0 is LightGBM alone.
 BLEND_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -187,26 +249,11 @@ class LogOddsBlend(ClassifierMixin, BaseEstimator):
         return self.lightgbm_model.feature_names_in_
 
     def decision_function(self, X, threads: int | None = None) -> np.ndarray:
-        """The blended log-odds of the positive class, in chunks of rows so memory stays flat.
-        Both parts read the array directly: the booster without the sklearn wrapper's checks
-        (with `threads` OpenMP threads, else its own setting), the logistic model as one folded
-        dot product (FoldedLogistic, several times faster than its pipeline) split across
-        `threads` threads (default: every core). The scoring step calls this too."""
+        """The blended log-odds of the positive class (blended_log_odds). The scoring step
+        calls this too."""
         matrix = X.to_numpy() if hasattr(X, "to_numpy") else np.asarray(X)
-        booster = self.lightgbm_model.booster_
-        linear_model = FoldedLogistic.of(self.linear_model)
-        linear_threads = threads or os.cpu_count() or 1
-        booster_threads = {} if threads is None else {"num_threads": threads}
-        log_odds = np.empty(len(matrix))
-        for start in range(0, len(matrix), _BLEND_CHUNK_ROWS):
-            rows = matrix[start:start + _BLEND_CHUNK_ROWS]
-            blended = log_odds[start:start + len(rows)]
-            np.multiply(booster.predict(rows, raw_score=True, **booster_threads),
-                        self.lightgbm_weight, out=blended)
-            linear = linear_model.log_odds(rows, linear_threads)
-            linear *= 1.0 - self.lightgbm_weight
-            blended += linear
-        return log_odds
+        return blended_log_odds(self.lightgbm_model.booster_, self.lightgbm_weight,
+                                FoldedLogistic.of(self.linear_model), matrix, threads)
 
     def predict_proba(self, X) -> np.ndarray:
         positive = self.positive_probability(self.decision_function(X))

@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
-METRIC_KEYS = (
+# One number each: logged as a run's metrics and shown per model version.
+SCALAR_METRIC_KEYS = (
     "roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_at_1pct", "lift_at_5pct",
-    "lift_at_10pct", *(f"cumulative_gain_decile_{d}" for d in range(1, 11)),
+    "lift_at_10pct",
 )
+# evaluate's keys: the scalars and the cumulative gain of each decile (logged as one series).
+METRIC_KEYS = (*SCALAR_METRIC_KEYS, *(f"cumulative_gain_decile_{d}" for d in range(1, 11)))
 
 
 def expected_calibration_error(y_true: np.ndarray, p: np.ndarray, n_bins: int = 10) -> float:
@@ -40,6 +43,15 @@ def cumulative_gains(y_true: np.ndarray, p: np.ndarray) -> list[float]:
     positives = ordered.sum()
     cuts = [round(len(p) * d / 10) for d in range(1, 11)]
     return [float(ordered[:cut].sum() / positives) if positives else float("nan") for cut in cuts]
+
+
+def gains_by_decile(metrics: dict[str, float]) -> list[tuple[int, float, float]]:
+    """(decile, cumulative gain, cumulative lift) for deciles 1..10 of evaluate's metrics: the
+    top d tenths by score hold that share of all positives, gain / (d / 10) times the rate of
+    contacting at random."""
+    return [(decile, gain, gain / (decile / 10))
+            for decile in range(1, 11)
+            for gain in (metrics[f"cumulative_gain_decile_{decile}"],)]
 
 
 def expected_roc_auc(true_probability: np.ndarray, scores: np.ndarray) -> float:

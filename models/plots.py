@@ -87,3 +87,48 @@ def shap_summary_png(path: Path, X: pd.DataFrame, contributions: np.ndarray, top
     axes.set_title("SHAP summary (colour: feature value, blue low, red high)")
     figure.savefig(path, dpi=100, bbox_inches="tight")
     return path
+
+
+def roc_curve_png(path: Path, y_true, scores: dict[str, np.ndarray]) -> Path:
+    """True-positive rate against false-positive rate, with each score's AUC in its label."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    def curve(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+        false_positive, true_positive, _ = roc_curve(y_true, p)
+        return false_positive, true_positive, f"AUC {roc_auc_score(y_true, p):.3f}"
+
+    return _curves_png(path, scores, curve, ([0, 1], [0, 1], "random"),
+                       ("false-positive rate", "true-positive rate"),
+                       "ROC curve on the out-of-time test snapshot")
+
+
+def precision_recall_png(path: Path, y_true, scores: dict[str, np.ndarray]) -> Path:
+    """Precision against recall, with each score's average precision (PR-AUC) in its label;
+    the base rate is what contacting persons at random gives."""
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    def curve(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+        precision, recall, _ = precision_recall_curve(y_true, p)
+        return recall, precision, f"PR-AUC {average_precision_score(y_true, p):.3f}"
+
+    base_rate = float(np.mean(y_true))
+    return _curves_png(path, scores, curve, ([0, 1], [base_rate, base_rate], "base rate"),
+                       ("recall", "precision"),
+                       "Precision and recall on the out-of-time test snapshot")
+
+
+def _curves_png(path: Path, scores: dict[str, np.ndarray], curve, reference, axis_labels,
+                title: str) -> Path:
+    figure = Figure(figsize=(6, 5))
+    axes = figure.add_subplot()
+    for label, p in scores.items():
+        x, y, summary = curve(np.asarray(p, dtype=float))
+        axes.plot(x, y, label=f"{label} ({summary})")
+    reference_x, reference_y, reference_label = reference
+    axes.plot(reference_x, reference_y, linestyle="--", color="grey", label=reference_label)
+    axes.set_xlabel(axis_labels[0])
+    axes.set_ylabel(axis_labels[1])
+    axes.set_title(title)
+    axes.legend()
+    figure.savefig(path, dpi=100, bbox_inches="tight")
+    return path

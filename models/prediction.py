@@ -1,6 +1,9 @@
 """Fast prediction with the models training produces: the probabilities of `predict_proba`,
 computed straight from a float32 feature matrix.
 
+A PropensityModel (what training registers) gives its parts directly: its response and each
+calibrator. The rest of this module serves models logged with the sklearn flavour before.
+
 For an LGBMClassifier or a LogOddsBlend of it with the logistic baseline, bare or inside a
 binary CalibratedClassifierCV with sigmoid or isotonic calibration, the matrix goes to the
 LightGBM booster and the blend's folded logistic model (FoldedLogistic) with no pandas, no
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.estimators import LogOddsBlend
+from models.propensity import PropensityModel
 
 # What a fast-path model computes from the float32 matrix with a number of threads: the
 # probability of the positive class, or the response its calibrator reads.
@@ -92,6 +96,9 @@ def predict_scores(model: object, features: np.ndarray, threads: int | None = No
 def _calibrated_responses(model: object) -> tuple[CalibratedResponse, ...]:
     """The parts whose probabilities average to the model's positive-class probability, or ()
     when the model is not one the fast path reproduces exactly."""
+    if isinstance(model, PropensityModel):
+        return tuple(CalibratedResponse(model.response, calibrator)
+                     for calibrator in model.calibrators)
     bare = _response(model, calibrated=False)
     if bare is not None:
         return (CalibratedResponse(bare),)

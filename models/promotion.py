@@ -73,11 +73,28 @@ def promote_version(tracking_uri: str, model_name: str, version: str, test_frame
         client.set_registered_model_alias(model_name, CHALLENGER, str(version))
     client.set_model_version_tag(model_name, str(version), "promotion_decision", decision)
     client.set_model_version_tag(model_name, str(version), "promotion_reason", reason)
+    if decision != "already_champion":  # keep the paragraph saying why it became champion
+        _describe_decision(client, model_name, str(version), decision, reason)
     return PromotionResult(
         model_name=model_name, version=str(version), decision=decision, reason=reason,
         previous_champion=current, test_snapshot=test_snapshot,
         candidate_metrics=candidate_metrics, champion_metrics=champion_metrics,
     )
+
+
+PROMOTION_HEADING = "**Promotion:**"
+_DECISION_WORDS = {"champion": "promoted to champion", "challenger": "kept as challenger"}
+
+
+def _describe_decision(client, model_name: str, version: str, decision: str,
+                       reason: str) -> None:
+    """The version's description ends with the latest promotion decision and why (an earlier
+    decision's paragraph is replaced, so the description says where the version stands)."""
+    described = client.get_model_version(model_name, version).description or ""
+    kept = described.split(PROMOTION_HEADING)[0].rstrip()
+    paragraph = f"{PROMOTION_HEADING} {_DECISION_WORDS[decision]}: {reason}."
+    client.update_model_version(model_name, version,
+                                description=f"{kept}\n\n{paragraph}" if kept else paragraph)
 
 
 def _alias_version(client, model_name: str, alias: str) -> str | None:

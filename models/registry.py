@@ -6,7 +6,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.metrics import METRIC_KEYS
+from models.metrics import SCALAR_METRIC_KEYS
 from models.tracking import sqlite_store_exists
 
 CHAMPION = "champion"
@@ -36,13 +36,13 @@ def _client(tracking_uri: str):
 def test_metrics_of_run(client, run_id: str, prefix: str = "test_") -> dict[str, float]:
     """The run's `<prefix><key>` metrics, keyed without the prefix."""
     logged = client.get_run(run_id).data.metrics
-    return {key: logged[prefix + key] for key in METRIC_KEYS if prefix + key in logged}
+    return {key: logged[prefix + key] for key in SCALAR_METRIC_KEYS if prefix + key in logged}
 
 
 def load_version(tracking_uri: str, model_name: str, version: str) -> LoadedModel:
-    """One registered version, loaded as the sklearn model that was logged."""
+    """One registered version: its PropensityModel (or, for a version logged with the sklearn
+    flavour before, that model)."""
     import mlflow.artifacts
-    import mlflow.sklearn
 
     client = _client(tracking_uri)
     model_version = client.get_model_version(model_name, version)
@@ -52,7 +52,7 @@ def load_version(tracking_uri: str, model_name: str, version: str) -> LoadedMode
     with tempfile.TemporaryDirectory(prefix="norrut-model-") as folder:
         local = mlflow.artifacts.download_artifacts(artifact_uri=location, dst_path=folder,
                                                     tracking_uri=tracking_uri)
-        model = mlflow.sklearn.load_model(local)
+        model = _load_logged_model(local)
     return LoadedModel(
         model=model,
         feature_names=[str(name) for name in model.feature_names_in_],
@@ -61,6 +61,20 @@ def load_version(tracking_uri: str, model_name: str, version: str) -> LoadedMode
         run_id=model_version.run_id,
         test_metrics=test_metrics_of_run(client, model_version.run_id),
     )
+
+
+def _load_logged_model(local: str) -> Any:
+    """A model as logged: a pyfunc from code (models/mlflow_model.py) holding a PropensityModel,
+    loaded from LightGBM's text format and JSON without unpickling anything; or a model of the
+    sklearn flavour, the format of versions logged before (and of other tools' models)."""
+    import mlflow.pyfunc
+    from mlflow.models import Model
+
+    if "sklearn" in Model.load(local).flavors:
+        import mlflow.sklearn
+
+        return mlflow.sklearn.load_model(local)
+    return mlflow.pyfunc.load_model(local).unwrap_python_model().propensity_model
 
 
 def champion_version(tracking_uri: str, model_name: str) -> str | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,6 +19,12 @@ from core.home import NorrutHome
 PID_TAG = "norrut.pid"
 HOST_TAG = "norrut.host"
 ABANDONED_TAG = "norrut.failure_reason"
+# MLflow 3 opens an experiment of this kind on its runs table, not the GenAI overview.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+CUSTOM_MODEL_DEVELOPMENT = "custom_model_development"
+GIT_COMMIT_TAG = "mlflow.source.git.commit"  # MLflow's own tag: the UI shows it with the run
+FLOW_RUN_ID_TAG = "norrut.prefect_flow_run_id"
+FLOW_RUN_URL_TAG = "norrut.prefect_flow_run_url"
 
 
 def resolve_tracking(home: NorrutHome, tracking_uri: str | None,
@@ -38,13 +46,71 @@ def use_tracking(tracking_uri: str) -> None:
 
 
 def ensure_experiment(name: str, artifact_location: str | None) -> str:
-    """The experiment's id, creating it with `artifact_location` the first time."""
+    """The experiment's id, creating it with `artifact_location` the first time. It is tagged
+    as custom model development (also an experiment made before the tag was set), so the UI
+    opens on its runs."""
     import mlflow
 
     experiment = mlflow.get_experiment_by_name(name)
-    if experiment is not None:
-        return experiment.experiment_id
-    return mlflow.create_experiment(name, artifact_location=artifact_location)
+    if experiment is None:
+        return mlflow.create_experiment(
+            name, artifact_location=artifact_location,
+            tags={EXPERIMENT_KIND_TAG: CUSTOM_MODEL_DEVELOPMENT})
+    if EXPERIMENT_KIND_TAG not in experiment.tags:
+        mlflow.MlflowClient().set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG,
+                                                 CUSTOM_MODEL_DEVELOPMENT)
+    return experiment.experiment_id
+
+
+def git_commit() -> str | None:
+    """The commit of the checkout Norrut runs from; None outside a git checkout or without git."""
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
+                              capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and len(commit) == 40 else None
+
+
+def prefect_flow_run() -> tuple[str | None, str | None]:
+    """The id of the Prefect flow run this process works for and its page in the Prefect UI
+    (None when neither PREFECT_UI_URL nor PREFECT_API_URL tells where the UI is); (None, None)
+    outside a flow run. Prefect is asked only when a flow has loaded it: a command run
+    directly never imports it."""
+    if "prefect" not in sys.modules:
+        return None, None
+    from prefect.runtime import flow_run
+    from prefect.settings import get_current_settings
+
+    run_id = flow_run.get_id()
+    if run_id is None:
+        return None, None
+    # The environment first (read now), then Prefect's settings (read when Prefect started).
+    settings = get_current_settings()
+    ui_url = (os.environ.get("PREFECT_UI_URL") or _ui_of(os.environ.get("PREFECT_API_URL"))
+              or settings.ui_url or _ui_of(settings.api.url))
+    return str(run_id), f"{ui_url.rstrip('/')}/runs/flow-run/{run_id}" if ui_url else None
+
+
+def _ui_of(api_url: str | None) -> str | None:
+    """The Prefect UI served beside an API address (the server serves the UI at its root)."""
+    return api_url.rstrip("/").removesuffix("/api") if api_url else None
+
+
+def run_context_tags() -> dict[str, str]:
+    """Where a run comes from: the git commit and the Prefect flow run (with its link), as
+    far as they are known."""
+    tags = {}
+    commit = git_commit()
+    if commit:
+        tags[GIT_COMMIT_TAG] = commit
+    run_id, url = prefect_flow_run()
+    if run_id:
+        tags[FLOW_RUN_ID_TAG] = run_id
+    if url:
+        tags[FLOW_RUN_URL_TAG] = url
+    return tags
 
 
 def sqlite_store_exists(tracking_uri: str) -> bool:
@@ -101,8 +167,7 @@ def _process_gone(pid: str | None) -> bool:
 @contextmanager
 def mlflow_notices_silenced() -> Iterator[None]:
     """Keep MLflow's own notices of logging and registering a model out of the run's output:
-    that models are pickled (Norrut loads only the models it trained, from its own store), that
-    pip's version is unknown (uv installs without pip; the requirements are pinned explicitly),
+    that pip's version is unknown (uv installs without pip; the requirements are pinned explicitly),
     "Successfully registered model". The run's summary says what was registered; an error
     still raises."""
     from mlflow.utils.logging_utils import disable_logging, enable_logging

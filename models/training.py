@@ -27,6 +27,7 @@ from models.datasets import (
     TrainingSets,
     build_training_sets,
     check_positives,
+    data_digest,
     feature_matrix,
     fit_plan_to_data,
     labelled_snapshot,
@@ -41,16 +42,19 @@ from models.estimators import (
     search_lightgbm_params,
 )
 from models.leakage import check_no_leaking_feature
-from models.metrics import evaluate
+from models.metrics import SCALAR_METRIC_KEYS, evaluate, gains_by_decile
 from models.promotion import PromotionResult, promote_version
+from models.propensity import MLFLOW_ARTIFACT, PropensityModel
 from models.settings import LightGBMParams, PromoteSettings, TrainSettings
 from models.threads import configure_threads
 from models.tracking import (
+    FLOW_RUN_URL_TAG,
     ensure_experiment,
     fail_abandoned_runs,
     mlflow_notices_silenced,
     owner_tags,
     resolve_tracking,
+    run_context_tags,
     use_tracking,
 )
 from warehouse.db import open_warehouse
@@ -93,7 +97,7 @@ class TrainingOutcome:
     params: LightGBMParams  # the search's best when there was one, else the settings'
     search_auc: float | None  # the search's best validation AUC; None without a search
     booster_model: Any  # the fitted LGBMClassifier
-    model: Any  # what is registered: LightGBM (or its blend with the baseline), calibrated
+    model: PropensityModel  # what is registered: LightGBM (or its blend), calibrated
     calibration: str
     lightgbm_weight: float
     blend_aucs: dict[float, float]  # validation AUC per LightGBM weight tried
@@ -225,8 +229,9 @@ def fit_and_evaluate(settings: TrainSettings, plan: SnapshotPlan, sets: Training
     if settings.blend_with_baseline:
         lightgbm_weight, blend_aucs = choose_blend_weight(booster_model, baseline, X_valid,
                                                           y_valid)
-    model, calibration = calibrate(blend(booster_model, baseline, lightgbm_weight),
-                                   X_valid, y_valid)
+    calibrated, calibration = calibrate(blend(booster_model, baseline, lightgbm_weight),
+                                        X_valid, y_valid)
+    model = PropensityModel.of(calibrated)
 
     p_test = model.predict_proba(X_test)[:, 1]
     p_baseline = baseline.predict_proba(X_test)[:, 1]
@@ -257,23 +262,78 @@ def _result(outcome: TrainingOutcome, run_id: str, version: str, tracking_uri: s
     )
 
 
+# MLflow runs this file when it loads the model (a model from code); training never imports it.
+MODEL_CODE = Path(__file__).with_name("mlflow_model.py")
+RUN_AS_OF_TAG = "norrut.as_of"
+RUN_FEATURE_SET_TAG = "norrut.feature_set_version"
+RUN_DATA_HASH_TAG = "norrut.data_hash"
+
+
 def _log_and_register(outcome: TrainingOutcome, tracking_uri: str,
                       artifact_location: str | None) -> tuple[str, str]:
-    """One MLflow run with the outcome's parameters, input digests, metrics, pictures and
-    model; the model registered and its version tagged. Returns the run id and the version."""
+    """One MLflow run, named train-<as-of> and tagged with where its data and code came from,
+    with the outcome's parameters, input digests, metrics, pictures and model; the model
+    registered, described and its version tagged. Returns the run id and the version."""
     import mlflow
 
     use_tracking(tracking_uri)
     experiment_id = ensure_experiment(outcome.settings.experiment_name, artifact_location)
-    with mlflow.start_run(experiment_id=experiment_id, tags=owner_tags()) as run:
+    as_of = outcome.settings.as_of.isoformat()
+    tags = {**owner_tags(), **run_context_tags(), RUN_AS_OF_TAG: as_of,
+            RUN_FEATURE_SET_TAG: FEATURE_SET_VERSION, RUN_DATA_HASH_TAG: data_digest(outcome.sets)}
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{as_of}", tags=tags,
+                          description=_run_description(outcome, tags)) as run:
         _log_params(outcome)
         _log_inputs(outcome)
         _log_metrics(outcome)
         _log_artifacts(outcome)
         version = _log_model(outcome)
         client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-        _tag_version(client, outcome, version)
+        _tag_version(client, outcome, version, tags[RUN_DATA_HASH_TAG])
+        _describe(client, outcome, version)
         return run.info.run_id, version
+
+
+def _trained_on(outcome: TrainingOutcome) -> str:
+    """What the model learned from, in a sentence (the run's and the version's descriptions)."""
+    settings, plan = outcome.settings, outcome.plan
+    return (f"Trained as of {settings.as_of} on {len(plan.training)} snapshots "
+            f"{settings.snapshot_interval_days} days apart "
+            f"({plan.training[0]} to {plan.training[-1]}, {len(outcome.y_train):,} person rows, "
+            f"{int(outcome.y_train.sum()):,} with intent within {settings.horizon_days} days), "
+            f"feature set {FEATURE_SET_VERSION}; calibrated ({outcome.calibration}) on the "
+            f"validation snapshot {plan.validation}, tested out of time on {plan.test} "
+            f"({len(outcome.y_test):,} persons).")
+
+
+def _test_figures(outcome: TrainingOutcome) -> str:
+    metrics, baseline = outcome.test_metrics, outcome.baseline_metrics
+    return (f"Test AUC {metrics['roc_auc']:.4f} (logistic baseline {baseline['roc_auc']:.4f}), "
+            f"PR-AUC {metrics['pr_auc']:.4f}, lift at 10 % {metrics['lift_at_10pct']:.2f}, "
+            f"log loss {metrics['log_loss']:.5f}, ECE {metrics['ece']:.4f}.")
+
+
+def _run_description(outcome: TrainingOutcome, tags: dict[str, str]) -> str:
+    """The run's description (markdown in the MLflow UI), with a link to its Prefect flow run."""
+    lines = [_trained_on(outcome), "", _test_figures(outcome)]
+    if FLOW_RUN_URL_TAG in tags:
+        lines += ["", f"Prefect flow run: [{tags[FLOW_RUN_URL_TAG]}]({tags[FLOW_RUN_URL_TAG]})"]
+    return "\n".join(lines)
+
+
+def _describe(client, outcome: TrainingOutcome, version: str) -> None:
+    """The registered model's description (what it predicts) and the version's (what it was
+    trained on, its test metrics); promotion adds why it was or was not promoted."""
+    settings = outcome.settings
+    client.update_registered_model(settings.model_name, description=(
+        f"Probability that a person takes a step towards working in northern Sweden (any of "
+        f"{', '.join(settings.intent_types)}) within {settings.horizon_days} days of the "
+        f"scoring date, from their pseudonymous engagement with the campaigns' films and "
+        f"images. LightGBM (blended with a logistic baseline when that ranks better on the "
+        f"validation snapshot), calibrated. Scoring uses the "
+        f"version aliased champion (models:/{settings.model_name}@champion)."))
+    client.update_model_version(settings.model_name, version,
+                                description=f"{_trained_on(outcome)}\n\n{_test_figures(outcome)}")
 
 
 def _log_params(outcome: TrainingOutcome) -> None:
@@ -281,10 +341,9 @@ def _log_params(outcome: TrainingOutcome) -> None:
 
     settings = outcome.settings
     mlflow.log_params({
-        "model": ("lightgbm.LGBMClassifier + CalibratedClassifierCV"
-                  if outcome.lightgbm_weight == 1
-                  else "LogOddsBlend(LGBMClassifier, logistic baseline) + "
-                       "CalibratedClassifierCV"),
+        "model": ("PropensityModel(LightGBM, calibrated)" if outcome.lightgbm_weight == 1
+                  else "PropensityModel(LightGBM blended with the logistic baseline, "
+                       "calibrated)"),
         "lightgbm_weight": outcome.lightgbm_weight,
         "blend_with_baseline": settings.blend_with_baseline,
         "baseline": "logistic regression (median impute, signed log1p, standardise)",
@@ -321,11 +380,16 @@ def _log_inputs(outcome: TrainingOutcome) -> None:
 
 
 def _log_metrics(outcome: TrainingOutcome) -> None:
+    """The scalar test metrics of model and baseline, and cumulative gain and lift as series
+    with the decile as step (one chart each in the UI)."""
     import mlflow
 
-    mlflow.log_metrics({f"test_{key}": value for key, value in outcome.test_metrics.items()})
-    mlflow.log_metrics({f"baseline_test_{key}": value
-                        for key, value in outcome.baseline_metrics.items()})
+    for prefix, metrics in (("test_", outcome.test_metrics),
+                            ("baseline_test_", outcome.baseline_metrics)):
+        mlflow.log_metrics({f"{prefix}{key}": metrics[key] for key in SCALAR_METRIC_KEYS})
+        for decile, gain, lift in gains_by_decile(metrics):
+            mlflow.log_metrics({f"{prefix}cumulative_gain": gain,
+                                f"{prefix}cumulative_lift": lift}, step=decile)
     mlflow.log_metric("max_single_feature_auc_validation",
                       max(outcome.single_feature_aucs.values()))
     mlflow.log_metrics({f"validation_auc_lightgbm_weight_{weight:.2f}": auc
@@ -348,6 +412,8 @@ def _log_artifacts(outcome: TrainingOutcome) -> None:
         scores = {"model (calibrated)": outcome.p_test, "logistic baseline": outcome.p_baseline}
         plots.calibration_curve_png(out / "calibration_curve.png", outcome.y_test, scores)
         plots.gains_and_lift_png(out / "cumulative_gains_lift.png", outcome.y_test, scores)
+        plots.roc_curve_png(out / "roc_curve.png", outcome.y_test, scores)
+        plots.precision_recall_png(out / "precision_recall_curve.png", outcome.y_test, scores)
         booster_model = outcome.booster_model
         gains = booster_model.booster_.feature_importance(importance_type="gain")
         plots.feature_importance_png(out / "feature_importance.png", list(FEATURE_NAMES), gains)
@@ -356,22 +422,30 @@ def _log_artifacts(outcome: TrainingOutcome) -> None:
         contributions = booster_model.predict(sample, pred_contrib=True)
         plots.shap_summary_png(out / "shap_summary.png", sample, contributions)
         mlflow.log_artifacts(folder)
+    rows = [(name, *row) for name, metrics in (("model", outcome.test_metrics),
+                                               ("logistic baseline", outcome.baseline_metrics))
+            for row in gains_by_decile(metrics)]
+    columns = ("scores", "decile", "cumulative_gain", "cumulative_lift")
+    mlflow.log_table(dict(zip(columns, map(list, zip(*rows, strict=True)), strict=True)),
+                     artifact_file="gains_and_lift_by_decile.json")
 
 
 def _log_model(outcome: TrainingOutcome) -> str:
-    """Logs the model with its signature and typical input, registers it; its version."""
+    """Logs the PropensityModel as a pyfunc model from code (models/mlflow_model.py) with its
+    files as the artifact, its signature and typical input, and registers it; its version."""
     import lightgbm
     import mlflow
-    import mlflow.sklearn
+    import mlflow.pyfunc
     import sklearn
     from mlflow.models import infer_signature
 
     input_example = typical_input(outcome.X_train)
-    with mlflow_notices_silenced():
-        info = mlflow.sklearn.log_model(
-            outcome.model,
-            name="model",
-            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
+    with tempfile.TemporaryDirectory(prefix="norrut-model-") as folder, mlflow_notices_silenced():
+        files = outcome.model.save(Path(folder) / MLFLOW_ARTIFACT)
+        info = mlflow.pyfunc.log_model(
+            name=outcome.settings.model_name,
+            python_model=str(MODEL_CODE),
+            artifacts={MLFLOW_ARTIFACT: str(files)},
             signature=infer_signature(input_example,
                                       outcome.model.predict_proba(input_example)[:, 1]),
             input_example=input_example,
@@ -383,8 +457,10 @@ def _log_model(outcome: TrainingOutcome) -> str:
     return str(info.registered_model_version)
 
 
-def _tag_version(client, outcome: TrainingOutcome, version: str) -> None:
+def _tag_version(client, outcome: TrainingOutcome, version: str, data_hash: str) -> None:
     for key, value in (("feature_set_version", FEATURE_SET_VERSION),
+                       ("as_of", outcome.settings.as_of.isoformat()),
+                       ("data_hash", data_hash),
                        ("test_snapshot", outcome.plan.test.isoformat()),
                        ("test_roc_auc", f"{outcome.test_metrics['roc_auc']:.4f}")):
         client.set_model_version_tag(outcome.settings.model_name, version, key, value)

@@ -5,7 +5,8 @@
 -- features/catalog.py. Interest by theme. A film tagged with three themes counts once for each of
 -- them and once in the denominator. Shares, breadth and completion count engagements only: being
 -- shown a film says nothing about interest. Impressions do count as the denominator of view and
--- click rates on job content (content tagged with any *_jobs theme), the clearest sign of
+-- click rates on job content (content tagged with a theme of JOB_CONTENT_THEMES in
+-- features/catalog.py: green industry and the *_jobs themes), the clearest sign of
 -- interest in working here. The top municipality shown has the most engagements; ties go to the
 -- alphabetically first. Only events strictly before $as_of count; days_ago is 1 for the day
 -- before $as_of, so a window of N days is days_ago <= N. Counts come from one aggregate per

@@ -137,3 +137,75 @@ def test_the_blend_is_the_weighted_log_odds_of_its_parts_and_scores_the_same_eve
     np.testing.assert_allclose(predict_scores(model, held_out.to_numpy(np.float32)),
                                model.predict_proba(held_out)[:, 1], atol=1e-6)
     assert list(model.feature_names_in_) == list(X.columns)
+
+
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
+@pytest.mark.parametrize("lightgbm_weight", [1.0, 0.5])
+def test_the_portable_model_gives_sklearns_probabilities_and_survives_its_files(
+        method, lightgbm_weight, tmp_path):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
+    from models.estimators import blend
+    from models.prediction import predict_scores
+    from models.propensity import BOOSTER_FILE, PARTS_FILE, PropensityModel
+
+    # given LightGBM, alone or blended with the baseline, calibrated as training does, and
+    # also as a cross-validated ensemble of calibrators (averaged)
+    X, y, trees, baseline = _two_models(np.random.default_rng(5))
+    held_out, y_held_out = X[2000:], y[2000:]
+    for calibrated in (
+            CalibratedClassifierCV(FrozenEstimator(blend(trees, baseline, lightgbm_weight)),
+                                   method=method),
+            CalibratedClassifierCV(FrozenEstimator(blend(trees, baseline, lightgbm_weight)),
+                                   method=method, cv=3, ensemble=True)):
+        calibrated.fit(held_out, y_held_out)
+        expected = calibrated.predict_proba(X)[:, 1]
+        # when its numbers are read out, written to files and read back
+        portable = PropensityModel.of(calibrated)
+        loaded = PropensityModel.load(portable.save(tmp_path / f"{method}-{lightgbm_weight}"))
+        # then the files are LightGBM's text format and JSON, nothing pickled
+        assert (tmp_path / f"{method}-{lightgbm_weight}" / BOOSTER_FILE).read_text().startswith(
+            "tree\n")
+        assert {path.name for path in (tmp_path / f"{method}-{lightgbm_weight}").iterdir()} == {
+            BOOSTER_FILE, PARTS_FILE}
+        # and every form gives sklearn's probabilities, missing values included
+        for model in (portable, loaded):
+            np.testing.assert_allclose(model.predict_proba(X)[:, 1], expected, rtol=0,
+                                       atol=1e-12)
+            np.testing.assert_allclose(predict_scores(model, X.to_numpy(np.float32)), expected,
+                                       atol=1e-6)
+        assert list(loaded.feature_names_in_) == list(X.columns)
+        assert np.ptp(expected) > 0.02, "probabilities that barely vary would prove little"
+
+
+def test_features_declared_increasing_are_constrained_in_both_models():
+    from features.catalog import CATALOG
+    from models.estimators import LightGBMParams, fit_baseline, fit_lightgbm
+
+    # given two nested windows of job engagement that carry the same signal, and a free column
+    rng = np.random.default_rng(11)
+    recent = rng.poisson(1.0, 4000).astype(float)
+    X = pd.DataFrame({"job_engagements_7d": recent,
+                      "job_engagements_30d": recent + rng.poisson(0.3, 4000),
+                      "n_views_30d": rng.poisson(2.0, 4000).astype(float)})
+    # (the label falls with the wider window once the recent one is known: a free fit
+    # gives it a negative weight)
+    logit = 1.2 * recent - 0.9 * X["job_engagements_30d"] - 2.0
+    y = (rng.uniform(size=4000) < 1 / (1 + np.exp(-logit))).astype(int)
+    assert CATALOG.increasing(X.columns) == [1, 1, 0]
+    from sklearn.linear_model import LogisticRegression
+
+    assert LogisticRegression().fit(np.log1p(X), y).coef_[0][1] < 0, "a free fit goes negative"
+    # when fitting both models on it
+    baseline = fit_baseline(X, y)
+    trees = fit_lightgbm(X[:3000], y[:3000], X[3000:], y[3000:],
+                         LightGBMParams(min_child_samples=20))
+    # then the baseline keeps a non-negative weight on both, and neither score ever falls as
+    # the wider window grows, all else equal
+    assert (baseline.steps[-1][1].coef_[0][:2] >= 0).all(), baseline.steps[-1][1].coef_
+    grid = X.iloc[:200].copy()
+    for model in (baseline, trees):
+        before = model.predict_proba(grid)[:, 1]
+        grid_more = grid.assign(job_engagements_30d=grid["job_engagements_30d"] + 5)
+        assert np.all(model.predict_proba(grid_more)[:, 1] >= before - 1e-12)
