@@ -45,7 +45,9 @@ def population_contributions(model: object, features: pl.DataFrame) -> Populatio
 def segment_drivers(population: PopulationContributions, members: pl.Series,
                     top: int = TOP_DRIVERS) -> list[dict[str, object]]:
     """The `top` features whose mean contribution is most raised among `members` (person ids)
-    against the whole population, largest first; only those that raise it."""
+    against the whole population; only those that raise it. What members have more of comes
+    first, then what they have less of, each largest first: the theme shares add up to one, so
+    "less of other themes" mostly mirrors the themes they have more of."""
     is_member = population.person_ids.is_in(members.implode()).to_numpy()
     if not is_member.any():
         return []
@@ -54,11 +56,13 @@ def segment_drivers(population: PopulationContributions, members: pl.Series,
     all_contribution, all_value = population.mean_of(everyone)
     raised = member_contribution - all_contribution
     declared = _declarations()
-    order = [index for index in np.argsort(-raised, kind="stable") if raised[index] > 0][:top]
+    is_higher = ~(member_value < all_value)
+    raising = [index for index in np.argsort(-raised, kind="stable") if raised[index] > 0]
+    order = sorted(raising, key=lambda index: not is_higher[index])[:top]
     drivers = []
     for index in order:
         name = population.feature_names[index]
-        higher = not (member_value[index] < all_value[index])
+        higher = bool(is_higher[index])
         drivers.append({
             "feature": name,
             "words": _words(declared.get(name), name, higher),

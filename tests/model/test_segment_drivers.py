@@ -62,13 +62,14 @@ def test_a_segment_selected_on_job_themes_is_driven_by_job_content(trained):
     # when its drivers are computed against everyone scored
     drivers = segment_drivers(population_contributions(trained.model, population),
                               members["person_id"])
-    # then what its members do more of than everyone is job content first, job content is most
-    # of the drivers (the rest is the other side of the same shares: less of other themes),
-    # each said in words and each raising the members' scores
+    # then what its members do more of than everyone comes first, job content first of all; job
+    # content is most of the drivers (the rest is the other side of the same shares: less of
+    # other themes, listed after), each said in words and each raising the members' scores
     assert len(drivers) == 5, drivers
     more = [driver for driver in drivers if driver["members_value"] == "higher"]
     assert more and more[0]["feature"] in JOB_FEATURES, drivers
     assert "job" in more[0]["words"], more[0]
+    assert drivers[0] == more[0], "what members do more of is listed first"
     assert sum(driver["feature"] in JOB_FEATURES for driver in drivers) >= 3, drivers
     assert all(driver["contribution_raised_by"] > 0 for driver in drivers)
     assert all(driver["members_value"] == "higher" or driver["feature"].startswith("theme_share")
