@@ -75,6 +75,11 @@ def _prepare_environment(home: NorrutHome) -> None:
         (home.root / PREFECT_HOME_FOLDER).mkdir(parents=True, exist_ok=True)
         os.environ["PREFECT_HOME"] = str(home.root / PREFECT_HOME_FOLDER)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    _quiet_mlflow()
+
+
+def _quiet_mlflow() -> None:
+    """Before MLflow is imported, for flow runs and direct runs alike."""
     # MLflow draws a progress bar for each model download, one line per file, into the run's
     # output; the run's own summary says what was scored.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -163,6 +168,7 @@ def _run_directly(job: str, steps: Callable[[JobRun, Any], Any], settings: BaseM
     """Run the job's steps in this process (flows/direct.py); raise JobRunFailed on failure."""
     from flows.direct import DirectRun
 
+    _quiet_mlflow()
     try:
         return steps(DirectRun(job, settings.norrut_home(), name, progress), settings)
     except Exception as error:
