@@ -34,7 +34,7 @@ def run_direct(world: Path, home_root: Path) -> dict[str, float]:
     """The chain as plain calls of each stage's job function; seconds per step."""
     from activation.export_run import export
     from activation.scoring import score
-    from features.build import build
+    from features.job import build
     from flows.settings import PipelineSettings
     from models.training import train
     from warehouse.as_of import resolve_as_of

@@ -12,13 +12,11 @@ import duckdb
 import polars as pl
 from pydantic import BaseModel
 
-from core.engine import configured_shard_runner, run_here
 from features.catalog import CATALOG, FEATURE_SET_VERSION, FeatureCatalog
 from features.feature_sql import engagement_sql, insert_sql, person_features_ddl, themes_sql
 from features.settings import FeatureSettings
 from warehouse.db import one_transaction, open_warehouse
 from warehouse.migrations import register_person_table
-from warehouse.shards import read_layout
 from warehouse.sql_files import read_sql
 
 # Built in this order (file, whether it binds $as_of); each table is replaced by the next build
@@ -57,21 +55,6 @@ class FeatureBuildResult(BaseModel):
 
 class NoEventsBeforeError(ValueError):
     """The warehouse holds no event before the requested as-of date."""
-
-
-def build(settings: FeatureSettings, progress: StepProgress | None = None) -> FeatureBuildResult:
-    """The feature build job: the home's warehouse, as of the settings' (resolved) date."""
-    if settings.as_of is None:
-        raise ValueError("resolve the as-of date first (warehouse.as_of.resolve_as_of)")
-    warehouse_path = settings.norrut_home().warehouse_path
-    layout = read_layout(warehouse_path)
-    if layout is None:
-        return build_features(warehouse_path, settings.as_of, settings, progress)
-    from features.sharded import build_on_shards
-
-    with configured_shard_runner() as shard_runner:
-        return build_on_shards(warehouse_path, layout, settings.as_of, settings,
-                               shard_runner or run_here)
 
 
 def build_features(warehouse_path: str | os.PathLike[str], as_of: date,

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from insight.settings import CreativesSettings
     from models.settings import TrainSettings
     from models.training import TrainResult
-    from monitoring.health import HealthReport
+    from monitoring.report import HealthReport
     from monitoring.settings import MonitorSettings
     from warehouse.ingest import IngestReport
     from warehouse.settings import IngestSettings, OptoutSettings

@@ -148,7 +148,7 @@ def has_features(home: NorrutHome, as_of: date) -> bool:
 @step("build-features", reports_progress=True)
 def build_features(settings, progress: Progress | None = None):
     # Deterministic SQL: no retries, a second try would fail the same way.
-    from features.build import build
+    from features.job import build
 
     return build(settings, progress=_step_progress(progress))
 

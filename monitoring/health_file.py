@@ -8,7 +8,7 @@ import json
 import os
 from pathlib import Path
 
-from monitoring.health import HealthReport
+from monitoring.report import HealthReport
 
 
 def write_health(path: Path, report: HealthReport) -> Path:

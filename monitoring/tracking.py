@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from monitoring.health import HealthReport, RunHealth
+from monitoring.report import HealthReport, RunHealth
 
 MONITORING_OF_TAG = "norrut.monitoring_of"
 MONITORING_RUN_TAG = "monitoring_run_id"

@@ -146,8 +146,8 @@ def write_health_report(health_file: Path, runs: int = 3) -> Path:
     matured, the newest with one drifted feature (the alarm)."""
     from datetime import UTC, date, datetime, timedelta
 
-    from monitoring.health import DecileOutcome, HealthReport, RunHealth
     from monitoring.health_file import write_health
+    from monitoring.report import DecileOutcome, HealthReport, RunHealth
 
     first = date(2026, 10, 5)
     healths = []

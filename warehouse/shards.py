@@ -55,7 +55,11 @@ def shards_dir_of(warehouse_path: str | os.PathLike[str]) -> Path:
 
 def layout_of(con: duckdb.DuckDBPyConnection,
               warehouse_path: str | os.PathLike[str]) -> ShardLayout | None:
-    """The layout recorded in the main warehouse `con` opened; None when it is not sharded."""
+    """The layout recorded in the main warehouse `con` opened; None when it is not sharded
+    (or was made by a Norrut before shards, and not opened by a writer since)."""
+    if not con.execute("select count(*) from duckdb_tables() where schema_name = 'meta' "
+                       "and table_name = 'shard_layout'").fetchone()[0]:
+        return None
     row = con.execute("select shard_count from meta.shard_layout").fetchone()
     return None if row is None else ShardLayout(row[0], shards_dir_of(warehouse_path))
 

@@ -31,11 +31,13 @@ from simulator.world import WorldSettings, simulate_world
 from tests.cluster import dask_cluster, store_then_die_once
 from warehouse.checks import check_grain
 from warehouse.ingest.loading import ingest_inbox
+from warehouse.migrations import migrate
 from warehouse.optout import apply_optouts
 from warehouse.shards import (
     ShardLayoutError,
     create_shards,
     read_layout,
+    refuse_sharded,
     shard_of,
     shards_dir_of,
 )
@@ -371,3 +373,13 @@ def test_features_built_on_shards_equal_the_single_machines(world, tmp_path):
     # and the main warehouse logs the build, so scoring finds the date's features
     assert _main_rows(sharded, "select as_of_date, persons from features.feature_builds") == [
         (as_of, expected.persons)]
+
+
+def test_a_warehouse_made_before_shards_is_read_as_one_machine(tmp_path):
+    # given a warehouse at the schema before shards (as an older Norrut left it)
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        migrate(con, target=10)
+    # then it is read as one machine's, and jobs do not refuse it
+    assert read_layout(warehouse) is None
+    refuse_sharded(warehouse, "the feature build")
