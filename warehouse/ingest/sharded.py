@@ -64,10 +64,11 @@ class ShardedEvents:
                 for shard, folder in _shard_folders(events_dir)]
             counts: dict[int, tuple[int, int, int]] = {}
             for shard_counts in self.run_on_shards(store_shard_part, parts):
-                for position, shard_count in shard_counts.items():
-                    counts[position] = tuple(  # type: ignore[assignment]
-                        total + part for total, part in zip(
-                            counts.get(position, (0, 0, 0)), shard_count, strict=True))
+                for position, (valid, suppressed, duplicates) in shard_counts.items():
+                    total_valid, total_suppressed, total_duplicates = counts.get(
+                        position, (0, 0, 0))
+                    counts[position] = (total_valid + valid, total_suppressed + suppressed,
+                                        total_duplicates + duplicates)
             return counts
         finally:
             shutil.rmtree(batch_dir, ignore_errors=True)
