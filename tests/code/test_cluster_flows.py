@@ -49,6 +49,26 @@ def cluster_address(tmp_path_factory):
         yield address
 
 
+@pytest.mark.parametrize(("value", "runner_kind", "options"), [
+    ("", "ThreadPoolTaskRunner", None),
+    ("local:2", "DaskTaskRunner", {"n_workers": 2, "threads_per_worker": 1, "processes": True,
+                                   "dashboard_address": None}),
+    ("tcp://scheduler:8786", "DaskTaskRunner", None),
+])
+def test_the_flows_task_runner_follows_the_scheduler_setting(value, runner_kind, options,
+                                                             monkeypatch):
+    # given $NORRUT_DASK_SCHEDULER when a flow run starts (Prefect duplicates its task runner)
+    monkeypatch.setenv("NORRUT_DASK_SCHEDULER", value)
+    runner = cluster.EngineTaskRunner().duplicate()
+    # then the run's task runner is the engine's: nothing is started until the run enters it
+    assert type(runner).__name__ == runner_kind
+    if value.startswith("tcp://"):
+        assert runner.address == value
+    if options is not None:
+        assert runner.cluster_class == "distributed.LocalCluster"
+        assert runner.cluster_kwargs == options
+
+
 def _norrut(*args: str):
     result = CliRunner().invoke(build_app(), list(args))
     assert result.exit_code == 0, result.output

@@ -186,6 +186,25 @@ def test_a_split_killed_midway_leaves_the_single_machine_and_a_rerun_finishes_it
     assert _comparable_status(warehouse) == _comparable_status(from_start)
 
 
+def test_features_of_an_earlier_feature_set_move_with_their_own_columns(single, tmp_path):
+    # given a warehouse whose feature table was last built with another feature set (a column
+    # fewer than this Norrut's)
+    warehouse = _copy_of(single, tmp_path / "split")
+    with duckdb.connect(str(warehouse)) as con:
+        dropped = con.execute("describe features.person_features").fetchall()[-1][0]
+        con.execute(f"alter table features.person_features drop column {dropped}")
+    expected = _rows(warehouse, "select * from features.person_features")
+    # when it is split
+    split_into_shards(warehouse, SHARDS)
+    # then the shards hold those rows in that table's columns, as the main file held them
+    moved = []
+    for path in read_layout(warehouse).shard_paths():
+        moved += _rows(path, "select * from features.person_features")
+        columns = [row[0] for row in _rows(path, "describe features.person_features")]
+        assert dropped not in columns
+    assert sorted(moved, key=repr) == expected
+
+
 def test_a_sharded_warehouse_is_not_split_again(world, from_start):
     with pytest.raises(ShardLayoutError, match="sharded already, in 4 shards"):
         split_into_shards(from_start, 8)
