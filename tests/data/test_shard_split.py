@@ -15,14 +15,14 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from core.engine import run_here
+from core.engine import dask_client, engine_from, run_here, runner_on
 from core.locking import warehouse_writer_lock
 from features.build import build_features
 from features.settings import FeatureSettings
 from features.sharded import build_on_shards
 from norrut.cli.app import build_app
 from simulator.world import WorldSettings, simulate_world
-from tests.cluster import REPO_ROOT
+from tests.cluster import REPO_ROOT, dask_cluster
 from warehouse.ingest.loading import ingest_inbox
 from warehouse.shard_split import PER_SHARD_TABLES, split_into_shards
 from warehouse.shards import ShardLayoutError, create_shards, read_layout, shard_of
@@ -154,6 +154,22 @@ def test_after_a_split_ingest_is_a_no_op_and_features_equal_the_single_machines(
     for path in read_layout(warehouse).shard_paths():
         rows += _rows(path, query)
     assert sorted(rows, key=repr) == _rows(single_copy, query)
+
+
+def test_a_split_on_a_real_cluster_equals_one_sharded_from_the_start(single, from_start,
+                                                                     tmp_path):
+    # given a copy of the single machine's warehouse, and a scheduler with two worker processes
+    warehouse = _copy_of(single, tmp_path / "split")
+    (tmp_path / "dask").mkdir()
+    with dask_cluster(tmp_path / "dask") as address, dask_client(engine_from(address)) as client:
+        # when it is split with each shard's task on the cluster
+        split_into_shards(warehouse, SHARDS, runner_on(client))
+    # then each shard holds the events of the warehouse sharded from the start
+    for path, expected_path in zip(read_layout(warehouse).shard_paths(),
+                                   read_layout(from_start).shard_paths(), strict=True):
+        assert _rows(path, "select * from raw.events") == _rows(
+            expected_path, "select * from raw.events")
+    assert _comparable_status(warehouse) == _comparable_status(from_start)
 
 
 def test_a_split_killed_midway_leaves_the_single_machine_and_a_rerun_finishes_it(
