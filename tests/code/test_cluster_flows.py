@@ -174,3 +174,19 @@ def test_a_busy_shard_waits_for_its_writer_then_builds(
     # and the features equal the single machine's
     assert _sharded_rows(home.warehouse_path, "select * from features.person_features") == sorted(
         _rows(single_machine, "select * from features.person_features"), key=repr)
+
+
+def test_with_local_workers_a_flow_run_starts_its_own_cluster_for_the_shards(
+        world, single_machine, prefect_harness, home, monkeypatch):
+    # given a sharded home loaded directly, and a Prefect server
+    _norrut("shards", "create", "--count", str(SHARDS))
+    _norrut("ingest", str(world / "inbox"), "--catalog", str(world / "catalog.csv"))
+    monkeypatch.setenv("PREFECT_API_URL", prefect_harness)
+    # when the features are built as a flow run with NORRUT_DASK_SCHEDULER=local:2
+    monkeypatch.setenv("NORRUT_DASK_SCHEDULER", "local:2")
+    _norrut("features", "build", "--as-of", AS_OF.isoformat())
+    # then its LocalCluster ran one task run per shard, and the features are one machine's
+    feature_runs = _shard_runs(_task_runs_of_last("build-features"), "build-features")
+    assert sorted(feature_runs) == [f"build-features-shard-{n:03d}" for n in range(SHARDS)]
+    assert _sharded_rows(home.warehouse_path, "select * from features.person_features") == sorted(
+        _rows(single_machine, "select * from features.person_features"), key=repr)
