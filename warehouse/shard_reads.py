@@ -39,9 +39,11 @@ def split_by_shard(con: duckdb.DuckDBPyConnection, query: str, params: dict,
     """The rows of `query` (it has a person_id column) written as Parquet under `folder`, each
     with its person's shard; the files of each shard, by shard (none for a shard without rows)."""
     con.execute(read_sql("queries/shard_macros.sql"))
-    con.sql(f"select norrut_shard_of(person_id, $shard_count) as shard, rows.* "
-            f"from ({query}) as rows", params={**params, "shard_count": layout.shard_count}
-            ).to_parquet(str(folder), partition_by=["shard"], write_partition_columns=False)
+    # A COPY streams the rows to the files; a relation with bound parameters is run, and held,
+    # first (0.8 s more for 3M rows).
+    con.execute(f"copy (select norrut_shard_of(person_id, $shard_count) as shard, rows.* "
+                f"from ({query}) as rows) to $folder (format parquet, partition_by (shard))",
+                {**params, "shard_count": layout.shard_count, "folder": str(folder)})
     return [tuple(str(path) for path in sorted((folder / f"shard={shard}").glob("*.parquet")))
             for shard in range(layout.shard_count)]
 

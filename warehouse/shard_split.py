@@ -113,9 +113,11 @@ def _write_shard_parts(con: duckdb.DuckDBPyConnection, layout: ShardLayout,
     described: dict[str, tuple[str, tuple[str, ...]]] = {}
     for table, person_column in PER_SHARD_TABLES.items():
         folder = staging / table
-        con.sql(f"select *, norrut_shard_of({person_column}, $shard_count) as norrut_shard "
-                f"from {table}", params={"shard_count": layout.shard_count}).to_parquet(
-            str(folder), partition_by=["norrut_shard"], write_partition_columns=False)
+        # a COPY streams; a relation with bound parameters would be run, and held, first
+        con.execute(f"copy (select *, norrut_shard_of({person_column}, $shard_count) "
+                    f"as norrut_shard from {table}) to $folder "
+                    "(format parquet, partition_by (norrut_shard))",
+                    {"shard_count": layout.shard_count, "folder": str(folder)})
         parts[table] = {
             int(shard.name.removeprefix("norrut_shard=")):
                 tuple(str(path) for path in sorted(shard.glob("*.parquet")))

@@ -52,9 +52,8 @@ class ShardedEvents:
         try:
             batch_dir.mkdir(parents=True)
             con.execute(read_sql("queries/shard_macros.sql"))
-            con.sql(read_sql("queries/shard_valid_events.sql"),
-                    params={"shard_count": self.layout.shard_count}).to_parquet(
-                str(events_dir), partition_by=["shard"], write_partition_columns=False)
+            con.execute(read_sql("queries/shard_valid_events.sql"),
+                        {"shard_count": self.layout.shard_count, "folder": str(events_dir)})
             suppressed_path = batch_dir / "suppressed_persons.parquet"
             con.sql("select * from raw.suppressed_persons").to_parquet(str(suppressed_path))
             parts = [
