@@ -278,7 +278,7 @@ def test_cli_shards_status_and_the_jobs_that_do_not_run_on_shards_yet(home, worl
     shown = runner.invoke(build_app(), ["status", "--json"])
     assert '"shard_count": 3' in shown.stdout and '"engine": "single machine"' in shown.stdout
     # a job whose steps do not run per shard yet refuses, rather than see no events
-    refused = runner.invoke(build_app(), ["train"])
+    refused = runner.invoke(build_app(), ["monitor"])
     assert refused.exit_code != 0
     assert "does not run on a sharded warehouse yet" in refused.output
     # a cluster named for an unsharded warehouse is refused too
