@@ -63,8 +63,10 @@ def score(settings: ScoreSettings,
     home = settings.norrut_home()
     on_step = None
     if progress is not None:
-        # score_persons' steps: read, load the model, score, store, and the ranked list.
-        total = 4 + (settings.out is not None)
+        # score_persons' steps: read, load the model, score, store, and the ranked list (a
+        # sharded warehouse's shards read and score in one step).
+        sharded = read_layout(home.warehouse_path) is not None
+        total = (3 if sharded else 4) + (settings.out is not None)
         started: list[str] = []
 
         def on_step(name: str) -> None:

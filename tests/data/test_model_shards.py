@@ -16,11 +16,14 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+import activation.scoring
 from activation.definitions import DEFAULT_SEGMENTS_FILE
 from activation.export_store import MANIFEST_FILE, RUN_FILE
+from activation.settings import ScoreAndExportSettings
 from core.contract import INTENT_EVENT_TYPES
 from core.engine import run_here
 from core.home import NorrutHome
+from flows.run import run_score_and_export
 from models.datasets import build_training_sets, fit_plan_to_data, plan_snapshots
 from models.prediction import _boosters_in
 from models.registry import load_champion
@@ -193,25 +196,61 @@ def test_train_score_export_on_a_cluster_equal_the_single_machine(homes):
     assert sum(bool(driver["features"]) for driver in drivers) >= 2, drivers
 
 
+@pytest.mark.slow
+def test_a_scoring_run_that_fails_on_a_shard_leaves_the_scores_as_they_were(homes, monkeypatch):
+    # given the sharded home's scores
+    _, sharded = homes
+    before = _scores(sharded)
+    runs = "select * from marts.scores_runs order by all"
+    with duckdb.connect(str(sharded.warehouse_path), read_only=True) as con:
+        runs_before = con.execute(runs).fetchall()
+    honest = activation.scoring.score_shard
+
+    def fails_on_the_third_shard(task):
+        if task.shard_path.endswith("shard-002.duckdb"):
+            raise OSError("the shard's disk went away")
+        return honest(task)
+
+    monkeypatch.setattr(activation.scoring, "score_shard", fails_on_the_third_shard)
+    # when a scoring run of the same date fails on one shard (here, shard after shard)
+    monkeypatch.delenv("NORRUT_DASK_SCHEDULER", raising=False)
+    with pytest.raises(OSError, match="went away"):
+        activation.scoring.score_persons(sharded.warehouse_path, _as_of(sharded),
+                                         sharded.mlflow_tracking_uri)
+    # then the main warehouse's scores and scoring runs are as they were
+    assert _scores(sharded) == before
+    with duckdb.connect(str(sharded.warehouse_path), read_only=True) as con:
+        assert con.execute(runs).fetchall() == runs_before
+
+
 def _a_segment_member(home: NorrutHome) -> str:
-    generic = sorted(_only_version(home, 1).glob("*/generic.csv"))[0]
+    generic = min(_only_version(home, 1).glob("*/generic.csv"))
     return pl.read_csv(generic)["person_id"][0]
 
 
 @pytest.mark.slow
 def test_an_export_after_an_optout_gives_the_same_deltas(homes, segments_file, cluster,
-                                                         tmp_path):
+                                                         tmp_path, monkeypatch):
     # given both homes exported once, and a person of a segment who opts out
     single, sharded = homes
     optouts = tmp_path / "optouts.csv"
     optouts.write_text("person_id,requested_at,kind\n"
                        f"{_a_segment_member(single)},2026-11-01T00:00:00Z,erasure\n",
                        encoding="utf-8")
-    # when each applies the opt-out and exports again
+    # when each applies the opt-out, then scores again and exports (the score-and-export job,
+    # run directly as the CLI's commands are)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
     for home, scheduler in ((single, None), (sharded, cluster)):
         _norrut(home.root, "optout", str(optouts), scheduler=scheduler)
-        _norrut(home.root, "export", "--segments", str(segments_file), scheduler=scheduler)
-    # then the second versions are the same, deltas and pending removals included
+        monkeypatch.setenv("NORRUT_DASK_SCHEDULER", scheduler or "")
+        run_score_and_export(ScoreAndExportSettings(home=str(home.root),
+                                                    segments_file=str(segments_file)),
+                             quiet=True)
+    # then the scores are the same, without the person
+    assert _scores(sharded) == _scores(single)
+    assert optouts.read_text().splitlines()[1].split(",")[0] not in {
+        row[0] for row in _scores(single)}
+    # and the second versions are the same, deltas and pending removals included
     single_files = _export_files(_only_version(single, 2))
     assert any(name.endswith("-remove.csv") for name in single_files), list(single_files)
     assert _export_files(_only_version(sharded, 2)) == single_files
