@@ -27,8 +27,9 @@ from flows.run import run_score_and_export
 from models.datasets import build_training_sets, fit_plan_to_data, plan_snapshots
 from models.prediction import _boosters_in
 from models.registry import load_champion
-from models.settings import DEFAULT_MODEL_NAME
+from models.settings import DEFAULT_MODEL_NAME, PromoteSettings
 from models.sharded import training_sets_of_shards
+from models.training import promote
 from norrut.cli.app import build_app
 from simulator.world import WorldSettings, simulate_world
 from tests.cluster import dask_cluster
@@ -194,6 +195,19 @@ def test_train_score_export_on_a_cluster_equal_the_single_machine(homes):
                if name.endswith(MANIFEST_FILE)]
     assert len(drivers) >= 3 and all("features" in driver for driver in drivers), drivers
     assert sum(bool(driver["features"]) for driver in drivers) >= 2, drivers
+
+
+@pytest.mark.slow
+def test_the_promotion_step_rebuilds_the_same_test_snapshot_from_the_shards(homes, monkeypatch):
+    # given both homes' champion, version 1
+    single, sharded = homes
+    monkeypatch.delenv("NORRUT_DASK_SCHEDULER", raising=False)
+    # when the promotion step judges it again (its test snapshot rebuilt: here shard by shard)
+    results = [promote(PromoteSettings(home=str(home.root), version="1"))
+               for home in (single, sharded)]
+    # then both judge it on the same rows, with the same metrics
+    assert results[0].model_dump() == results[1].model_dump()
+    assert results[0].decision == "already_champion" and results[0].candidate_metrics
 
 
 @pytest.mark.slow
