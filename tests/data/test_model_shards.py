@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -23,6 +24,7 @@ from activation.settings import ScoreAndExportSettings
 from core.contract import INTENT_EVENT_TYPES
 from core.engine import run_here
 from core.home import NorrutHome
+from features.build import has_features
 from flows.run import run_score_and_export
 from models.datasets import build_training_sets, fit_plan_to_data, plan_snapshots
 from models.prediction import _boosters_in
@@ -186,6 +188,10 @@ def test_train_score_export_on_a_cluster_equal_the_single_machine(homes):
     assert ours_run.data.metrics["test_roc_auc"] == their_run.data.metrics["test_roc_auc"]
     # and the main warehouse holds the same scores, row for row
     assert _scores(sharded) == _scores(single)
+    # and the features the scores came from are found in the shards (`norrut score` builds
+    # them first only when they are missing)
+    assert has_features(sharded.warehouse_path, _as_of(sharded))
+    assert not has_features(sharded.warehouse_path, _as_of(sharded) + timedelta(days=1))
     assert len(_scores(single)) > 1000
     # and the segment files are byte-identical, manifests equal but for run ids and times
     single_files = _export_files(_only_version(single, 1))
