@@ -40,6 +40,7 @@ from activation.exporters.base import ExportContext, WrittenFile, setting_value
 from activation.selection import gains_by_decile, holdout_mask, interest_profile, select_segment
 from activation.settings import ExportSettings
 from activation.shard_export import GatheredShards, gather_eligible_features
+from core.engine import ShardRunner
 from warehouse.db import open_warehouse
 from warehouse.shards import layout_of
 from warehouse.sql_files import read_sql
@@ -128,7 +129,8 @@ class ExportRunReport:
 
 
 def export(settings: ExportSettings,
-           progress: Callable[[str, int, int], None] | None = None) -> ExportRunReport:
+           progress: Callable[[str, int, int], None] | None = None,
+           shard_runner: ShardRunner | None = None) -> ExportRunReport:
     """The export job: the segments file's segments from the scores of the (resolved) date.
     `progress` hears each segment as it starts: (segment, segments done, segments in all),
     then ("done", n, n)."""
@@ -147,7 +149,8 @@ def export(settings: ExportSettings,
     home = settings.norrut_home()
     report = export_segments(home.warehouse_path, settings.exports_path(), settings.as_of,
                              chosen, on_segment,
-                             tracking_uri=settings.tracking_uri or home.mlflow_tracking_uri)
+                             tracking_uri=settings.tracking_uri or home.mlflow_tracking_uri,
+                             shard_runner=shard_runner)
     if progress is not None:
         progress("done", total, total)
     return report
@@ -160,10 +163,13 @@ def export_segments(
     settings: SegmentsToExport,
     on_segment: Callable[[str], None] | None = None,
     tracking_uri: str | None = None,
+    shard_runner: ShardRunner | None = None,
 ) -> ExportRunReport:
     """Write every segment of `settings` for `as_of` as a new export version, each with its
     delta files against the previous run and, given the MLflow store of the model that made
-    the scores (`tracking_uri`), its drivers."""
+    the scores (`tracking_uri`), its drivers. A sharded warehouse's shards hand over their
+    eligible persons by `shard_runner` when given, else on the cluster $NORRUT_DASK_SCHEDULER
+    names, else here."""
     exports_dir = Path(exports_dir)
     exports_dir.mkdir(parents=True, exist_ok=True)
     remove_abandoned_temp_folders(exports_dir)
@@ -173,7 +179,8 @@ def export_segments(
         with open_warehouse(warehouse_path) as con:
             model = _scoring_run(con, as_of, settings.model_name)
             layout = layout_of(con, warehouse_path)
-            shards = None if layout is None else gather_eligible_features(layout, as_of)
+            shards = None if layout is None else gather_eligible_features(layout, as_of,
+                                                                            shard_runner)
             if shards is None:
                 population = con.execute(_query("eligible_scored_population"), {
                     "as_of": as_of, "model_name": model["name"],

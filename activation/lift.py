@@ -12,7 +12,8 @@ the lower-cased id).
 
 The holdout is `marts.segment_holdouts` of the same run, narrowed to the persons the destination
 could have reached (its id types and usable ids), so both groups are alike except for the ads.
-Persons who opted out are in neither group.
+Persons who opted out are in neither group. On a sharded warehouse the persons are found in their
+shards and gathered here before the units are counted (activation/lift_persons.py).
 """
 
 from __future__ import annotations
@@ -43,9 +44,13 @@ from activation.export_store import (
 )
 from activation.exporters import EXPORTERS
 from activation.exporters.base import entry_kind
+from activation.lift_persons import LiftQuestion, combined, lift_rows_in, lift_rows_on_shards
 from activation.settings import LiftSettings
 from core.contract import INTENT_EVENT_TYPES
+from core.engine import ShardRunner, configured_shard_runner, run_here
+from warehouse.as_of import newest_event_date
 from warehouse.db import open_warehouse
+from warehouse.shards import layout_of, read_layout
 from warehouse.sql_files import read_sql
 
 LIFT_VERSION = 1
@@ -123,11 +128,19 @@ def lift(settings: LiftSettings) -> LiftMeasurement:
     destination, over their period."""
     if settings.as_of is None:
         raise ValueError("resolve the export run first (newest_export_as_of)")
-    return measure_lift(
-        settings.norrut_home().warehouse_path, settings.exports_path(), settings.segment,
-        settings.as_of, settings.destination, export_version=settings.export_version,
-        start=settings.start, end=settings.end, campaign=settings.campaign,
-        intent_types=settings.intent_types or INTENT_EVENT_TYPES)
+    warehouse_path = settings.norrut_home().warehouse_path
+
+    def measure(shard_runner: ShardRunner) -> LiftMeasurement:
+        return measure_lift(
+            warehouse_path, settings.exports_path(), settings.segment, settings.as_of,
+            settings.destination, export_version=settings.export_version, start=settings.start,
+            end=settings.end, campaign=settings.campaign,
+            intent_types=settings.intent_types or INTENT_EVENT_TYPES, shard_runner=shard_runner)
+
+    if read_layout(warehouse_path) is None:
+        return measure(run_here)
+    with configured_shard_runner() as shard_runner:
+        return measure(shard_runner or run_here)
 
 
 def measure_lift(
@@ -143,8 +156,11 @@ def measure_lift(
     campaign: str | None = None,
     intent_types: tuple[str, ...] = INTENT_EVENT_TYPES,
     measured_at: datetime | None = None,
+    shard_runner: ShardRunner = run_here,
 ) -> LiftMeasurement:
-    """Measure one export run's segment on one destination and write its lift file.
+    """Measure one export run's segment on one destination and write its lift file. A sharded
+    warehouse finds the persons in its shards, each shard's task run by `shard_runner`
+    (activation/lift_persons.py).
 
     `export_version` defaults to the newest version of `as_of` that wrote the segment; the period
     defaults to the day after `as_of` through the day of the newest event in the warehouse.
@@ -166,7 +182,7 @@ def measure_lift(
     with open_warehouse(warehouse_path, read_only=True) as con:
         con.execute(read_sql("queries/contract_macros.sql"))
         if end is None:
-            end = con.execute(_query("last_event_day")).fetchone()[0]
+            end = newest_event_date(con, warehouse_path)
             if end is None:
                 raise LiftInputError("the warehouse holds no events to measure")
         if end < start:
@@ -175,14 +191,16 @@ def measure_lift(
                                  "day of the newest event)")
         holdout = _holdout_persons(con, segment, as_of, version)
         reachable = holdout.filter(reachable_by(destination))
-        con.register("exported_ids", pa.table({"file_id": pa.array(exported_ids, pa.string())}))
-        try:
-            # Matched back to persons the way the exporter wrote each id (Exporter.id_form).
-            treated = con.execute(_query("lift_treated_persons"),
-                                  {"id_form": EXPORTERS[destination].id_form}).pl()
-        finally:
-            con.unregister("exported_ids")
-        outcomes = _count_conversions(con, treated, reachable, start, end, intent_types)
+        ids = pa.table({"file_id": pa.array(exported_ids, pa.string())})
+        question = LiftQuestion(EXPORTERS[destination].id_form, start, end, tuple(intent_types))
+        held_out = reachable.select("person_id").to_arrow()
+        layout = layout_of(con, warehouse_path)
+        if layout is None:
+            rows = combined([lift_rows_in(con, ids, held_out, question)])
+        else:
+            rows = lift_rows_on_shards(layout, ids, held_out, question, shard_runner)
+        treated = pl.from_arrow(rows.treated)
+        outcomes = _count_conversions(con, treated, reachable, rows.converted)
 
     treated_outcome, holdout_outcome = outcomes["treated"], outcomes["holdout"]
     lift = relative_lift(treated_outcome, holdout_outcome)
@@ -385,8 +403,8 @@ def _holdout_persons(con, segment: str, as_of: date, version: int) -> pl.DataFra
     return holdout
 
 
-def _count_conversions(con, treated: pl.DataFrame, holdout: pl.DataFrame, start: date,
-                       end: date, intent_types: tuple[str, ...]) -> dict[str, GroupOutcome]:
+def _count_conversions(con, treated: pl.DataFrame, holdout: pl.DataFrame,
+                       converted: pa.Table) -> dict[str, GroupOutcome]:
     # A treated unit is an id in the file (one device to the platform); a holdout unit a person.
     members = pl.concat([
         treated.select(pl.lit("treated").alias("group_name"),
@@ -395,11 +413,12 @@ def _count_conversions(con, treated: pl.DataFrame, holdout: pl.DataFrame, start:
                        pl.col("person_id").alias("unit_id"), "person_id"),
     ])
     con.register("measured_persons", members.to_arrow())
+    con.register("converted_persons", converted)
     try:
-        rows = con.execute(_query("lift_conversions"), {
-            "start": start, "end": end, "intent_types": list(intent_types)}).fetchall()
+        rows = con.execute(_query("lift_conversions")).fetchall()
     finally:
         con.unregister("measured_persons")
+        con.unregister("converted_persons")
     counted = {name: GroupOutcome(int(persons), int(converted))
                for name, persons, converted in rows}
     return {name: counted.get(name, GroupOutcome(0, 0)) for name in ("treated", "holdout")}

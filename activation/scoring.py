@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from activation.exporters.base import AUDIENCE_COLUMNS
 from activation.settings import ScoreSettings
-from core.engine import configured_shard_runner, run_here
+from core.engine import ShardRunner, given_or_configured, run_here
 from models.prediction import scorer_for
 from models.registry import LoadedModel, load_champion, load_version
 from models.settings import DEFAULT_MODEL_NAME
@@ -54,7 +54,8 @@ def feature_matrix(frame: pl.DataFrame, feature_names: list[str]) -> np.ndarray:
 
 
 def score(settings: ScoreSettings,
-          progress: Callable[[str, int, int], None] | None = None) -> ScoreResult:
+          progress: Callable[[str, int, int], None] | None = None,
+          shard_runner: ShardRunner | None = None) -> ScoreResult:
     """The score job: every eligible person of the settings' home, as of their (resolved) date.
     `progress` hears each step as it starts: (step, steps done, steps in all), then
     ("done", n, n)."""
@@ -75,7 +76,7 @@ def score(settings: ScoreSettings,
 
     result = score_persons(home.warehouse_path, settings.as_of,
                            settings.tracking_uri or home.mlflow_tracking_uri, settings.model_name,
-                           settings.out, on_step)
+                           settings.out, on_step, shard_runner)
     if progress is not None:
         progress(f"scored {result.persons_scored:,} persons", len(started), len(started))
     return result
@@ -88,8 +89,11 @@ def score_persons(
     model_name: str = DEFAULT_MODEL_NAME,
     out: str | os.PathLike[str] | None = None,
     on_step: Callable[[str], None] | None = None,
+    shard_runner: ShardRunner | None = None,
 ) -> ScoreResult:
-    """Score every eligible person for `as_of` with the champion and store the scores.
+    """Score every eligible person for `as_of` with the champion and store the scores (a
+    sharded warehouse's shards by `shard_runner` when given, else on the cluster
+    $NORRUT_DASK_SCHEDULER names, else here).
 
     A rerun for the same as-of date and model version replaces that run's scores. With `out`,
     the ranked list is also written as the contract's generic CSV.
@@ -100,7 +104,7 @@ def score_persons(
     layout = read_layout(warehouse_path)
     if layout is not None:
         return _score_shards(warehouse_path, layout, as_of, tracking_uri, model_name, out, step,
-                             started)
+                             started, shard_runner)
     with open_warehouse(warehouse_path) as con:
         step("reading features of eligible persons")
         frame = con.execute(_query("features_of_eligible"), {"as_of": as_of}).pl()
@@ -153,7 +157,8 @@ class ShardScoring:
 
 def _score_shards(warehouse_path: str | os.PathLike[str], layout: ShardLayout, as_of: date,
                   tracking_uri: str, model_name: str, out: str | os.PathLike[str] | None,
-                  step: Callable[[str], None], started: float) -> ScoreResult:
+                  step: Callable[[str], None], started: float,
+                  shard_runner: ShardRunner | None) -> ScoreResult:
     """score_persons of a sharded warehouse: each shard scores its eligible persons with the
     champion (the version resolved here, so every shard uses the same one, even if the alias
     moves meanwhile); the main warehouse stores them all in one transaction, as one machine."""
@@ -163,8 +168,8 @@ def _score_shards(warehouse_path: str | os.PathLike[str], layout: ShardLayout, a
     tasks = [ShardScoring(str(path), as_of, tracking_uri, champion.name, champion.version)
              for path in layout.shard_paths()]
     scoring_started = time.perf_counter()
-    with configured_shard_runner() as shard_runner:
-        scored = pl.concat((shard_runner or run_here)(score_shard, tasks))
+    with given_or_configured(shard_runner) as runner:
+        scored = pl.concat((runner or run_here)(score_shard, tasks))
     scoring_seconds = time.perf_counter() - scoring_started
     if scored.is_empty():
         raise _no_features(as_of)

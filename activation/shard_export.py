@@ -10,7 +10,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from core.engine import configured_shard_runner, run_here
+from core.engine import ShardRunner, given_or_configured, run_here
 from warehouse.db import open_warehouse
 from warehouse.shards import ShardLayout
 from warehouse.sql_files import read_sql
@@ -47,12 +47,13 @@ class GatheredShards:
         return self.eligible.filter(pl.col("as_of_date").is_not_null())
 
 
-def gather_eligible_features(layout: ShardLayout, as_of: date) -> GatheredShards:
-    """Each shard's eligible persons and their features (on the Dask cluster
-    $NORRUT_DASK_SCHEDULER names, else here, one shard after another)."""
+def gather_eligible_features(layout: ShardLayout, as_of: date,
+                             shard_runner: ShardRunner | None = None) -> GatheredShards:
+    """Each shard's eligible persons and their features (by `shard_runner` when given, else on
+    the Dask cluster $NORRUT_DASK_SCHEDULER names, else here, one shard after another)."""
     tasks = [ShardEligibleFeatures(str(path), as_of) for path in layout.shard_paths()]
-    with configured_shard_runner() as shard_runner:
-        parts = (shard_runner or run_here)(eligible_features_of_shard, tasks)
+    with given_or_configured(shard_runner) as runner:
+        parts = (runner or run_here)(eligible_features_of_shard, tasks)
     return GatheredShards(pl.concat(parts))
 
 

@@ -1,16 +1,19 @@
-"""Benchmark: the steps that run on shards (ingest, opt-outs) on one simulated world, four ways in
-one run: the single-machine warehouse, a sharded warehouse with its shards run in the command's
-process, and the same on a Dask LocalCluster of 1 and of 2 worker processes (single-threaded).
+"""Benchmark: the steps that run on shards (ingest, opt-outs, the feature build) on one simulated
+world, four ways in one run: the single-machine warehouse, a sharded warehouse with its shards run
+in the command's process, and the same on a Dask LocalCluster of 1 and of 2 worker processes
+(single-threaded).
 
 Each way runs in a fresh process, so its peak RSS is its own; a worker's peak RSS is read from
 the worker at the end. The opt-out step includes rewriting the files (every shard's, then the
-main file's), as the optout job does. On a 2-core machine no speed-up is expected: the figures are the overhead
-of sharding and of Dask, as ratios to the single machine, and the memory per worker. With
---persons-per-shard, the world grows with the shard count (fixed shard size), to show a worker's
-memory stays flat as shards are added.
+main file's), as the optout job does; the features are built for the day after the newest event.
+On a 2-core machine no speed-up is expected: the figures are the overhead of sharding and of
+Dask, as ratios to the single machine, and the memory per worker. With --persons-per-shard, the
+world grows with the shard count (fixed shard size), to show a worker's memory stays flat as
+shards are added. --world reuses a world `norrut simulate --faults` made before.
 
     .venv/bin/python bench/scale.py [--persons 20000] [--days 30] [--shards 4] [--repeats 1]
     .venv/bin/python bench/scale.py --persons-per-shard 5000 --shards 2 4 8
+    .venv/bin/python bench/scale.py --world /tmp/world-250k --shards 4
 """
 
 from __future__ import annotations
@@ -26,17 +29,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WAYS = ("single", "shards-here", "dask-1", "dask-2")
+STEPS = ("ingest", "optout", "features")
 
 ONE_WAY = """
 import json, resource, sys, time
 from pathlib import Path
 
 def main():
-    from core.engine import dask_client, engine_from, runner_on
+    from core.engine import dask_client, engine_from, run_here, runner_on
+    from features.build import build_features
+    from features.settings import FeatureSettings
+    from features.sharded import build_on_shards
+    from warehouse.as_of import resolve_as_of
     from warehouse.compaction import compact_warehouse
     from warehouse.ingest.loading import ingest_inbox
     from warehouse.optout import apply_optouts
-    from warehouse.shards import create_shards
+    from warehouse.shards import create_shards, read_layout
 
     way, world, folder, shards = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
     warehouse = folder / "warehouse.duckdb"
@@ -53,6 +61,16 @@ def main():
         apply_optouts(warehouse, world / "optouts.csv", shard_runner=runner)
         compact_warehouse(warehouse)  # as the optout job does, after every shard's own
         result["optout_seconds"] = time.perf_counter() - started
+        as_of = resolve_as_of(warehouse, None)
+        started = time.perf_counter()
+        layout = read_layout(warehouse)
+        if layout is None:
+            built = build_features(warehouse, as_of, FeatureSettings())
+        else:
+            built = build_on_shards(warehouse, layout, as_of, FeatureSettings(),
+                                    runner or run_here)
+        result["features_seconds"] = time.perf_counter() - started
+        result["persons"] = built.persons
 
     if way.startswith("dask-"):
         workers = int(way.removeprefix("dask-"))
@@ -100,22 +118,23 @@ def _measure(world: Path, shards: int, repeats: int) -> None:
     for _ in range(repeats):
         for way in WAYS:  # side by side, in turn, so a change in load touches every way
             runs[way].append(_one_way(way, world, shards))
-    single = statistics.median(run["ingest_seconds"] for run in runs["single"])
-    single_optout = statistics.median(run["optout_seconds"] for run in runs["single"])
-    rows = runs["single"][0]["rows"]
-    print(f"\n{world.name}: {rows:,} rows, {shards} shards, medians of {repeats}, "
-          f"load {_load()}")
-    print(f"{'way':<12} {'ingest s':>9} {'x single':>9} {'rows/s':>10} {'optout s':>9} "
-          f"{'x single':>9} {'main RSS':>9} {'worker RSS':>11}")
+
+    def median(way: str, step: str) -> float:
+        return statistics.median(run[f"{step}_seconds"] for run in runs[way])
+
+    rows, persons = runs["single"][0]["rows"], runs["single"][0]["persons"]
+    print(f"\n{world.name}: {rows:,} rows, {persons:,} persons with features, {shards} shards, "
+          f"medians of {repeats}, load {_load()}")
+    header = "".join(f" {step + ' s':>11} {'x single':>8}" for step in STEPS)
+    print(f"{'way':<12}{header} {'ingest rows/s':>13} {'main RSS':>9} {'worker RSS':>11}")
     for way in WAYS:
-        ingest = statistics.median(run["ingest_seconds"] for run in runs[way])
-        optout = statistics.median(run["optout_seconds"] for run in runs[way])
+        figures = "".join(f" {median(way, step):11.2f} {median(way, step) / median('single', step):8.2f}"
+                          for step in STEPS)
         main_rss = max(run["main_peak_rss_mib"] for run in runs[way])
         worker_rss = max((run.get("worker_peak_rss_mib", 0) for run in runs[way]), default=0)
         worker = f"{worker_rss:8.0f}Mi" if worker_rss else f"{'-':>10}"
-        print(f"{way:<12} {ingest:9.2f} {ingest / single:9.2f} {rows / ingest:10,.0f} "
-              f"{optout:9.2f} {optout / single_optout:9.2f} {main_rss:7.0f}Mi {worker:>11}",
-              flush=True)
+        print(f"{way:<12}{figures} {rows / median(way, 'ingest'):13,.0f} {main_rss:7.0f}Mi "
+              f"{worker:>11}", flush=True)
 
 
 def main() -> None:
@@ -126,10 +145,15 @@ def main() -> None:
     parser.add_argument("--persons-per-shard", type=int, default=None,
                         help="grow the world with the shard count: this many persons a shard")
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--world", type=Path, default=None,
+                        help="a world made by `norrut simulate --faults` (not simulated again)")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, load {_load()}")
     with tempfile.TemporaryDirectory(prefix="norrut-scale-") as folder:
         for shards in args.shards:
+            if args.world is not None:
+                _measure(args.world, shards, args.repeats)
+                continue
             persons = (args.persons if args.persons_per_shard is None
                        else args.persons_per_shard * shards)
             world = _simulate(Path(folder), persons, args.days)

@@ -95,9 +95,15 @@ def dask_client(engine: Engine) -> Iterator[Client]:
         with Client(engine.address) as client:
             yield client
         return
-    with LocalCluster(n_workers=engine.local_workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with LocalCluster(**local_cluster_options(engine)) as cluster, Client(cluster) as client:
         yield client
+
+
+def local_cluster_options(engine: Engine) -> dict[str, object]:
+    """The LocalCluster of a `local:N` engine, for dask_client and a flow's DaskTaskRunner alike:
+    N single-threaded worker processes, no dashboard."""
+    return {"n_workers": engine.local_workers, "threads_per_worker": 1, "processes": True,
+            "dashboard_address": None}
 
 
 class ShardRunner(Protocol):
@@ -124,6 +130,17 @@ def runner_on(client: Client) -> ShardRunner:
         return client.gather(futures)
 
     return run
+
+
+@contextmanager
+def given_or_configured(shard_runner: ShardRunner | None) -> Iterator[ShardRunner | None]:
+    """`shard_runner` when the caller gives one (a flow run's, flows/cluster.py), else
+    configured_shard_runner()'s for the block."""
+    if shard_runner is not None:
+        yield shard_runner
+        return
+    with configured_shard_runner() as configured:
+        yield configured
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from prefect.runtime import flow_run
 
 from core.home import NorrutHome
 from core.locking import WarehouseBusyError, warehouse_writer_lock
+from flows.cluster import flow_shard_runner
 from flows.steps import Step, run_name, run_name_of_today
 
 WRITER_SLOT_LEASE_SECONDS = 60.0
@@ -125,6 +126,9 @@ def _log_progress(done: int, total: int, what: str, rows: int = 0) -> None:
 def _call_step(step: Step, *args: Any, **keywords: Any) -> Any:
     if step.reports_progress:
         keywords["progress"] = _log_progress
+    if step.runs_on_shards:
+        # on a cluster, each shard's task a task run of the flow's DaskTaskRunner
+        keywords["shard_runner"] = flow_shard_runner(step.name)
     return step.function(*args, **keywords)
 
 
@@ -141,11 +145,12 @@ def task_of(step: Step) -> Task:
         def run_step(*args: Any, **keywords: Any) -> Any:
             return _call_step(step, *args, **keywords)
 
-        # but `progress`, which the flow run gives (a function is not a run's parameter)
+        # but `progress` and `shard_runner`, which the flow run gives (a function is not a
+        # run's parameter)
         signature = inspect.signature(step.function)
         run_step.__signature__ = signature.replace(parameters=[
             parameter for parameter in signature.parameters.values()
-            if parameter.name != "progress"])
+            if parameter.name not in ("progress", "shard_runner")])
         _TASKS[step.name] = task(name=step.name, **retries)(run_step)
     return _TASKS[step.name]
 

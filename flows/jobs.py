@@ -217,7 +217,6 @@ def lift_job(run: JobRun, settings: LiftSettings):
     # The warehouse is only read, but DuckDB refuses a reader while a writer has the file open;
     # holding the lock also keeps an export from replacing the holdout mid-measurement.
     with run.holding_the_warehouse(home, settings.lock_wait_seconds):
-        _refuse_sharded(home, "the lift measurement")
         resolved_date, version = run.run(steps.find_export_run, exports_path, settings.segment,
                                          settings.as_of, settings.export_version)
         run.rename(f"lift-{resolved_date.isoformat()}")
@@ -238,7 +237,6 @@ def monitor_job(run: JobRun, settings: MonitorSettings) -> HealthReport:
     home = settings.norrut_home().ensure()
     # It writes the monitoring tables (and may rebuild a snapshot's features).
     with run.holding_the_warehouse(home, settings.lock_wait_seconds):
-        _refuse_sharded(home, "the monitor")
         report = run.run(steps.measure_model_health, settings)
     run.publish(monitor_markdown(report), "model-health",
                 "Backtests of matured scoring runs, drift, and the alarms raised")
@@ -252,7 +250,6 @@ def creatives_job(run: JobRun, settings: CreativesSettings) -> CreativeReport:
     with that of comparable persons shown it who did not, and store the creative report."""
     home = settings.norrut_home().ensure()
     with run.holding_the_warehouse(home, settings.lock_wait_seconds):
-        _refuse_sharded(home, "the creative report")
         resolved = resolved_as_of(run, settings.as_of, home, "creatives")
         report = run.run(steps.measure_creatives, settings.model_copy(update={"as_of": resolved}))
     from insight.creatives import creatives_markdown

@@ -49,19 +49,24 @@ class JobRun(Protocol):
 class Step:
     """One step of a job: a plain function, and how a flow run runs it as a task (its name; its
     retries, taken only when the file system or network failed). A step that reports progress
-    takes a `progress=` keyword (a Progress)."""
+    takes a `progress=` keyword (a Progress); a step that runs tasks per shard takes a
+    `shard_runner=` keyword (a core.engine.ShardRunner), which a flow run on a cluster gives so
+    that each shard's task is a task run of its own (flows/cluster.py)."""
 
     name: str
     function: Callable[..., Any]
     retries: int = 0
     retry_delay_seconds: float = 0
     reports_progress: bool = False
+    runs_on_shards: bool = False
 
 
 def step(name: str, *, retries: int = 0, retry_delay_seconds: float = 0,
-         reports_progress: bool = False) -> Callable[[Callable[..., Any]], Step]:
+         reports_progress: bool = False,
+         runs_on_shards: bool = False) -> Callable[[Callable[..., Any]], Step]:
     """Declare a plain function as a job's step (see Step)."""
-    return lambda function: Step(name, function, retries, retry_delay_seconds, reports_progress)
+    return lambda function: Step(name, function, retries, retry_delay_seconds, reports_progress,
+                                 runs_on_shards)
 
 
 def run_name(prefix: str, settings: BaseModel | dict | None) -> str:
@@ -96,24 +101,26 @@ def resolve_as_of(as_of: date | None, home: NorrutHome) -> date:
     return resolve(home.warehouse_path, as_of)
 
 
-@step("ingest-inbox", retries=2, retry_delay_seconds=10, reports_progress=True)
-def ingest_inbox(settings, progress: Progress | None = None):
+@step("ingest-inbox", retries=2, retry_delay_seconds=10, reports_progress=True,
+      runs_on_shards=True)
+def ingest_inbox(settings, progress: Progress | None = None, shard_runner=None):
     """Load the inbox; each file commits on its own, so the progress shows how far it got."""
     from warehouse.ingest import ingest
 
     def each_file(result, done: int, total: int) -> None:
         progress(done, total, f"{result.file_name}: {result.status}", result.rows_read)
 
-    return ingest(settings, progress=each_file if progress is not None else None)
+    return ingest(settings, progress=each_file if progress is not None else None,
+                  shard_runner=shard_runner)
 
 
-@step("apply-optouts", retries=2, retry_delay_seconds=10)
-def apply_optouts(warehouse_path: str, optouts_csv: str):
-    from core.engine import configured_shard_runner
+@step("apply-optouts", retries=2, retry_delay_seconds=10, runs_on_shards=True)
+def apply_optouts(warehouse_path: str, optouts_csv: str, shard_runner=None):
+    from core.engine import given_or_configured
     from warehouse.optout import apply_optouts as apply
 
-    with configured_shard_runner() as shard_runner:
-        return apply(warehouse_path, optouts_csv, shard_runner=shard_runner)
+    with given_or_configured(shard_runner) as runner:
+        return apply(warehouse_path, optouts_csv, shard_runner=runner)
 
 
 @step("remove-persons-from-exports", retries=2, retry_delay_seconds=10)
@@ -145,20 +152,20 @@ def has_features(home: NorrutHome, as_of: date) -> bool:
     return built(home.warehouse_path, as_of)
 
 
-@step("build-features", reports_progress=True)
-def build_features(settings, progress: Progress | None = None):
+@step("build-features", reports_progress=True, runs_on_shards=True)
+def build_features(settings, progress: Progress | None = None, shard_runner=None):
     # Deterministic SQL: no retries, a second try would fail the same way.
     from features.job import build
 
-    return build(settings, progress=_step_progress(progress))
+    return build(settings, progress=_step_progress(progress), shard_runner=shard_runner)
 
 
-@step("train-model", reports_progress=True)
-def train_model(settings, progress: Progress | None = None):
+@step("train-model", reports_progress=True, runs_on_shards=True)
+def train_model(settings, progress: Progress | None = None, shard_runner=None):
     # Deterministic for a given warehouse and seed: a retry would fail the same way.
     from models.training import train
 
-    return train(settings, progress=_step_progress(progress))
+    return train(settings, progress=_step_progress(progress), shard_runner=shard_runner)
 
 
 @step("champion-trained-at", retries=2, retry_delay_seconds=5)
@@ -174,21 +181,22 @@ def champion_trained_at(tracking_uri: str) -> datetime | None:
     return None
 
 
-@step("score-persons", reports_progress=True)
-def score_persons(settings, progress: Progress | None = None):
+@step("score-persons", reports_progress=True, runs_on_shards=True)
+def score_persons(settings, progress: Progress | None = None, shard_runner=None):
     # Deterministic given the warehouse and the champion: no retries.
     from activation.scoring import score
 
-    return score(settings, progress=_step_progress(progress))
+    return score(settings, progress=_step_progress(progress), shard_runner=shard_runner)
 
 
-@step("export-segments", retries=2, retry_delay_seconds=10, reports_progress=True)
-def export_segments(settings, progress: Progress | None = None):
+@step("export-segments", retries=2, retry_delay_seconds=10, reports_progress=True,
+      runs_on_shards=True)
+def export_segments(settings, progress: Progress | None = None, shard_runner=None):
     # Retried only when writing the files fails (a full or flaky disk); a retry writes a new
     # version folder, a failed attempt leaves none behind.
     from activation.export_run import export
 
-    return export(settings, progress=_step_progress(progress))
+    return export(settings, progress=_step_progress(progress), shard_runner=shard_runner)
 
 
 @step("measure-model-health", retries=2, retry_delay_seconds=10, reports_progress=True)

@@ -32,7 +32,8 @@ large difference on few persons does not outrank a well-measured one), and the p
 figure is a correlation with adjustment.
 
 The features of S and S + E and the labels are built in one transaction that is rolled back,
-so the feature tables stay as they were; only aggregates (no person id) are stored, in
+so the feature tables stay as they were (on a sharded warehouse, in each shard: the per-person
+rows are made there and gathered, insight/exposures.py); only aggregates (no person id) are stored, in
 marts.creative_report and marts.creative_report_runs, and written as the portal's file
 <exports_dir>/creatives/<as_of>.json (insight/report_file.py).
 """
@@ -50,13 +51,23 @@ import pyarrow as pa
 
 from activation.scoring import feature_matrix
 from core.contract import ENGAGEMENT_EVENT_TYPES, INTENT_EVENT_TYPES
-from features.build import NoEventsBeforeError, build_features_in_transaction
+from core.engine import ShardRunner, configured_shard_runner, run_here
+from insight.exposures import (
+    ExposureQuestion,
+    ExposureRows,
+    ShardExposureTask,
+    combined,
+    exposures_in_transaction,
+    exposures_on_shard,
+)
 from insight.report_file import REPORT_COLUMNS, StoredReport, write_report_file
 from insight.settings import CreativesSettings
 from models.prediction import scorer_for
 from models.registry import load_champion
 from models.threads import configure_threads
 from warehouse.db import one_transaction, open_warehouse
+from warehouse.shard_reads import copy_catalog, shard_staging
+from warehouse.shards import layout_of, read_layout
 from warehouse.sql_files import read_sql
 
 DIMENSIONS = ("content", "theme", "campaign")
@@ -111,9 +122,13 @@ def creatives(settings: CreativesSettings,
     if settings.as_of is None:
         raise ValueError("resolve the as-of date first (warehouse.as_of.resolve_as_of)")
     home = settings.norrut_home()
-    return measure_creatives(home.warehouse_path,
-                             settings.tracking_uri or home.mlflow_tracking_uri, home.exports_dir,
-                             settings, progress)
+    tracking_uri = settings.tracking_uri or home.mlflow_tracking_uri
+    if read_layout(home.warehouse_path) is None:
+        return measure_creatives(home.warehouse_path, tracking_uri, home.exports_dir, settings,
+                                 progress)
+    with configured_shard_runner() as shard_runner:
+        return measure_creatives(home.warehouse_path, tracking_uri, home.exports_dir, settings,
+                                 progress, shard_runner or run_here)
 
 
 def check_event_types(settings: CreativesSettings) -> None:
@@ -129,9 +144,12 @@ def check_event_types(settings: CreativesSettings) -> None:
 
 def measure_creatives(warehouse_path: str | os.PathLike[str], tracking_uri: str,
                       exports_dir: str | os.PathLike[str], settings: CreativesSettings,
-                      progress: StepProgress | None = None) -> CreativeReport:
+                      progress: StepProgress | None = None,
+                      shard_runner: ShardRunner = run_here) -> CreativeReport:
     """Make the report for `settings.as_of`, store it (that date's rows replaced) and write
-    its file for the portal under `exports_dir` (insight/report_file.py)."""
+    its file for the portal under `exports_dir` (insight/report_file.py). A sharded warehouse
+    makes the per-person rows in its shards, each shard's task run by `shard_runner`
+    (insight/exposures.py)."""
     check_event_types(settings)
     step = progress or (lambda what, done, total: None)
     windows = CreativeWindows.of(settings.as_of, settings.exposure_days, settings.horizon_days)
@@ -139,23 +157,30 @@ def measure_creatives(warehouse_path: str | os.PathLike[str], tracking_uri: str,
     with open_warehouse(Path(warehouse_path)) as con:
         step("loading the champion model", 0, 5)
         champion = load_champion(tracking_uri, settings.model_name)
-        con.execute("begin transaction")
+        question = ExposureQuestion(
+            exposure_start=windows.exposure_start, outcome_start=windows.outcome_start,
+            horizon_days=settings.horizon_days, intent_types=tuple(settings.intent_types),
+            engagement_types=tuple(settings.engagement_types),
+            feature_names=tuple(champion.feature_names))
+        step(f"finding who was shown what from {windows.exposure_start.isoformat()}", 1, 5)
+        rows = _exposure_rows(con, warehouse_path, question, shard_runner)
+        if rows is None:
+            raise CreativeReportError(
+                f"the exposure window starts {windows.exposure_start.isoformat()}: no events "
+                "before it in the warehouse; choose a later --as-of or shorter windows")
+        step(f"scoring persons at {windows.exposure_start.isoformat()}", 2, 5)
+        scores = _scores_of(rows.features, windows.exposure_start, champion)
+        step("comparing engaged and not engaged persons", 3, 5)
+        con.register("creative_scores", scores)
+        con.register("creative_shown", rows.shown)
         try:
-            step(f"scoring persons at {windows.exposure_start.isoformat()}", 1, 5)
-            scores = _scores_at(con, windows.exposure_start, champion)
-            step("labelling the intent window", 2, 5)
-            _label(con, windows.outcome_start, settings)
-            step("comparing engaged and not engaged persons", 3, 5)
-            con.register("creative_scores", scores)
-            con.execute(_query("creative_exposures"), {
-                "exposure_start": windows.exposure_start, "outcome_start": windows.outcome_start,
-                "engagement_types": list(settings.engagement_types)})
+            con.execute(_query("creative_exposures"))
             estimates = con.execute(_query("creative_estimates"), {
                 "strata": settings.strata, "min_persons": settings.min_persons}).to_arrow_table()
         finally:
-            # Features and labels of S and S + E were built only to be read here.
-            con.execute("rollback")
             con.unregister("creative_scores")
+            con.unregister("creative_shown")
+            con.execute("drop table if exists temp.main.creative_exposures")
         step("storing the report", 4, 5)
         stored = _store(con, estimates, windows, settings, champion, scores.num_rows)
     path = write_report_file(Path(exports_dir), stored)
@@ -164,28 +189,34 @@ def measure_creatives(warehouse_path: str | os.PathLike[str], tracking_uri: str,
                           scores.num_rows, settings.min_persons, stored.rows, path)
 
 
-def _scores_at(con, day: date, champion) -> pa.Table:
-    """Every profiled person's champion score on the features of `day` (person_id, score)."""
-    try:
-        build_features_in_transaction(con, day)
-    except NoEventsBeforeError as error:
-        raise CreativeReportError(f"the exposure window starts {day.isoformat()}: {error}; "
-                                  "choose a later --as-of or shorter windows") from None
-    frame = con.execute(read_sql("activation/queries/features_of_eligible.sql"),
-                        {"as_of": day}).pl()
-    if frame.is_empty():
+def _exposure_rows(con, warehouse_path: str | os.PathLike[str], question: ExposureQuestion,
+                   shard_runner: ShardRunner) -> ExposureRows | None:
+    """The rows of the warehouse file (in a transaction rolled back), or of every shard, each
+    in a task of `shard_runner`."""
+    layout = layout_of(con, warehouse_path)
+    if layout is None:
+        con.execute("begin transaction")
+        try:
+            return combined([exposures_in_transaction(con, question)])
+        finally:
+            # Features and labels of S and S + E were built only to be read here.
+            con.execute("rollback")
+    with shard_staging(layout, "creatives") as staging:
+        catalog_path = copy_catalog(con, staging)
+        tasks = [ShardExposureTask(str(path), catalog_path, question)
+                 for path in layout.shard_paths()]
+        return combined(shard_runner(exposures_on_shard, tasks))
+
+
+def _scores_of(features: pa.Table, day: date, champion) -> pa.Table:
+    """Every eligible person's champion score on the features of `day` (person_id, score), in
+    one matrix sorted by person_id, wherever the features were made."""
+    if features.num_rows == 0:
         raise CreativeReportError(f"nobody could be profiled on {day.isoformat()}")
+    frame = pl.from_arrow(features)
     scores = scorer_for(champion.model).scores(feature_matrix(frame, champion.feature_names))
-    return pa.table({"person_id": frame["person_id"].to_arrow(),
+    return pa.table({"person_id": features["person_id"],
                      "score": pa.array(scores, pa.float64())})
-
-
-def _label(con, outcome_start: date, settings: CreativesSettings) -> None:
-    """The label of the snapshot at the intent window's start, as training makes it."""
-    build_features_in_transaction(con, outcome_start)
-    con.execute(read_sql("features/person_label.sql"), {
-        "as_of": outcome_start, "horizon_days": settings.horizon_days,
-        "intent_types": list(settings.intent_types)})
 
 
 def _store(con, estimates: pa.Table, windows: CreativeWindows, settings: CreativesSettings,

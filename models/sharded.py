@@ -44,8 +44,8 @@ def training_sets_of_shards(warehouse_path: str | os.PathLike[str], layout: Shar
     """The plan fitted to the shards' events (fit_plan_to_data, check_plan_against_data over
     all of them) and its training, validation and test sets, as build_training_sets gives them
     on one machine."""
-    paths = [str(path) for path in layout.shard_paths()]
-    spans = shard_runner(event_span_of_shard, paths)
+    spans = shard_runner(event_span_of_shard,
+                         [ShardEventSpan(str(path)) for path in layout.shard_paths()])
     first = min((span[0] for span in spans if span[0] is not None), default=None)
     last = max((span[1] for span in spans if span[1] is not None), default=None)
     plan = fit_plan_to_first_event(plan, first)
@@ -75,9 +75,16 @@ def labelled_snapshots_of_shards(warehouse_path: str | os.PathLike[str], layout:
     return snapshots
 
 
-def event_span_of_shard(shard_path: str) -> tuple[date | None, date | None]:
+@dataclass(frozen=True)
+class ShardEventSpan:
+    """A shard's task of reading its events' first and last date."""
+
+    shard_path: str
+
+
+def event_span_of_shard(task: ShardEventSpan) -> tuple[date | None, date | None]:
     """A shard's task: the dates of its first and last event, read without writing."""
-    with open_warehouse(shard_path, read_only=True) as con:
+    with open_warehouse(task.shard_path, read_only=True) as con:
         return event_span(con)
 
 

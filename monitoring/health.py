@@ -12,6 +12,9 @@ For each scoring run (marts.scores_runs) of the model, with the champion version
   training uses), then per decile the realised intent rate against the mean score, and AUC,
   PR-AUC, lift at 10 %, Brier and ECE (models/metrics.py).
 
+On a sharded warehouse each run's persons are measured in their shards and their rows gathered
+here (monitoring/persons.py), so every figure is computed from the same rows as on one machine.
+
 Every monitor run remakes the rows of each run it measures (those within `within_days` of the
 newest) in one transaction, so running twice gives the same rows and a person erased since
 has left them. The newest run's drift and the newest matured run's backtest are held to the
@@ -28,18 +31,23 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 from activation.scoring import feature_matrix
-from features.build import build_features_in_transaction, load_feature_frame
+from core.engine import ShardRunner, configured_shard_runner, run_here
 from features.catalog import CATALOG
 from models.metrics import evaluate
 from models.prediction import scorer_for
 from models.registry import load_version
 from models.threads import configure_threads
+from monitoring.persons import PersonRows, RunQuestion, combined, measure_here, measure_on_shards
 from monitoring.psi import population_stability_index
 from monitoring.report import DecileOutcome, HealthReport, RunHealth
 from monitoring.settings import MonitorSettings
+from warehouse.as_of import newest_event_date
 from warehouse.db import one_transaction, open_warehouse
+from warehouse.shard_reads import shard_staging
+from warehouse.shards import ShardLayout, layout_of, read_layout
 from warehouse.sql_files import read_sql
 
 SCORE = "score"  # the drift row of the score itself, beside the features'
@@ -49,10 +57,6 @@ INACTIVE_DAYS = 30
 WHOLE_HISTORY_TABLE = "history"
 SHOWN_FEATURES = 3  # drifted features an alarm names; the rest are counted
 TABLES = ("marts.backtest_deciles", "marts.feature_drift", "marts.model_health_runs")
-# features/sql/person_label.sql writes training's label table; the monitor runs the same
-# statement into a temporary table of its own, so "what happened" is the training label.
-LABEL_TABLE = "create or replace table features.person_label as"
-MONITOR_LABEL_TABLE = "create or replace temp table monitor_labels as"
 
 
 class ModelHealthAlarm(RuntimeError):
@@ -85,7 +89,12 @@ def monitor(settings: MonitorSettings,
     tracking_uri = settings.tracking_uri or home.mlflow_tracking_uri
     step = progress or (lambda what, done, total: None)
     step("measuring every scoring run", 0, 3)
-    report = measure_health(home.warehouse_path, tracking_uri, settings)
+    if read_layout(home.warehouse_path) is None:
+        report = measure_health(home.warehouse_path, tracking_uri, settings)
+    else:
+        with configured_shard_runner() as shard_runner:
+            report = measure_health(home.warehouse_path, tracking_uri, settings,
+                                    shard_runner or run_here)
     step("logging to MLflow", 1, 3)
     report.monitoring_runs = log_health(tracking_uri, report)
     step("writing the health file", 2, 3)
@@ -95,14 +104,17 @@ def monitor(settings: MonitorSettings,
 
 
 def measure_health(warehouse_path: str | os.PathLike[str], tracking_uri: str,
-                   settings: MonitorSettings) -> HealthReport:
-    """Measure every scoring run of the settings' model and store the rows (one transaction)."""
+                   settings: MonitorSettings,
+                   shard_runner: ShardRunner = run_here) -> HealthReport:
+    """Measure every scoring run of the settings' model and store the rows (one transaction in
+    the main warehouse file). A sharded warehouse measures each run's persons in its shards,
+    each shard's task run by `shard_runner` (monitoring/persons.py)."""
     configure_threads()
     measured_at = datetime.now(UTC)
     facts: dict[str, ChampionFacts] = {}
     with open_warehouse(warehouse_path) as con:
-        last_event_on = con.execute(
-            read_sql("activation/queries/last_event_day.sql")).fetchone()[0]
+        last_event_on = newest_event_date(con, warehouse_path)
+        layout = layout_of(con, warehouse_path)
         runs = con.execute(_query("scoring_runs"), {"model_name": settings.model_name,
                                                     "within_days": settings.within_days}).pl()
         with one_transaction(con):
@@ -112,7 +124,8 @@ def measure_health(warehouse_path: str | os.PathLike[str], tracking_uri: str,
                 if version not in facts:
                     facts[version] = champion_facts(tracking_uri, settings.model_name, version,
                                                     run["model_run_id"])
-                healths.append(_measure_run(con, run, facts[version], settings, last_event_on))
+                healths.append(_measure_run(con, run, facts[version], settings, last_event_on,
+                                            _Places(layout, shard_runner)))
             _store(con, healths, measured_at)
     return HealthReport(
         model_name=settings.model_name, measured_at=measured_at, last_event_on=last_event_on,
@@ -153,64 +166,73 @@ def _query(name: str) -> str:
     return read_sql(f"monitoring/queries/{name}.sql")
 
 
-def _ensure_features(con, as_of: date) -> None:
-    """Build the profiled persons' features of `as_of` when the warehouse holds none (a new
-    feature set recreates the table); point in time, so as they were first built."""
-    built = con.execute("select exists (select 1 from features.person_features "
-                        "where as_of_date = ?)", [as_of]).fetchone()[0]
-    if not built:
-        build_features_in_transaction(con, as_of)
+@dataclass(frozen=True)
+class _Places:
+    """Where a run's persons are measured: the warehouse file, or each of its shards."""
+
+    layout: ShardLayout | None
+    shard_runner: ShardRunner
+
+    def person_rows(self, con, key: dict, question: RunQuestion) -> PersonRows:
+        if self.layout is None:
+            return combined([measure_here(con, key, question)])
+        with shard_staging(self.layout, "monitor") as staging:
+            return measure_on_shards(con, key, question, self.layout, staging,
+                                     self.shard_runner)
 
 
 def _measure_run(con, run: dict, facts: ChampionFacts, settings: MonitorSettings,
-                 last_event_on: date | None) -> RunHealth:
+                 last_event_on: date | None, places: _Places) -> RunHealth:
     as_of = run["as_of_date"]
     key = {"as_of": as_of, "model_name": run["model_name"],
            "model_version": run["model_version"]}
-    _ensure_features(con, as_of)
-    _ensure_features(con, facts.reference_as_of)
-    scored = con.execute(_query("scored_features"), key).pl()
+    due = matures_on(as_of, facts.horizon_days)
+    matured = last_event_on is not None and last_event_on + timedelta(days=1) >= due
+    rows = places.person_rows(con, key, RunQuestion(
+        as_of=as_of, reference_as_of=facts.reference_as_of,
+        feature_names=tuple(facts.feature_names), horizon_days=facts.horizon_days,
+        intent_types=facts.intent_types, backtest=matured))
+    scored = pl.from_arrow(rows.scored)
     scored_matrix = feature_matrix(scored, facts.feature_names)
-    reference_matrix = feature_matrix(load_feature_frame(con, facts.reference_as_of),
-                                      facts.feature_names)
+    reference_matrix = feature_matrix(pl.from_arrow(rows.reference), facts.feature_names)
     feature_psi = {
         name: population_stability_index(reference_matrix[:, column], scored_matrix[:, column],
                                          settings.psi_bins)
         for column, name in enumerate(facts.feature_names)}
     reference_scores = scorer_for(facts.model).scores(reference_matrix)
     test_metrics = json.loads(run["test_metrics"] or "{}")
-    due = matures_on(as_of, facts.horizon_days)
+    con.register("monitor_inactive", rows.inactive)
+    try:
+        inactive_share = con.execute(_query("inactive_share")).fetchone()[0]
+    finally:
+        con.unregister("monitor_inactive")
     health = RunHealth(
         as_of=as_of, model_name=run["model_name"], model_version=run["model_version"],
         model_run_id=run["model_run_id"], horizon_days=facts.horizon_days, matures_on=due,
-        matured=last_event_on is not None and last_event_on + timedelta(days=1) >= due,
-        persons_scored=run["persons_scored"], reference_as_of=facts.reference_as_of,
-        inactive_30d_share=con.execute(_query("inactive_share"), key).fetchone()[0],
+        matured=matured, persons_scored=run["persons_scored"],
+        reference_as_of=facts.reference_as_of, inactive_30d_share=inactive_share,
         score_psi=population_stability_index(reference_scores, scored[SCORE].to_numpy(),
                                              settings.psi_bins),
         feature_psi=feature_psi, training_base_rate=facts.training_base_rate,
         test_roc_auc=test_metrics.get("roc_auc"))
-    if health.matured:
-        _backtest(con, health, key, facts)
+    if rows.backtest is not None:
+        _backtest(con, health, rows.backtest)
     health.breaches = breaches_of(health, settings)
     return health
 
 
-def _backtest(con, health: RunHealth, key: dict, facts: ChampionFacts) -> None:
-    """Label the run's persons as training does, then fill in the deciles and totals."""
-    statement = read_sql("features/person_label.sql")
-    if LABEL_TABLE not in statement:
-        raise RuntimeError("features/person_label.sql no longer creates features.person_label")
-    con.execute(statement.replace(LABEL_TABLE, MONITOR_LABEL_TABLE),
-                {"as_of": health.as_of, "horizon_days": facts.horizon_days,
-                 "intent_types": list(facts.intent_types)})
-    con.execute("create or replace temp table monitor_persons as "
-                + _query("backtest_persons"), key)
+def _backtest(con, health: RunHealth, labelled: pa.Table) -> None:
+    """The deciles and totals of the run's labelled persons (every place's, by person_id)."""
+    con.register("monitor_labelled", labelled)
+    try:
+        con.execute("create or replace temp table monitor_persons as "
+                    "select * from monitor_labelled order by person_id")
+    finally:
+        con.unregister("monitor_labelled")
     persons = con.execute("select score, label from monitor_persons order by person_id").pl()
     health.deciles = [DecileOutcome(**row) for row in
                       con.execute(_query("backtest_deciles")).pl().iter_rows(named=True)]
     con.execute("drop table temp.main.monitor_persons")
-    con.execute("drop table temp.main.monitor_labels")
     labels = persons["label"].cast(pl.Int8).to_numpy()
     health.persons = len(labels)
     health.base_rate = float(labels.mean()) if len(labels) else None

@@ -16,22 +16,28 @@ class NoEventsError(LookupError):
 _NEWEST_EVENT_DATE = "select max(occurred_at)::date from raw.events"
 
 
-def default_as_of(con: duckdb.DuckDBPyConnection,
-                  warehouse_path: str | os.PathLike[str]) -> date:
-    """The day after the newest event's date (occurred_at is stored in UTC), in the warehouse
-    `con` opened at `warehouse_path`, or in its shards."""
+def newest_event_date(con: duckdb.DuckDBPyConnection,
+                      warehouse_path: str | os.PathLike[str]) -> date | None:
+    """The UTC date of the newest event in the warehouse `con` opened at `warehouse_path`, or
+    in its shards; None when it holds no event."""
     from warehouse.db import open_warehouse
     from warehouse.shards import layout_of
 
     layout = layout_of(con, warehouse_path)
     if layout is None:
-        newest = con.execute(_NEWEST_EVENT_DATE).fetchone()[0]
-    else:
-        dates = []
-        for path in layout.shard_paths():
-            with open_warehouse(path, read_only=True) as shard:
-                dates.append(shard.execute(_NEWEST_EVENT_DATE).fetchone()[0])
-        newest = max((found for found in dates if found is not None), default=None)
+        return con.execute(_NEWEST_EVENT_DATE).fetchone()[0]
+    dates = []
+    for path in layout.shard_paths():
+        with open_warehouse(path, read_only=True) as shard:
+            dates.append(shard.execute(_NEWEST_EVENT_DATE).fetchone()[0])
+    return max((found for found in dates if found is not None), default=None)
+
+
+def default_as_of(con: duckdb.DuckDBPyConnection,
+                  warehouse_path: str | os.PathLike[str]) -> date:
+    """The day after the newest event's date (occurred_at is stored in UTC), in the warehouse
+    `con` opened at `warehouse_path`, or in its shards."""
+    newest = newest_event_date(con, warehouse_path)
     if newest is None:
         raise NoEventsError("the warehouse holds no events, so there is no default as-of date; "
                             "load events with `norrut ingest`, or give --as-of")

@@ -1,5 +1,5 @@
 """CLI commands for the warehouse: `norrut ingest`, `norrut optout`, `norrut status`,
-`norrut shards create`."""
+`norrut shards create`, `norrut shards split`."""
 
 from __future__ import annotations
 
@@ -223,6 +223,38 @@ def create_shards(
                f"under {layout.shards_dir}.")
 
 
+def split_shards(
+    ctx: typer.Context,
+    count: Annotated[int, typer.Option(
+        "--count", min=1, max=4096,
+        help="Shards to move the events into, by person; fixed for good.")] = 16,
+) -> None:
+    """Move an existing single-machine warehouse to COUNT shards, for a Dask cluster
+    (docs/scale-out.md): each person's events and features go to the person's shard file under
+    <home>/shards; safe to run again if it was stopped."""
+    from core.engine import configured_shard_runner, run_here
+    from core.locking import WarehouseBusyError, warehouse_writer_lock
+    from warehouse.shard_split import split_into_shards
+    from warehouse.shards import ShardLayoutError
+
+    home = home_of(ctx).ensure()
+    try:
+        # No wait: a writer at work means a job is running, and the split is for a quiet hour.
+        with (warehouse_writer_lock(home.warehouse_path, home.locks_dir, run_name="shards split",
+                                    wait_seconds=0),
+              spinner(f"Moving the warehouse into {count} shards"),
+              configured_shard_runner() as shard_runner):
+            report = split_into_shards(home.warehouse_path, count, shard_runner or run_here)
+    except ShardLayoutError as error:
+        raise fail(str(error)) from None
+    except WarehouseBusyError:
+        raise fail(busy_message(home)) from None
+    moved = ", ".join(f"{rows:,} rows of {table}" for table, rows in report.rows_moved.items())
+    typer.echo(f"The warehouse {home.warehouse_path} is sharded in {report.shard_count} shards "
+               f"under {report.shards_dir}: moved {moved}; the main file was compacted from "
+               f"{report.compaction.bytes_before:,} to {report.compaction.bytes_after:,} bytes.")
+
+
 def _shown(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
@@ -239,4 +271,5 @@ def register(app: typer.Typer) -> None:
     shards = typer.Typer(cls=NorrutGroup, no_args_is_help=True,
                          help="A warehouse split by person into shards, for a Dask cluster.")
     shards.command("create", cls=NorrutCommand)(create_shards)
+    shards.command("split", cls=NorrutCommand)(split_shards)
     app.add_typer(shards, name="shards")

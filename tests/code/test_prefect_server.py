@@ -127,6 +127,11 @@ def test_every_deployment_is_deployed_with_its_schedule_and_the_checkout(deploye
                          "score-and-export/score-and-export-daily").stdout
     assert "'0 5 * * *'" in inspected and "'Europe/Stockholm'" in inspected, inspected
     assert f"'directory': '{REPO_ROOT}'" in inspected, inspected
+    # and the cluster's deployments run their shards on the Dask scheduler (docs/scale-out.md)
+    for name in ("ingest/ingest-on-cluster", "optout/optout-on-cluster",
+                 "build-features/build-features-on-cluster"):
+        inspected = _prefect(env, "deployment", "inspect", name).stdout
+        assert "'NORRUT_DASK_SCHEDULER': 'tcp://127.0.0.1:8786'" in inspected, inspected
 
 
 def _simulate_tiny_world(out: Path, env: dict) -> None:

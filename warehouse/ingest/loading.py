@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from core.contract import stored_file_name
-from core.engine import SCHEDULER_ENV_VAR, ShardRunner, configured_shard_runner, run_here
+from core.engine import SCHEDULER_ENV_VAR, ShardRunner, given_or_configured, run_here
 from warehouse.catalog import load_catalog
 from warehouse.db import open_warehouse
 from warehouse.ingest.batch import WAREHOUSE_EVENTS, BatchFile, EventStore, load_batch, plan_file
@@ -101,15 +101,17 @@ def _event_store(con: duckdb.DuckDBPyConnection, warehouse_path: str | os.PathLi
                          shard_runner or run_here)
 
 
-def ingest(settings: IngestSettings, *, progress: ProgressCallback | None = None) -> IngestReport:
+def ingest(settings: IngestSettings, *, progress: ProgressCallback | None = None,
+           shard_runner: ShardRunner | None = None) -> IngestReport:
     """ingest_inbox as the ingest job's settings say: its home's warehouse, its inbox (the
-    home's by default), catalog, strictness and earliest plausible event time; on the Dask
-    cluster $NORRUT_DASK_SCHEDULER names, if any."""
+    home's by default), catalog, strictness and earliest plausible event time; the shards'
+    tasks run by `shard_runner` when given, else on the Dask cluster $NORRUT_DASK_SCHEDULER
+    names, if any."""
     options = {"strict": settings.strict, "progress": progress,
                "earliest_occurred_at": settings.earliest_occurred_at}
-    with configured_shard_runner() as shard_runner:
+    with given_or_configured(shard_runner) as runner:
         return ingest_inbox(settings.norrut_home().warehouse_path, settings.inbox_path(),
-                            settings.catalog, shard_runner=shard_runner, **options)
+                            settings.catalog, shard_runner=runner, **options)
 
 
 def _ingest_files(con: duckdb.DuckDBPyConnection, inbox: Path, files: list[Path], *,

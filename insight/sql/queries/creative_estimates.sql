@@ -59,9 +59,13 @@ items as (
         sum(y0) as n_not_engaged_with_intent,
         coalesce(sum(n1) filter (where is_matched), 0) as n_engaged_matched,
         coalesce(sum(n0) filter (where is_matched), 0) as n_not_engaged_matched,
-        sum(n1 * p1) filter (where is_matched) as weighted_engaged,
-        sum(n1 * p0) filter (where is_matched) as weighted_comparison,
-        sum(n1 * n1 * (variance1 + variance0)) filter (where is_matched) as weighted_variance
+        -- summed in stratum order: a floating-point sum depends on its order, and the order
+        -- strata leave a parallel aggregate in does not stay the same from run to run
+        list_sum(list(n1 * p1 order by stratum) filter (where is_matched)) as weighted_engaged,
+        list_sum(list(n1 * p0 order by stratum) filter (where is_matched))
+            as weighted_comparison,
+        list_sum(list(n1 * n1 * (variance1 + variance0) order by stratum)
+            filter (where is_matched)) as weighted_variance
     from rated
     group by dimension, item_id
 ),

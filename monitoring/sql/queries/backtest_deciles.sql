@@ -1,6 +1,9 @@
--- grain: one row per score decile of one scoring run (backtest_persons in monitor_persons)
+-- grain: one row per score decile of one scoring run (backtest_persons.sql of every place, in
+-- monitor_persons)
 -- key: decile
--- Realised intent rate beside the mean predicted score, per decile.
+-- Realised intent rate beside the mean predicted score, per decile. The scores are summed in
+-- person order: a floating-point sum depends on its order, and a parallel aggregate's is not
+-- the same from run to run, so the mean is the same on one machine and on shards.
 with persons as (
     select * from monitor_persons
 ),
@@ -10,7 +13,7 @@ final as (
         decile,
         count(*) as persons,
         count(*) filter (where label) as persons_with_intent,
-        avg(score) as mean_score,
+        list_sum(list(score order by person_id)) / count(*) as mean_score,
         avg(label::integer) as realised_rate
     from persons
     group by decile

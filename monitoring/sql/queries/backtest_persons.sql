@@ -1,11 +1,10 @@
--- grain: one row per person of one scoring run who has a label
+-- grain: one row per person of monitor_scores (one scoring run's persons in this file) who has
+-- a label
 -- key: person_id
 -- Each scored person's score, decile and label (monitor_labels: features/person_label.sql run
 -- for the run's as-of date, horizon and intent types), for the backtest's deciles and totals.
 with scores as (
-    select person_id, score, decile
-    from marts.scores_ranked
-    where as_of_date = $as_of and model_name = $model_name and model_version = $model_version
+    select person_id, score, decile from monitor_scores
 ),
 
 final as (

@@ -1,16 +1,15 @@
--- grain: one row per person scored by one scoring run
+-- grain: one row per person of monitor_scores (one scoring run's persons in this file)
 -- key: person_id
 -- The features each scored person was scored on, beside the stored score.
 with scores as (
-    select person_id, as_of_date, score
-    from marts.person_scores
-    where as_of_date = $as_of and model_name = $model_name and model_version = $model_version
+    select person_id, score from monitor_scores
 ),
 
 final as (
     select features.*, scores.score
     from scores
-    inner join features.person_features as features using (person_id, as_of_date)
+    inner join features.person_features as features using (person_id)
+    where features.as_of_date = $as_of
 )
 
 select * from final order by person_id;
