@@ -69,14 +69,6 @@ class PipelineResult:
         return self.export.folder
 
 
-def _refuse_sharded(home: NorrutHome, job: str) -> None:
-    """Until its steps run per shard, a job refuses a sharded warehouse (docs/scale-out.md says
-    which run per shard)."""
-    from warehouse.shards import refuse_sharded
-
-    refuse_sharded(home.warehouse_path, job)
-
-
 def resolved_as_of(run: JobRun, as_of: date | None, home: NorrutHome, run_prefix: str) -> date:
     """The as-of date given, else the day after the newest event; the run is renamed
     <run_prefix>-<date> once it is known."""
