@@ -75,8 +75,12 @@ typed as (
         norrut_occurred_at(occurred_at_text) as occurred_at,
         try_cast(watch_seconds_text as double) as watch_seconds,
         norrut_consent(consent_text) as consent,
-        not is_clean and not is_malformed
-            and norrut_may_hold_pii(array_to_string(field_values, chr(10))) as may_hold_pii
+        -- CASE, not AND: DuckDB evaluates every operand of an AND on every row, but a CASE
+        -- branch only on the rows that reach it, so clean rows never pay for this pattern
+        case when not is_clean and not is_malformed
+            then norrut_may_hold_pii(array_to_string(field_values, chr(10)))
+            else false
+        end as may_hold_pii
     from fields
 ),
 
@@ -138,6 +142,14 @@ checked as (
     from personal
 ),
 
+verdicts as (
+    select
+        *,
+        -- (once per row, not once per withheld column)
+        coalesce(reason like 'pii_%', false) as is_personal
+    from checked
+),
+
 final as (
     -- A row rejected for personal data keeps none of its values, not even in this temp table;
     -- its event_id only when that field itself is clean.
@@ -151,7 +163,7 @@ final as (
         case
             when reason is null or reason = 'malformed_row' then null
             -- a column whose very name looks personal is not named
-            when reason like 'pii_%' and norrut_may_hold_pii(field_names[coalesce(
+            when is_personal and norrut_may_hold_pii(field_names[coalesce(
                 email_field_position, phone_field_position, ip_field_position)])
                 then '(name withheld)'
             when reason = 'pii_email' then field_names[email_field_position]
@@ -168,26 +180,28 @@ final as (
             when reason = 'bad_device' then 'device'
         end as reason_field,
         case
+            -- (a valid row first: the detectors below would otherwise run on every row)
+            when reason is null then event_id
             when reason in ('malformed_row', 'event_id_too_long') then null
-            when reason like 'pii_%' and (
+            when is_personal and (
                 norrut_is_email(event_id) or norrut_is_phone(event_id)
                 or norrut_is_ip_address(event_id)
             ) then null
             else event_id
         end as event_id,
         occurred_at,
-        case when reason like 'pii_%' then null else person_id end as person_id,
-        case when reason like 'pii_%' then null else id_type end as id_type,
-        case when reason like 'pii_%' then null else event_type end as event_type,
-        case when reason like 'pii_%' then null else content_id end as content_id,
-        case when reason like 'pii_%' then null else campaign_id end as campaign_id,
-        case when reason like 'pii_%' then null else channel end as channel,
+        case when is_personal then null else person_id end as person_id,
+        case when is_personal then null else id_type end as id_type,
+        case when is_personal then null else event_type end as event_type,
+        case when is_personal then null else content_id end as content_id,
+        case when is_personal then null else campaign_id end as campaign_id,
+        case when is_personal then null else channel end as channel,
         watch_seconds,
-        case when reason like 'pii_%' then null else region end as region,
-        case when reason like 'pii_%' then null else device end as device,
+        case when is_personal then null else region end as region,
+        case when is_personal then null else device end as device,
         consent,
-        case when reason like 'pii_%' then null else municipality end as municipality
-    from checked
+        case when is_personal then null else municipality end as municipality
+    from verdicts
 )
 
 select * from final

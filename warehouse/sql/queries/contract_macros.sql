@@ -40,6 +40,9 @@ create or replace temp macro norrut_is_person_id(value) as
 -- mobile advertising id is, lower-cased whatever its id_type; anything else as given.
 create or replace temp macro norrut_canonical_person_id(value) as
     case
+        -- already in lower case (every stored MAID): lower() would not change it, and the test
+        -- costs a third of the pattern's
+        when value = lower(value) then value
         when regexp_matches(value, '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$')
             then lower(value)
         else value
