@@ -39,7 +39,10 @@ from activation.exporters import EXPORTERS
 from activation.exporters.base import ExportContext, WrittenFile, setting_value
 from activation.selection import gains_by_decile, holdout_mask, interest_profile, select_segment
 from activation.settings import ExportSettings
+from activation.shard_export import GatheredShards, gather_eligible_features
+from core.engine import ShardRunner
 from warehouse.db import open_warehouse
+from warehouse.shards import layout_of
 from warehouse.sql_files import read_sql
 
 MANIFEST_VERSION = 1
@@ -126,7 +129,8 @@ class ExportRunReport:
 
 
 def export(settings: ExportSettings,
-           progress: Callable[[str, int, int], None] | None = None) -> ExportRunReport:
+           progress: Callable[[str, int, int], None] | None = None,
+           shard_runner: ShardRunner | None = None) -> ExportRunReport:
     """The export job: the segments file's segments from the scores of the (resolved) date.
     `progress` hears each segment as it starts: (segment, segments done, segments in all),
     then ("done", n, n)."""
@@ -145,7 +149,8 @@ def export(settings: ExportSettings,
     home = settings.norrut_home()
     report = export_segments(home.warehouse_path, settings.exports_path(), settings.as_of,
                              chosen, on_segment,
-                             tracking_uri=settings.tracking_uri or home.mlflow_tracking_uri)
+                             tracking_uri=settings.tracking_uri or home.mlflow_tracking_uri,
+                             shard_runner=shard_runner)
     if progress is not None:
         progress("done", total, total)
     return report
@@ -158,10 +163,13 @@ def export_segments(
     settings: SegmentsToExport,
     on_segment: Callable[[str], None] | None = None,
     tracking_uri: str | None = None,
+    shard_runner: ShardRunner | None = None,
 ) -> ExportRunReport:
     """Write every segment of `settings` for `as_of` as a new export version, each with its
     delta files against the previous run and, given the MLflow store of the model that made
-    the scores (`tracking_uri`), its drivers."""
+    the scores (`tracking_uri`), its drivers. A sharded warehouse's shards hand over their
+    eligible persons by `shard_runner` when given, else on the cluster $NORRUT_DASK_SCHEDULER
+    names, else here."""
     exports_dir = Path(exports_dir)
     exports_dir.mkdir(parents=True, exist_ok=True)
     remove_abandoned_temp_folders(exports_dir)
@@ -170,12 +178,18 @@ def export_segments(
     try:
         with open_warehouse(warehouse_path) as con:
             model = _scoring_run(con, as_of, settings.model_name)
-            population = con.execute(_query("eligible_scored_population"), {
-                "as_of": as_of, "model_name": model["name"], "model_version": model["version"],
-            }).pl()
+            layout = layout_of(con, warehouse_path)
+            shards = None if layout is None else gather_eligible_features(layout, as_of,
+                                                                            shard_runner)
+            if shards is None:
+                population = con.execute(_query("eligible_scored_population"), {
+                    "as_of": as_of, "model_name": model["name"],
+                    "model_version": model["version"]}).pl()
+            else:
+                population = shards.population(con, as_of, model)
             version = next_version(exports_dir, as_of)
             contributions, drivers_problem = _contributions(con, population, as_of, model,
-                                                            tracking_uri)
+                                                            tracking_uri, shards)
             inputs = RunInputs(population, earlier_runs(list_runs(exports_dir), as_of, version),
                                _pending_removals(con), contributions, drivers_problem)
             outcomes, holdouts = [], []
@@ -217,9 +231,11 @@ def _scoring_run(con, as_of: date, model_name: str | None) -> dict[str, object]:
 
 
 def _contributions(con, population: pl.DataFrame, as_of: date, model: dict[str, object],
-                   tracking_uri: str | None) -> tuple[PopulationContributions | None, str | None]:
-    """Everyone's SHAP contributions under the model that made the scores, or why there are
-    none. Drivers explain; an export never fails for want of them."""
+                   tracking_uri: str | None, shards: GatheredShards | None,
+                   ) -> tuple[PopulationContributions | None, str | None]:
+    """Everyone's SHAP contributions under the model that made the scores (their features read
+    from the main warehouse, or as gathered from its `shards`), or why there are none. Drivers
+    explain; an export never fails for want of them."""
     if tracking_uri is None:
         return None, "no MLflow store was given to load the model from"
     from models.registry import load_version
@@ -228,7 +244,8 @@ def _contributions(con, population: pl.DataFrame, as_of: date, model: dict[str, 
     configure_threads()  # before the model load imports LightGBM (OpenMP reads it once)
     try:
         loaded = load_version(tracking_uri, str(model["name"]), str(model["version"]))
-        features = con.execute(_query("features_of_eligible"), {"as_of": as_of}).pl()
+        features = (con.execute(_query("features_of_eligible"), {"as_of": as_of}).pl()
+                    if shards is None else shards.features_of_eligible())
         features = population.select("person_id").join(features, on="person_id", how="inner",
                                                        maintain_order="left")
         return population_contributions(loaded.model, features), None

@@ -17,6 +17,7 @@ from features.feature_sql import engagement_sql, insert_sql, person_features_ddl
 from features.settings import FeatureSettings
 from warehouse.db import one_transaction, open_warehouse
 from warehouse.migrations import register_person_table
+from warehouse.shards import layout_of
 from warehouse.sql_files import read_sql
 
 # Built in this order (file, whether it binds $as_of); each table is replaced by the next build
@@ -135,13 +136,20 @@ def has_features(warehouse_path: str | os.PathLike[str], as_of: date) -> bool:
 
     The rows themselves, not features.feature_builds, answer: a table recreated for a new
     feature set keeps no earlier build's rows, and a build that profiled nobody leaves none.
-    No warehouse file yet holds no features."""
+    No warehouse file yet holds no features; a sharded one has them when any shard has."""
     if not Path(warehouse_path).exists():
         return False
+    query = "select exists (select 1 from features.person_features where as_of_date = ?)"
     with open_warehouse(Path(warehouse_path), read_only=True) as con:
-        return con.execute(
-            "select exists (select 1 from features.person_features where as_of_date = ?)",
-            [as_of]).fetchone()[0]
+        layout = layout_of(con, warehouse_path)
+        if layout is None:
+            return con.execute(query, [as_of]).fetchone()[0]
+    # a sharded warehouse keeps its features in the shards (features/sharded.py)
+    for shard_path in layout.shard_paths():
+        with open_warehouse(shard_path, read_only=True) as shard:
+            if shard.execute(query, [as_of]).fetchone()[0]:
+                return True
+    return False
 
 
 def load_feature_frame(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:

@@ -5,12 +5,17 @@ that person's events and the catalog, so the shards' rows are the single machine
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+import duckdb
 
 from core.engine import ShardRunner
 from features.build import FeatureBuildResult, NoEventsBeforeError, build_features_in_transaction
@@ -32,22 +37,38 @@ class ShardFeatureBuild:
     threads: int | None
 
 
-def build_on_shards(warehouse_path: Path, layout: ShardLayout, as_of: date,
-                    settings: FeatureSettings, shard_runner: ShardRunner) -> FeatureBuildResult:
-    """Every shard's features for `as_of`, then the build's row in the main warehouse's
-    features.feature_builds. NoEventsBeforeError when no shard has an event before `as_of`."""
-    started = time.perf_counter()
-    staging = layout.shards_dir / "staging" / f"features-{uuid.uuid4().hex}"
+@contextmanager
+def staged_catalog(warehouse_path: str | os.PathLike[str], layout: ShardLayout,
+                   purpose: str) -> Iterator[Path]:
+    """The main warehouse's content catalog as a Parquet file in a staging folder under the
+    shards dir (where every worker reads), for the block; the folder is removed after."""
+    staging = layout.shards_dir / "staging" / f"{purpose}-{uuid.uuid4().hex}"
     staging.mkdir(parents=True)
     try:
         catalog_path = staging / "content_catalog.parquet"
         with open_warehouse(warehouse_path, read_only=True) as con:
             con.sql("select * from raw.content_catalog").to_parquet(str(catalog_path))
+        yield catalog_path
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def replace_catalog_copy(con: duckdb.DuckDBPyConnection, catalog_path: str) -> None:
+    """A shard's copy of the catalog replaced by the staged one, in the caller's transaction:
+    the shard's features then read the same themes as the single machine's."""
+    con.execute("delete from raw.content_catalog")
+    con.execute(read_sql("queries/shard_content_catalog.sql"), {"path": catalog_path})
+
+
+def build_on_shards(warehouse_path: Path, layout: ShardLayout, as_of: date,
+                    settings: FeatureSettings, shard_runner: ShardRunner) -> FeatureBuildResult:
+    """Every shard's features for `as_of`, then the build's row in the main warehouse's
+    features.feature_builds. NoEventsBeforeError when no shard has an event before `as_of`."""
+    started = time.perf_counter()
+    with staged_catalog(warehouse_path, layout, "features") as catalog_path:
         tasks = [ShardFeatureBuild(str(path), str(catalog_path), as_of, settings.memory_limit,
                                    settings.threads) for path in layout.shard_paths()]
         built = [result for result in shard_runner(build_on_shard, tasks) if result is not None]
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     if not built:
         raise NoEventsBeforeError(f"no events before {as_of.isoformat()} in any shard; ingest "
                                   "events or choose a later date")
@@ -72,8 +93,7 @@ def build_on_shard(task: ShardFeatureBuild) -> FeatureBuildResult | None:
     with (open_warehouse(task.shard_path, memory_limit=task.memory_limit,
                          threads=task.threads) as con,
           one_transaction(con)):
-        con.execute("delete from raw.content_catalog")
-        con.execute(read_sql("queries/shard_content_catalog.sql"), {"path": task.catalog_path})
+        replace_catalog_copy(con, task.catalog_path)
         first_event = con.execute("select min(occurred_at) from raw.events").fetchone()[0]
         if first_event is None or first_event.date() >= task.as_of:
             return None

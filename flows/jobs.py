@@ -69,13 +69,6 @@ class PipelineResult:
         return self.export.folder
 
 
-def _refuse_sharded(home: NorrutHome, job: str) -> None:
-    """Until its steps run per shard, a job other than ingest refuses a sharded warehouse."""
-    from warehouse.shards import refuse_sharded
-
-    refuse_sharded(home.warehouse_path, job)
-
-
 def resolved_as_of(run: JobRun, as_of: date | None, home: NorrutHome, run_prefix: str) -> date:
     """The as-of date given, else the day after the newest event; the run is renamed
     <run_prefix>-<date> once it is known."""
@@ -146,7 +139,6 @@ def train_job(run: JobRun, settings: TrainSettings) -> TrainResult:
     """Train on snapshots before the as-of date, log to MLflow, and run the promotion step."""
     home = settings.norrut_home().ensure()
     with run.holding_the_warehouse(home, settings.lock_wait_seconds):
-        _refuse_sharded(home, "training")
         resolved = resolved_as_of(run, settings.as_of, home, "train")
         result = run.run(steps.train_model, settings.model_copy(update={"as_of": resolved}))
     run.publish(training_markdown(result), "training-summary",
@@ -171,7 +163,6 @@ def score_job(run: JobRun, settings: ScoreSettings) -> ScoreResult:
     date's features are built first when none were built for it."""
     home = settings.norrut_home().ensure()
     with run.holding_the_warehouse(home, settings.lock_wait_seconds):
-        _refuse_sharded(home, "scoring")
         resolved = resolved_as_of(run, settings.as_of, home, "score")
         features = features_built_first(run, home, resolved, settings.lock_wait_seconds)
         result = run.run(steps.score_persons, settings.model_copy(update={"as_of": resolved}))
@@ -184,7 +175,6 @@ def export_job(run: JobRun, settings: ExportSettings) -> ExportRunReport:
     """Write each segment's files for the ad platforms from the scores of one as-of date."""
     home = settings.norrut_home().ensure()
     with run.holding_the_warehouse(home, settings.lock_wait_seconds):
-        _refuse_sharded(home, "the export")
         resolved = resolved_as_of(run, settings.as_of, home, "export")
         report = run.run(steps.export_segments, settings.model_copy(update={"as_of": resolved}))
     run.publish(export_markdown(report), *SEGMENTS_SUMMARY)
@@ -203,7 +193,6 @@ def score_and_export_job(run: JobRun, settings: ScoreAndExportSettings) -> Expor
     date's features are built first when none were built for it."""
     home = settings.norrut_home().ensure()
     with run.holding_the_warehouse(home, settings.lock_wait_seconds):
-        _refuse_sharded(home, "scoring and export")
         resolved = resolved_as_of(run, settings.as_of, home, "score-and-export")
         features = features_built_first(run, home, resolved, settings.lock_wait_seconds)
         scores, export = score_and_export_steps(run, settings, resolved)
@@ -267,7 +256,6 @@ def pipeline_job(run: JobRun, settings: PipelineSettings) -> PipelineResult:
     home = settings.norrut_home().ensure()
     # One lock for the whole chain: no other writer slips in between ingest and export.
     with run.holding_the_warehouse(home, settings.lock_wait_seconds):
-        _refuse_sharded(home, "the pipeline")
         loaded = ingest_steps(run, settings.ingest_settings())
         # Resolved after ingest, so the default is the day after the newest event just loaded.
         resolved = resolved_as_of(run, settings.as_of, home, "pipeline")

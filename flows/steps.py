@@ -160,12 +160,12 @@ def build_features(settings, progress: Progress | None = None, shard_runner=None
     return build(settings, progress=_step_progress(progress), shard_runner=shard_runner)
 
 
-@step("train-model", reports_progress=True)
-def train_model(settings, progress: Progress | None = None):
+@step("train-model", reports_progress=True, runs_on_shards=True)
+def train_model(settings, progress: Progress | None = None, shard_runner=None):
     # Deterministic for a given warehouse and seed: a retry would fail the same way.
     from models.training import train
 
-    return train(settings, progress=_step_progress(progress))
+    return train(settings, progress=_step_progress(progress), shard_runner=shard_runner)
 
 
 @step("champion-trained-at", retries=2, retry_delay_seconds=5)
@@ -181,21 +181,22 @@ def champion_trained_at(tracking_uri: str) -> datetime | None:
     return None
 
 
-@step("score-persons", reports_progress=True)
-def score_persons(settings, progress: Progress | None = None):
+@step("score-persons", reports_progress=True, runs_on_shards=True)
+def score_persons(settings, progress: Progress | None = None, shard_runner=None):
     # Deterministic given the warehouse and the champion: no retries.
     from activation.scoring import score
 
-    return score(settings, progress=_step_progress(progress))
+    return score(settings, progress=_step_progress(progress), shard_runner=shard_runner)
 
 
-@step("export-segments", retries=2, retry_delay_seconds=10, reports_progress=True)
-def export_segments(settings, progress: Progress | None = None):
+@step("export-segments", retries=2, retry_delay_seconds=10, reports_progress=True,
+      runs_on_shards=True)
+def export_segments(settings, progress: Progress | None = None, shard_runner=None):
     # Retried only when writing the files fails (a full or flaky disk); a retry writes a new
     # version folder, a failed attempt leaves none behind.
     from activation.export_run import export
 
-    return export(settings, progress=_step_progress(progress))
+    return export(settings, progress=_step_progress(progress), shard_runner=shard_runner)
 
 
 @step("measure-model-health", retries=2, retry_delay_seconds=10, reports_progress=True)

@@ -59,7 +59,11 @@ def fit_plan_to_data(con: duckdb.DuckDBPyConnection, plan: SnapshotPlan) -> Snap
     history to describe anyone): the number of training snapshots is an upper bound, clamped
     to the data. Validation, test and at least the latest training snapshot are kept as they
     are, for check_plan_against_data to judge."""
-    first = con.execute("select min(occurred_at)::date from raw.events").fetchone()[0]
+    return fit_plan_to_first_event(plan, event_span(con)[0])
+
+
+def fit_plan_to_first_event(plan: SnapshotPlan, first: date | None) -> SnapshotPlan:
+    """fit_plan_to_data, given the date of the first event (None when there is none)."""
     if first is None:
         return plan
     kept = tuple(d for d in plan.training if d > first) or plan.training[-1:]
@@ -69,8 +73,18 @@ def fit_plan_to_data(con: duckdb.DuckDBPyConnection, plan: SnapshotPlan) -> Snap
 def check_plan_against_data(con: duckdb.DuckDBPyConnection, plan: SnapshotPlan) -> None:
     """Clear errors for a plan the data cannot support: nothing before the first snapshot, or a
     test label window that runs past the last day with events."""
+    check_plan_against_span(plan, *event_span(con))
+
+
+def event_span(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None]:
+    """The dates of the first and the last stored event (None, None when there is none)."""
     first, last = con.execute(
         "select min(occurred_at)::date, max(occurred_at)::date from raw.events").fetchone()
+    return first, last
+
+
+def check_plan_against_span(plan: SnapshotPlan, first: date | None, last: date | None) -> None:
+    """check_plan_against_data, given the dates of the first and the last event."""
     if first is None:
         raise TrainingDataError("the warehouse holds no events; run `norrut ingest` first")
     earliest = plan.training[0]
@@ -93,10 +107,10 @@ def labelled_snapshot(con: duckdb.DuckDBPyConnection, as_of: date, horizon_days:
     """Build the features for `as_of` and attach the label; one row per profiled person.
     One transaction: stopped at any moment, it leaves the feature tables as they were."""
     with one_transaction(con):
-        return _labelled_snapshot_in_transaction(con, as_of, horizon_days, intent_types)
+        return labelled_snapshot_in_transaction(con, as_of, horizon_days, intent_types)
 
 
-def _labelled_snapshot_in_transaction(con: duckdb.DuckDBPyConnection, as_of: date,
+def labelled_snapshot_in_transaction(con: duckdb.DuckDBPyConnection, as_of: date,
                                       horizon_days: int,
                                       intent_types: tuple[str, ...]) -> pl.DataFrame:
     unknown = sorted(set(intent_types) - set(INTENT_EVENT_TYPES))
@@ -134,7 +148,7 @@ def build_training_sets(con: duckdb.DuckDBPyConnection, plan: SnapshotPlan,
     # 400 MB limit, and CPU fell from 24 to 17 s (one commit instead of eight).
 
     def labelled(as_of: date) -> pl.DataFrame:
-        return _labelled_snapshot_in_transaction(con, as_of, plan.horizon_days, intent_types)
+        return labelled_snapshot_in_transaction(con, as_of, plan.horizon_days, intent_types)
 
     with one_transaction(con):
         training = pl.concat([labelled(d) for d in plan.training])

@@ -164,13 +164,18 @@ class FoldedLogistic:
             np.log1p(values, out=values)
         else:  # counts and durations: log1p(x) is the signed log1p already
             np.log1p(rows, out=values, dtype=np.float64)
-        np.fmax(values, 0.0, out=values)  # missing values (NaN) add nothing here ...
+        np.fmax(values, 0.0, out=values)  # missing values (NaN) become 0 here ...
         if has_negatives:
             np.copysign(values, rows, out=values)
-        np.matmul(values, self.weights, out=out)
+        values *= self.weights
         missing = np.isnan(rows)
         if missing.any():  # ... and their imputed terms here
-            out += missing @ self.imputed_terms
+            np.copyto(values, self.imputed_terms, where=missing)
+        # Each row's terms summed along the row (numpy's pairwise sum), not by a BLAS
+        # matrix-vector product: BLAS kernels add a row's terms in an order that depends on the
+        # row's place in the block, so a person's score moved in the last bit with the number of
+        # rows scored together (one machine against a shard).
+        np.sum(values, axis=1, out=out)
         out += self.constant
 
 

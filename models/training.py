@@ -20,6 +20,7 @@ import pandas as pd
 import polars as pl
 from pydantic import BaseModel
 
+from core.engine import ShardRunner, configured_shard_runner, given_or_configured, run_here
 from core.home import NorrutHome
 from features.catalog import FEATURE_NAMES, FEATURE_SET_VERSION, feature_list_text
 from models.datasets import (
@@ -46,6 +47,7 @@ from models.metrics import SCALAR_METRIC_KEYS, evaluate, gains_by_decile
 from models.promotion import PromotionResult, promote_version
 from models.propensity import MLFLOW_ARTIFACT, PropensityModel
 from models.settings import LightGBMParams, PromoteSettings, TrainSettings
+from models.sharded import labelled_snapshots_of_shards, training_sets_of_shards
 from models.threads import configure_threads
 from models.tracking import (
     FLOW_RUN_URL_TAG,
@@ -58,6 +60,7 @@ from models.tracking import (
     use_tracking,
 )
 from warehouse.db import open_warehouse
+from warehouse.shards import read_layout
 
 
 class TrainResult(BaseModel):
@@ -112,12 +115,14 @@ class TrainingOutcome:
 
 
 def train(settings: TrainSettings,
-          progress: Callable[[str, int, int], None] | None = None) -> TrainResult:
+          progress: Callable[[str, int, int], None] | None = None,
+          shard_runner: ShardRunner | None = None) -> TrainResult:
     """The train job: train_model on the settings' home, as of their (resolved) date.
     `progress` hears each stage as it starts: (stage, stages done, stages in all), then
-    ("done", n, n)."""
+    ("done", n, n). A sharded warehouse's shard tasks run by `shard_runner` when given (a flow
+    run's), else on the cluster $NORRUT_DASK_SCHEDULER names, else here."""
     if progress is None:
-        return train_model(settings, settings.norrut_home())
+        return train_model(settings, settings.norrut_home(), shard_runner=shard_runner)
     # train_model's stages: features and labels, leakage, the search (with trials), the fit,
     # logging, and the comparison (when promoting).
     total = 4 + bool(settings.optuna_trials) + bool(settings.promote)
@@ -127,13 +132,14 @@ def train(settings: TrainSettings,
         progress(name, len(started), max(total, len(started) + 1))
         started.append(name)
 
-    result = train_model(settings, settings.norrut_home(), on_step)
+    result = train_model(settings, settings.norrut_home(), on_step, shard_runner)
     progress("done", len(started), len(started))
     return result
 
 
 def train_model(settings: TrainSettings, home: NorrutHome,
-                on_step: Callable[[str], None] | None = None) -> TrainResult:
+                on_step: Callable[[str], None] | None = None,
+                shard_runner: ShardRunner | None = None) -> TrainResult:
     """Build the snapshots, fit LightGBM and the logistic baseline, blend them (weight chosen on
     the validation snapshot) and calibrate the blend there, log everything to MLflow, register
     the model and, if settings.promote, run the promotion step.
@@ -152,9 +158,7 @@ def train_model(settings: TrainSettings, home: NorrutHome,
     plan = plan_snapshots(settings.as_of, settings.horizon_days, settings.n_training_snapshots,
                           settings.snapshot_interval_days)
     step("building features and labels for each snapshot")
-    with open_warehouse(home.warehouse_path) as con:
-        plan = fit_plan_to_data(con, plan)
-        sets = build_training_sets(con, plan, settings.intent_types)
+    plan, sets = _training_sets(home, plan, settings.intent_types, shard_runner)
     check_positives(sets, settings.min_positives)
 
     outcome = fit_and_evaluate(settings, plan, sets, step)
@@ -167,6 +171,21 @@ def train_model(settings: TrainSettings, home: NorrutHome,
                                            plan.test)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _training_sets(home: NorrutHome, plan: SnapshotPlan, intent_types: tuple[str, ...],
+                   shard_runner: ShardRunner | None) -> tuple[SnapshotPlan, TrainingSets]:
+    """The plan fitted to the data and its sets: from the home's warehouse, or gathered from its
+    shards when it is sharded (by `shard_runner` when given, else on the Dask cluster
+    $NORRUT_DASK_SCHEDULER names, else here)."""
+    layout = read_layout(home.warehouse_path)
+    if layout is None:
+        with open_warehouse(home.warehouse_path) as con:
+            plan = fit_plan_to_data(con, plan)
+            return plan, build_training_sets(con, plan, intent_types)
+    with given_or_configured(shard_runner) as runner:
+        return training_sets_of_shards(home.warehouse_path, layout, plan, intent_types,
+                                       runner or run_here)
 
 
 def promote(settings: PromoteSettings) -> PromotionResult:
@@ -187,8 +206,15 @@ def promote(settings: PromoteSettings) -> PromotionResult:
     horizon_days = int(run.data.params["horizon_days"])
     intent_types = tuple(run.data.params["intent_types"].split(","))
     configure_threads()
-    with open_warehouse(home.warehouse_path) as con:
-        test_frame = labelled_snapshot(con, test_snapshot, horizon_days, intent_types)
+    layout = read_layout(home.warehouse_path)
+    if layout is None:
+        with open_warehouse(home.warehouse_path) as con:
+            test_frame = labelled_snapshot(con, test_snapshot, horizon_days, intent_types)
+    else:
+        with configured_shard_runner() as shard_runner:
+            test_frame, = labelled_snapshots_of_shards(home.warehouse_path, layout,
+                                                       (test_snapshot,), horizon_days,
+                                                       intent_types, shard_runner or run_here)
     return promote_version(tracking_uri, model_name, version, test_frame, test_snapshot)
 
 

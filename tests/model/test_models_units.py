@@ -139,6 +139,25 @@ def test_the_blend_is_the_weighted_log_odds_of_its_parts_and_scores_the_same_eve
     assert list(model.feature_names_in_) == list(X.columns)
 
 
+def test_a_persons_log_odds_do_not_depend_on_who_is_scored_with_them():
+    from models.estimators import FoldedLogistic
+
+    # given the folded logistic model of as many features as the catalog's, and rows with
+    # missing values and negative ones
+    rng = np.random.default_rng(0)
+    columns = 45
+    linear = FoldedLogistic(rng.normal(size=columns), rng.normal(size=columns), 0.3)
+    matrix = rng.exponential(size=(5000, columns)).astype(np.float32)
+    matrix[rng.uniform(size=matrix.shape) < 0.1] = np.nan
+    matrix[:, 3] -= 1
+    everyone = linear.log_odds(matrix, threads=2)
+    # when slices of them are scored on their own (as a shard scores its persons)
+    for start, stop in ((1, 4000), (3, 777), (0, 5), (17, 4999)):
+        alone = linear.log_odds(np.ascontiguousarray(matrix[start:stop]), threads=1)
+        # then every row's log-odds are the same to the last bit
+        np.testing.assert_array_equal(alone, everyone[start:stop])
+
+
 @pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
 @pytest.mark.parametrize("lightgbm_weight", [1.0, 0.5])
 def test_the_portable_model_gives_sklearns_probabilities_and_survives_its_files(

@@ -1,7 +1,8 @@
 -- grain: one row per scored person who may be targeted now
 -- key: person_id
 -- Consent and opt-outs are checked again at export, not only at scoring: a person who withdrew
--- consent or opted out since the scores were made is in no file.
+-- consent or opted out since the scores were made is in no file. Ordered by rank, so the
+-- drivers' means add up the persons in one order whatever the plan (and the shards) did.
 with scores as (
     select * from marts.scores_ranked
     where as_of_date = $as_of and model_name = $model_name and model_version = $model_version
@@ -29,4 +30,4 @@ final as (
     left join features on features.person_id = scores.person_id
 )
 
-select * from final;
+select * from final order by rank;

@@ -1,0 +1,101 @@
+"""The training sets of a sharded warehouse (docs/scale-out.md): each shard builds and labels
+its persons' snapshots with the same SQL as one machine, in one transaction of its own; the
+main process puts each snapshot's rows together in the single machine's order (by person_id).
+A person's features and label read only that person's events and the catalog, so the sets are
+the single machine's, row for row."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from core.engine import ShardRunner
+from features.build import NoEventsBeforeError
+from features.sharded import replace_catalog_copy, staged_catalog
+from models.datasets import (
+    SnapshotPlan,
+    TrainingSets,
+    check_plan_against_span,
+    event_span,
+    fit_plan_to_first_event,
+    labelled_snapshot_in_transaction,
+)
+from warehouse.db import one_transaction, open_warehouse
+from warehouse.shards import ShardLayout
+
+
+@dataclass(frozen=True)
+class ShardSnapshots:
+    """A shard's task of a training run: paths and the plan's dates, never a connection."""
+
+    shard_path: str
+    catalog_path: str
+    dates: tuple[date, ...]  # the training snapshots, then the validation's, then the test's
+    horizon_days: int
+    intent_types: tuple[str, ...]
+
+
+def training_sets_of_shards(warehouse_path: str | os.PathLike[str], layout: ShardLayout,
+                            plan: SnapshotPlan, intent_types: tuple[str, ...],
+                            shard_runner: ShardRunner) -> tuple[SnapshotPlan, TrainingSets]:
+    """The plan fitted to the shards' events (fit_plan_to_data, check_plan_against_data over
+    all of them) and its training, validation and test sets, as build_training_sets gives them
+    on one machine."""
+    spans = shard_runner(event_span_of_shard,
+                         [ShardEventSpan(str(path)) for path in layout.shard_paths()])
+    first = min((span[0] for span in spans if span[0] is not None), default=None)
+    last = max((span[1] for span in spans if span[1] is not None), default=None)
+    plan = fit_plan_to_first_event(plan, first)
+    check_plan_against_span(plan, first, last)
+    snapshots = labelled_snapshots_of_shards(
+        warehouse_path, layout, (*plan.training, plan.validation, plan.test), plan.horizon_days,
+        intent_types, shard_runner)
+    return plan, TrainingSets(pl.concat(snapshots[:-2]), snapshots[-2], snapshots[-1])
+
+
+def labelled_snapshots_of_shards(warehouse_path: str | os.PathLike[str], layout: ShardLayout,
+                                 dates: tuple[date, ...], horizon_days: int,
+                                 intent_types: tuple[str, ...],
+                                 shard_runner: ShardRunner) -> list[pl.DataFrame]:
+    """labelled_snapshot of each date over every shard: each date's rows from all shards,
+    ordered by person_id as one machine orders them."""
+    with staged_catalog(warehouse_path, layout, "training") as catalog_path:
+        tasks = [ShardSnapshots(str(path), str(catalog_path), dates, horizon_days,
+                                tuple(intent_types)) for path in layout.shard_paths()]
+        per_shard = shard_runner(labelled_snapshots_of_shard, tasks)
+    snapshots = []
+    for index, as_of in enumerate(dates):
+        parts = [shard[index] for shard in per_shard if shard[index] is not None]
+        if not parts:
+            raise NoEventsBeforeError(f"no events before {as_of.isoformat()} in any shard")
+        snapshots.append(pl.concat(parts).sort("person_id"))
+    return snapshots
+
+
+@dataclass(frozen=True)
+class ShardEventSpan:
+    """A shard's task of reading its events' first and last date."""
+
+    shard_path: str
+
+
+def event_span_of_shard(task: ShardEventSpan) -> tuple[date | None, date | None]:
+    """A shard's task: the dates of its first and last event, read without writing."""
+    with open_warehouse(task.shard_path, read_only=True) as con:
+        return event_span(con)
+
+
+def labelled_snapshots_of_shard(task: ShardSnapshots) -> list[pl.DataFrame | None]:
+    """A shard's task: its catalog copy replaced and each date's features built and labelled,
+    in one transaction (a killed run leaves the shard as it was); None for a date no event of
+    the shard precedes (nobody of the shard is profiled then)."""
+    with open_warehouse(task.shard_path) as con, one_transaction(con):
+        replace_catalog_copy(con, task.catalog_path)
+        first = event_span(con)[0]
+        return [None if first is None or first >= as_of else
+                labelled_snapshot_in_transaction(con, as_of, task.horizon_days,
+                                                  task.intent_types)
+                for as_of in task.dates]
