@@ -1,11 +1,12 @@
-"""Benchmark: the steps that run on shards (ingest, opt-outs, the feature build) on one simulated
-world, four ways in one run: the single-machine warehouse, a sharded warehouse with its shards run
-in the command's process, and the same on a Dask LocalCluster of 1 and of 2 worker processes
-(single-threaded).
+"""Benchmark: the pipeline's steps on shards (ingest, opt-outs, the feature build, training,
+scoring, the export) on one simulated world, four ways in one run: the single-machine warehouse,
+a sharded warehouse with its shards run in the command's process, and the same on a Dask
+LocalCluster of 1 and of 2 worker processes (single-threaded).
 
 Each way runs in a fresh process, so its peak RSS is its own; a worker's peak RSS is read from
 the worker at the end. The opt-out step includes rewriting the files (every shard's, then the
-main file's), as the optout job does; the features are built for the day after the newest event.
+main file's), as the optout job does; the features, the model (trained and promoted), the
+scores and the default segments' files are for the day after the newest event.
 On a 2-core machine no speed-up is expected: the figures are the overhead of sharding and of
 Dask, as ratios to the single machine, and the memory per worker. With --persons-per-shard, the
 world grows with the shard count (fixed shard size), to show a worker's memory stays flat as
@@ -13,7 +14,7 @@ shards are added. --world reuses a world `norrut simulate --faults` made before.
 
     .venv/bin/python bench/scale.py [--persons 20000] [--days 30] [--shards 4] [--repeats 1]
     .venv/bin/python bench/scale.py --persons-per-shard 5000 --shards 2 4 8
-    .venv/bin/python bench/scale.py --world /tmp/world-250k --shards 4
+    .venv/bin/python bench/scale.py --world /tmp/world-250k --shards 4 --steps ingest
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WAYS = ("single", "shards-here", "dask-1", "dask-2")
-STEPS = ("ingest", "optout", "features")
+# ingest, opt-outs and the feature build always run (the later steps need them)
+STEPS = ("ingest", "optout", "features", "train", "score", "export")
 
 ONE_WAY = """
 import json, resource, sys, time
@@ -45,9 +47,16 @@ def main():
     from warehouse.ingest.loading import ingest_inbox
     from warehouse.optout import apply_optouts
     from warehouse.shards import create_shards, read_layout
+    from activation.export_run import export
+    from activation.scoring import score
+    from activation.settings import ExportSettings, ScoreSettings
+    from models.settings import TrainSettings
+    from models.training import train
 
     way, world, folder, shards = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
-    warehouse = folder / "warehouse.duckdb"
+    chosen = sys.argv[5].split(",")
+    warehouse = folder / "warehouse.duckdb"  # the home's (core/home.py)
+    home = {"home": str(folder)}
     result = {}
     if way != "single":
         create_shards(warehouse, shards)
@@ -71,6 +80,14 @@ def main():
                                     runner or run_here)
         result["features_seconds"] = time.perf_counter() - started
         result["persons"] = built.persons
+        # the model chain, on the same date: train (and promote), score everyone, export
+        for step, job, settings in (("train", train, TrainSettings),
+                                    ("score", score, ScoreSettings),
+                                    ("export", export, ExportSettings)):
+            if step in chosen:
+                started = time.perf_counter()
+                job(settings(**home, as_of=as_of), shard_runner=runner)
+                result[f"{step}_seconds"] = time.perf_counter() - started
 
     if way.startswith("dask-"):
         workers = int(way.removeprefix("dask-"))
@@ -96,13 +113,15 @@ def _simulate(folder: Path, persons: int, days: int) -> Path:
     return world
 
 
-def _one_way(way: str, world: Path, shards: int) -> dict:
+def _one_way(way: str, world: Path, shards: int, steps: tuple[str, ...]) -> dict:
     with tempfile.TemporaryDirectory(prefix=f"norrut-scale-{way}-") as folder:
         script = Path(folder) / "one_way.py"
         script.write_text(ONE_WAY, encoding="utf-8")
         env = os.environ | {"PYTHONPATH": str(ROOT)}
         env.pop("NORRUT_DASK_SCHEDULER", None)
-        done = subprocess.run([sys.executable, str(script), way, str(world), folder, str(shards)],
+        env.pop("MLFLOW_TRACKING_URI", None)
+        done = subprocess.run([sys.executable, str(script), way, str(world), folder, str(shards),
+                               ",".join(steps)],
                               cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise SystemExit(f"{way} failed:\n{done.stderr[-3000:]}")
@@ -113,11 +132,11 @@ def _load() -> str:
     return "/".join(f"{value:.1f}" for value in os.getloadavg())
 
 
-def _measure(world: Path, shards: int, repeats: int) -> None:
+def _measure(world: Path, shards: int, repeats: int, steps: tuple[str, ...]) -> None:
     runs: dict[str, list[dict]] = {way: [] for way in WAYS}
     for _ in range(repeats):
         for way in WAYS:  # side by side, in turn, so a change in load touches every way
-            runs[way].append(_one_way(way, world, shards))
+            runs[way].append(_one_way(way, world, shards, steps))
 
     def median(way: str, step: str) -> float:
         return statistics.median(run[f"{step}_seconds"] for run in runs[way])
@@ -125,11 +144,11 @@ def _measure(world: Path, shards: int, repeats: int) -> None:
     rows, persons = runs["single"][0]["rows"], runs["single"][0]["persons"]
     print(f"\n{world.name}: {rows:,} rows, {persons:,} persons with features, {shards} shards, "
           f"medians of {repeats}, load {_load()}")
-    header = "".join(f" {step + ' s':>11} {'x single':>8}" for step in STEPS)
+    header = "".join(f" {step + ' s':>11} {'x single':>8}" for step in steps)
     print(f"{'way':<12}{header} {'ingest rows/s':>13} {'main RSS':>9} {'worker RSS':>11}")
     for way in WAYS:
         figures = "".join(f" {median(way, step):11.2f} {median(way, step) / median('single', step):8.2f}"
-                          for step in STEPS)
+                          for step in steps)
         main_rss = max(run["main_peak_rss_mib"] for run in runs[way])
         worker_rss = max((run.get("worker_peak_rss_mib", 0) for run in runs[way]), default=0)
         worker = f"{worker_rss:8.0f}Mi" if worker_rss else f"{'-':>10}"
@@ -145,19 +164,22 @@ def main() -> None:
     parser.add_argument("--persons-per-shard", type=int, default=None,
                         help="grow the world with the shard count: this many persons a shard")
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS),
+                        help="the steps measured (ingest, optout and features always run)")
     parser.add_argument("--world", type=Path, default=None,
                         help="a world made by `norrut simulate --faults` (not simulated again)")
     args = parser.parse_args()
+    steps = tuple(step for step in STEPS if step in {"ingest", "optout", "features", *args.steps})
     print(f"machine: {os.cpu_count()} cores, load {_load()}")
     with tempfile.TemporaryDirectory(prefix="norrut-scale-") as folder:
         for shards in args.shards:
             if args.world is not None:
-                _measure(args.world, shards, args.repeats)
+                _measure(args.world, shards, args.repeats, steps)
                 continue
             persons = (args.persons if args.persons_per_shard is None
                        else args.persons_per_shard * shards)
             world = _simulate(Path(folder), persons, args.days)
-            _measure(world, shards, args.repeats)
+            _measure(world, shards, args.repeats, steps)
 
 
 if __name__ == "__main__":

@@ -106,15 +106,3 @@ def _create_shard_files(layout: ShardLayout) -> None:
     for path in layout.shard_paths():
         with open_warehouse(path):
             pass  # a writer's open applies the migrations
-
-
-def refuse_sharded(warehouse_path: str | os.PathLike[str], job: str) -> None:
-    """Raise ShardLayoutError when the warehouse is sharded: `job` runs on one warehouse file
-    and would not see the events in the shards (docs/scale-out.md lists the jobs that run on
-    shards). The caller holds the writer lock, so no writer has the file open."""
-    layout = read_layout(warehouse_path)
-    if layout is not None:
-        raise ShardLayoutError(
-            f"{job} does not run on a sharded warehouse yet: {warehouse_path} keeps its events "
-            f"in {layout.shard_count} shards, and docs/scale-out.md lists the jobs that run on "
-            "shards so far")

@@ -106,20 +106,22 @@ def test_the_pipeline_hands_each_step_its_own_settings(tmp_path):
 
 def test_schedules_are_in_swedish_time():
     # given the scheduled deployments
-    schedules = {d["entrypoint"]: d.get("schedules", []) for d in DEPLOYMENTS}
+    schedules = {d["name"]: d.get("schedules", []) for d in DEPLOYMENTS}
     # then ingest is hourly, export daily at 05:00, training Mondays at 03:00
-    assert schedules["flows/ingest.py:ingest"] == [
+    assert schedules["ingest-hourly"] == [
         {"cron": "0 * * * *", "timezone": "Europe/Stockholm"}]
-    assert schedules["flows/score_and_export.py:score_and_export"] == [
+    assert schedules["score-and-export-daily"] == [
         {"cron": "0 5 * * *", "timezone": "Europe/Stockholm"}]
-    assert schedules["flows/train.py:train"] == [
+    assert schedules["train-weekly"] == [
         {"cron": "0 3 * * 1", "timezone": "Europe/Stockholm"}]
     # and the creative report weekly, Mondays at 06:00, after that week's model
-    assert schedules["flows/creatives.py:creatives"] == [
+    assert schedules["creatives-weekly"] == [
         {"cron": "0 6 * * 1", "timezone": "Europe/Stockholm"}]
     # and the pipeline and the lift measurement run on demand only
-    assert schedules["flows/pipeline.py:pipeline"] == []
-    assert schedules["flows/lift.py:lift"] == []
+    assert schedules["pipeline-on-demand"] == []
+    assert schedules["lift-on-demand"] == []
+    # and the deployments on the cluster run on demand too
+    assert all(schedules[name] == [] for name in schedules if name.endswith("-on-cluster"))
 
 
 def test_settings_reject_unknown_and_invalid_values():

@@ -129,7 +129,7 @@ def test_every_deployment_is_deployed_with_its_schedule_and_the_checkout(deploye
     assert f"'directory': '{REPO_ROOT}'" in inspected, inspected
     # and the cluster's deployments run their shards on the Dask scheduler (docs/scale-out.md)
     for name in ("ingest/ingest-on-cluster", "optout/optout-on-cluster",
-                 "build-features/build-features-on-cluster"):
+                 "build-features/build-features-on-cluster", "pipeline/pipeline-on-cluster"):
         inspected = _prefect(env, "deployment", "inspect", name).stdout
         assert "'NORRUT_DASK_SCHEDULER': 'tcp://127.0.0.1:8786'" in inspected, inspected
 

@@ -37,7 +37,6 @@ from warehouse.shards import (
     ShardLayoutError,
     create_shards,
     read_layout,
-    refuse_sharded,
     shard_of,
     shards_dir_of,
 )
@@ -377,6 +376,5 @@ def test_a_warehouse_made_before_shards_is_read_as_one_machine(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         migrate(con, target=10)
-    # then it is read as one machine's, and jobs do not refuse it
+    # then it is read as one machine's
     assert read_layout(warehouse) is None
-    refuse_sharded(warehouse, "the feature build")
