@@ -18,9 +18,24 @@ def fit_lightgbm(X_train, y_train, X_valid, y_valid, params: LightGBMParams, see
     catalog declares increasing get LightGBM's monotone constraint."""
     import lightgbm as lgb
 
-    increasing = CATALOG.increasing(getattr(X_train, "columns", ()))
+    model = lgb.LGBMClassifier(**lightgbm_options(params, seed, getattr(X_train, "columns", ())),
+                               n_jobs=os.cpu_count() or 1)
+    model.fit(
+        X_train, y_train,
+        eval_X=(X_valid,),
+        eval_y=(y_valid,),
+        eval_metric="binary_logloss",
+        callbacks=[lgb.early_stopping(params.early_stopping_rounds, verbose=False)],
+    )
+    return model
 
-    model = lgb.LGBMClassifier(
+
+def lightgbm_options(params: LightGBMParams, seed: int, columns) -> dict:
+    """The LightGBM classifier's options from `params`, but its threads: the monotone
+    constraint on the `columns` the catalog declares increasing. One machine's fit and the
+    cluster's (models/distributed.py) share them."""
+    increasing = CATALOG.increasing(columns)
+    return dict(
         objective="binary",
         learning_rate=params.learning_rate,
         n_estimators=params.n_estimators,
@@ -31,18 +46,9 @@ def fit_lightgbm(X_train, y_train, X_valid, y_valid, params: LightGBMParams, see
         colsample_bytree=params.colsample_bytree,
         reg_lambda=params.reg_lambda,
         random_state=seed,
-        n_jobs=os.cpu_count() or 1,
         verbose=-1,
         **({"monotone_constraints": increasing} if any(increasing) else {}),
     )
-    model.fit(
-        X_train, y_train,
-        eval_X=(X_valid,),
-        eval_y=(y_valid,),
-        eval_metric="binary_logloss",
-        callbacks=[lgb.early_stopping(params.early_stopping_rounds, verbose=False)],
-    )
-    return model
 
 
 def fit_baseline(X_train, y_train):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.contract import INTENT_EVENT_TYPES
 from core.settings import JobSettings, NameList
@@ -73,10 +73,32 @@ class TrainSettings(_TrackedModel):
     blend_with_baseline: bool = Field(
         default=True, description="Blend LightGBM's log-odds with the logistic baseline's, the "
         "weight chosen on the validation snapshot (LightGBM alone when that is best).")
+    distributed_fit: bool = Field(
+        default=False,
+        description="Fit the LightGBM booster on the Dask cluster (lightgbm.dask) from the "
+        "shards' rows staged as Parquet, for a training set too big for this command's "
+        "memory; needs NORRUT_DASK_SCHEDULER and a sharded warehouse (docs/scale-out.md).")
+    # No early stopping on the cluster (distributed early stopping is known to hang), so a
+    # fixed number of rounds: one machine's default parameters stop near 70
+    # (LightGBMParams, bench/results/model.md).
+    distributed_boosting_rounds: int = Field(
+        default=70, ge=1, description="Boosting rounds of a distributed fit (no early stopping).")
+    distributed_sample_rows: int = Field(
+        default=200_000, ge=1000,
+        description="Most training and validation rows a distributed fit brings into this "
+        "command's memory each (a random sample, spread over the shards) for the baseline, "
+        "the blend, the calibration and the leakage check.")
     max_single_feature_auc: float = MAX_SINGLE_FEATURE_AUC
     experiment_name: str = DEFAULT_EXPERIMENT
     artifact_location: str | None = None
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _search_needs_rows_in_memory(self) -> TrainSettings:
+        if self.distributed_fit and self.optuna_trials:
+            raise ValueError("optuna_trials needs the training rows in memory: a distributed "
+                             "fit takes the parameters as given (set optuna_trials to 0)")
+        return self
 
 
 class PromoteSettings(_TrackedModel):

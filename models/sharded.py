@@ -44,16 +44,24 @@ def training_sets_of_shards(warehouse_path: str | os.PathLike[str], layout: Shar
     """The plan fitted to the shards' events (fit_plan_to_data, check_plan_against_data over
     all of them) and its training, validation and test sets, as build_training_sets gives them
     on one machine."""
+    plan = plan_fitted_to_shards(layout, plan, shard_runner)
+    snapshots = labelled_snapshots_of_shards(
+        warehouse_path, layout, (*plan.training, plan.validation, plan.test), plan.horizon_days,
+        intent_types, shard_runner)
+    return plan, TrainingSets(pl.concat(snapshots[:-2]), snapshots[-2], snapshots[-1])
+
+
+def plan_fitted_to_shards(layout: ShardLayout, plan: SnapshotPlan,
+                          shard_runner: ShardRunner) -> SnapshotPlan:
+    """The plan fitted to the first event of any shard and checked against all shards' events
+    (fit_plan_to_data, check_plan_against_data over all of them)."""
     spans = shard_runner(event_span_of_shard,
                          [ShardEventSpan(str(path)) for path in layout.shard_paths()])
     first = min((span[0] for span in spans if span[0] is not None), default=None)
     last = max((span[1] for span in spans if span[1] is not None), default=None)
     plan = fit_plan_to_first_event(plan, first)
     check_plan_against_span(plan, first, last)
-    snapshots = labelled_snapshots_of_shards(
-        warehouse_path, layout, (*plan.training, plan.validation, plan.test), plan.horizon_days,
-        intent_types, shard_runner)
-    return plan, TrainingSets(pl.concat(snapshots[:-2]), snapshots[-2], snapshots[-1])
+    return plan
 
 
 def labelled_snapshots_of_shards(warehouse_path: str | os.PathLike[str], layout: ShardLayout,

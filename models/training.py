@@ -6,6 +6,8 @@ they need neither Prefect nor a terminal.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import tempfile
 import time
@@ -20,7 +22,13 @@ import pandas as pd
 import polars as pl
 from pydantic import BaseModel
 
-from core.engine import ShardRunner, configured_shard_runner, given_or_configured, run_here
+from core.engine import (
+    ShardRunner,
+    configured_shard_runner,
+    dask_client,
+    given_or_configured,
+    run_here,
+)
 from core.home import NorrutHome
 from features.catalog import FEATURE_NAMES, FEATURE_SET_VERSION, feature_list_text
 from models.datasets import (
@@ -33,6 +41,13 @@ from models.datasets import (
     fit_plan_to_data,
     labelled_snapshot,
     plan_snapshots,
+)
+from models.distributed import (
+    StagedTrainingSets,
+    check_distributed_fit,
+    fit_lightgbm_on_cluster,
+    staged_training_sets_of_shards,
+    training_rows_staging,
 )
 from models.estimators import (
     blend,
@@ -108,6 +123,21 @@ class TrainingOutcome:
     p_baseline: np.ndarray  # the logistic baseline's probabilities on the test snapshot
     test_metrics: dict[str, float]
     baseline_metrics: dict[str, float]
+    # A distributed fit's: how many training rows the booster learned from, and how many of them
+    # were positive (sets.training is then the in-memory sample); None on one machine, where
+    # sets.training is every row.
+    staged_training: tuple[int, int] | None = None
+
+    @property
+    def boosting_rounds(self) -> int:
+        """The booster's rounds: where early stopping stopped it, else all it ran."""
+        return int(self.booster_model.best_iteration_
+                   or self.booster_model.booster_.current_iteration())
+
+    def training_rows(self) -> tuple[int, int]:
+        """Every training row's count and its positives' (the staged rows' in a distributed
+        fit)."""
+        return self.staged_training or (len(self.y_train), int(self.y_train.sum()))
 
     def named_sets(self) -> tuple[tuple[str, pl.DataFrame], ...]:
         return (("training", self.sets.training), ("validation", self.sets.validation),
@@ -149,6 +179,8 @@ def train_model(settings: TrainSettings, home: NorrutHome,
     name (for progress displays)."""
     if settings.as_of is None:
         raise ValueError("resolve the as-of date first (warehouse.as_of.resolve_as_of)")
+    if settings.distributed_fit:  # refused at once when there is no cluster or no shards
+        engine, layout = check_distributed_fit(home.warehouse_path)
     step = on_step or (lambda name: None)
     configure_threads()
     started = time.perf_counter()
@@ -158,10 +190,21 @@ def train_model(settings: TrainSettings, home: NorrutHome,
     plan = plan_snapshots(settings.as_of, settings.horizon_days, settings.n_training_snapshots,
                           settings.snapshot_interval_days)
     step("building features and labels for each snapshot")
-    plan, sets = _training_sets(home, plan, settings.intent_types, shard_runner)
-    check_positives(sets, settings.min_positives)
-
-    outcome = fit_and_evaluate(settings, plan, sets, step)
+    if settings.distributed_fit:
+        with dask_client(engine) as client, training_rows_staging(layout) as staging:
+            plan, staged = staged_training_sets_of_shards(
+                home.warehouse_path, layout, plan, settings.intent_types, client, staging,
+                settings.distributed_sample_rows, settings.seed)
+            sets = staged.sets
+            check_positives(sets, settings.min_positives)
+            outcome = dataclasses.replace(
+                fit_and_evaluate(settings, plan, sets, step, functools.partial(
+                    _fit_on_cluster, client, staged, settings.distributed_boosting_rounds)),
+                staged_training=(staged.training_rows, staged.training_positives))
+    else:
+        plan, sets = _training_sets(home, plan, settings.intent_types, shard_runner)
+        check_positives(sets, settings.min_positives)
+        outcome = fit_and_evaluate(settings, plan, sets, step)
     step("logging the run and registering the model")
     run_id, version = _log_and_register(outcome, tracking_uri, artifact_location)
     result = _result(outcome, run_id, version, tracking_uri, abandoned)
@@ -171,6 +214,13 @@ def train_model(settings: TrainSettings, home: NorrutHome,
                                            plan.test)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _fit_on_cluster(client, staged: StagedTrainingSets, rounds: int, X_train, y_train,
+                    X_valid, y_valid, params: LightGBMParams, seed: int):
+    """fit_lightgbm's part in a distributed fit: the booster fitted on every staged training row
+    on the cluster (the in-memory sample and the validation rows are not its data)."""
+    return fit_lightgbm_on_cluster(client, staged.training_rows_paths, params, rounds, seed)
 
 
 def _training_sets(home: NorrutHome, plan: SnapshotPlan, intent_types: tuple[str, ...],
@@ -231,10 +281,12 @@ def _labels(frame: pl.DataFrame) -> np.ndarray:
 
 
 def fit_and_evaluate(settings: TrainSettings, plan: SnapshotPlan, sets: TrainingSets,
-                     on_step: Callable[[str], None] | None = None) -> TrainingOutcome:
+                     on_step: Callable[[str], None] | None = None,
+                     fit_booster: Callable[..., Any] = fit_lightgbm) -> TrainingOutcome:
     """Check for leakage, fit LightGBM (after a parameter search, with trials) and the baseline,
     blend and calibrate them on the validation snapshot, and score both on the test snapshot.
-    Touches neither the warehouse nor MLflow: train_model logs and registers what it returns."""
+    Touches neither the warehouse nor MLflow: train_model logs and registers what it returns.
+    `fit_booster` fits LightGBM as fit_lightgbm does (a distributed fit's on the cluster)."""
     step = on_step or (lambda name: None)
     X_train, y_train = feature_matrix(sets.training), _labels(sets.training)
     X_valid, y_valid = feature_matrix(sets.validation), _labels(sets.validation)
@@ -249,7 +301,7 @@ def fit_and_evaluate(settings: TrainSettings, plan: SnapshotPlan, sets: Training
         params, search_auc = search_lightgbm_params(X_train, y_train, X_valid, y_valid,
                                                     settings.optuna_trials, params, settings.seed)
     step("fitting LightGBM, the baseline, their blend and calibration")
-    booster_model = fit_lightgbm(X_train, y_train, X_valid, y_valid, params, settings.seed)
+    booster_model = fit_booster(X_train, y_train, X_valid, y_valid, params, settings.seed)
     baseline = fit_baseline(X_train, y_train)
     lightgbm_weight, blend_aucs = 1.0, {}
     if settings.blend_with_baseline:
@@ -277,11 +329,12 @@ def _result(outcome: TrainingOutcome, run_id: str, version: str, tracking_uri: s
     return TrainResult(
         run_id=run_id, model_name=outcome.settings.model_name, version=version,
         tracking_uri=tracking_uri, snapshots=outcome.plan.as_params(),
-        rows={name: frame.height for name, frame in outcome.named_sets()},
+        rows={name: frame.height for name, frame in outcome.named_sets()}
+        | {"training": outcome.training_rows()[0]},
         positive_rates={"training": float(outcome.y_train.mean()),
                         "validation": float(outcome.y_valid.mean()),
                         "test": float(outcome.y_test.mean())},
-        best_iteration=int(outcome.booster_model.best_iteration_ or outcome.params.n_estimators),
+        best_iteration=outcome.boosting_rounds,
         calibration=outcome.calibration, lightgbm_weight=outcome.lightgbm_weight,
         test_metrics=outcome.test_metrics, baseline_test_metrics=outcome.baseline_metrics,
         seconds=0.0, abandoned_runs_failed=abandoned,
@@ -323,10 +376,11 @@ def _log_and_register(outcome: TrainingOutcome, tracking_uri: str,
 def _trained_on(outcome: TrainingOutcome) -> str:
     """What the model learned from, in a sentence (the run's and the version's descriptions)."""
     settings, plan = outcome.settings, outcome.plan
+    rows, positives = outcome.training_rows()
     return (f"Trained as of {settings.as_of} on {len(plan.training)} snapshots "
             f"{settings.snapshot_interval_days} days apart "
-            f"({plan.training[0]} to {plan.training[-1]}, {len(outcome.y_train):,} person rows, "
-            f"{int(outcome.y_train.sum()):,} with intent within {settings.horizon_days} days), "
+            f"({plan.training[0]} to {plan.training[-1]}, {rows:,} person rows, "
+            f"{positives:,} with intent within {settings.horizon_days} days), "
             f"feature set {FEATURE_SET_VERSION}; calibrated ({outcome.calibration}) on the "
             f"validation snapshot {plan.validation}, tested out of time on {plan.test} "
             f"({len(outcome.y_test):,} persons).")
@@ -384,12 +438,18 @@ def _log_params(outcome: TrainingOutcome) -> None:
         "optuna_trials": settings.optuna_trials,
         "seed": settings.seed,
         "calibration": outcome.calibration,
-        "best_iteration": outcome.booster_model.best_iteration_,
+        "best_iteration": outcome.boosting_rounds,
         **{f"lgbm_{key}": value for key, value in outcome.params.model_dump().items()},
         **{f"rows_{name}": frame.height for name, frame in outcome.named_sets()},
         **{f"positive_rate_{name}": round(float(frame["label"].mean()), 6)
            for name, frame in outcome.named_sets()},
     })
+    if outcome.staged_training is not None:
+        # The rows_ and positive_rate_ of training and validation above are the samples'.
+        mlflow.log_params({"distributed_fit": True,
+                           "distributed_boosting_rounds": settings.distributed_boosting_rounds,
+                           "distributed_sample_rows": settings.distributed_sample_rows,
+                           "rows_training_staged": outcome.staged_training[0]})
 
 
 def _log_inputs(outcome: TrainingOutcome) -> None:

@@ -85,6 +85,7 @@ def train(
     the command runs as a Prefect flow run named train-<as-of> of that server instead."""
     from flows.run import JobRunFailed, run_train
     from models.datasets import TrainingDataError
+    from models.distributed import DistributedFitError
     from models.leakage import LeakageError
 
     settings = job_settings(ctx)
@@ -94,7 +95,8 @@ def train(
         try:
             result = run_train(settings, quiet=True, progress=progress)
         except JobRunFailed as failed:
-            raise run_failure(failed, home, (TrainingDataError, LeakageError),
+            user_errors = (TrainingDataError, LeakageError, DistributedFitError)
+            raise run_failure(failed, home, user_errors,
                                " (nothing was registered; the champion is unchanged)") from None
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
