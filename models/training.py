@@ -176,7 +176,9 @@ def train_model(settings: TrainSettings, home: NorrutHome,
 
     Raises TrainingDataError or LeakageError before anything is registered, so the champion
     stays untouched when the data cannot support a sound model. `on_step` hears each stage's
-    name (for progress displays)."""
+    name (for progress displays). With settings.distributed_fit the booster is fitted on the
+    cluster from the shards' staged rows (models/distributed.py), the rest on bounded samples;
+    DistributedFitError at once without a cluster or shards."""
     if settings.as_of is None:
         raise ValueError("resolve the as-of date first (warehouse.as_of.resolve_as_of)")
     if settings.distributed_fit:  # refused at once when there is no cluster or no shards
