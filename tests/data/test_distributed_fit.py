@@ -10,11 +10,13 @@ from datetime import date
 
 import duckdb
 import pytest
+from typer.testing import CliRunner
 
 from core.home import NorrutHome
 from models.distributed import DistributedFitError
 from models.settings import TrainSettings
 from models.training import train
+from norrut.cli.app import build_app
 from simulator.world import WorldSettings, simulate_world
 from tests.cluster import dask_cluster
 from tests.data.test_model_shards import _norrut
@@ -49,10 +51,15 @@ def sharded_home(cluster, tmp_path_factory):
     return home
 
 
-def _result(output: str) -> dict:
-    """The TrainResult `norrut train --json` printed first: the test's runner mixes stderr in
-    after it (lightgbm.dask's progress)."""
-    return json.JSONDecoder().raw_decode(output)[0]
+def _train_json(home: NorrutHome, *args: str, scheduler: str | None = None) -> dict:
+    """`norrut train --json` run directly on `home`: its stdout is the TrainResult alone (what
+    lightgbm.dask, MLflow and Dask print goes to stderr)."""
+    env = {"NORRUT_DASK_SCHEDULER": scheduler, "PREFECT_API_URL": None,
+           "NORRUT_HOME": str(home.root)}
+    done = CliRunner().invoke(build_app(), ["--home", str(home.root), "train", "--json", *args],
+                              env=env)
+    assert done.exit_code == 0, f"norrut train failed:\n{done.output}\n{done.exception!r}"
+    return json.loads(done.stdout)
 
 
 def _scored(home: NorrutHome) -> tuple[int, set[str]]:
@@ -69,8 +76,7 @@ def test_a_distributed_fit_registers_a_model_that_scores_like_the_single_machine
     # given a sharded home on the cluster
     home = sharded_home
     # when it trains with the booster fitted on the cluster (promoted: the first model)
-    distributed = _result(_norrut(home.root, "train", "--distributed-fit", "--json",
-                                  scheduler=cluster))
+    distributed = _train_json(home, "--distributed-fit", scheduler=cluster)
     # and `norrut score` scores everyone with the champion on the cluster
     _norrut(home.root, "score", scheduler=cluster)
     # then the champion is the distributed fit's model, and it scored every eligible person
@@ -83,7 +89,7 @@ def test_a_distributed_fit_registers_a_model_that_scores_like_the_single_machine
     # and it ranks the out-of-time test snapshot well above chance (the logistic baseline reaches
     # 0.61 here), about as well as the single machine's
     # model trained on the same shards (here, shard after shard, without distributed_fit)
-    single = _result(_norrut(home.root, "train", "--no-promote", "--json"))
+    single = _train_json(home, "--no-promote")
     assert single["rows"] == distributed["rows"]
     assert single["snapshots"] == distributed["snapshots"]
     auc, single_auc = distributed["test_metrics"]["roc_auc"], single["test_metrics"]["roc_auc"]
