@@ -132,11 +132,14 @@ def _load() -> str:
     return "/".join(f"{value:.1f}" for value in os.getloadavg())
 
 
-def _measure(world: Path, shards: int, repeats: int, steps: tuple[str, ...]) -> None:
-    runs: dict[str, list[dict]] = {way: [] for way in WAYS}
+def _measure(world: Path, shards: int, repeats: int, steps: tuple[str, ...],
+             ways: tuple[str, ...]) -> None:
+    runs: dict[str, list[dict]] = {way: [] for way in ways}
     for _ in range(repeats):
-        for way in WAYS:  # side by side, in turn, so a change in load touches every way
+        for way in ways:  # side by side, in turn, so a change in load touches every way
             runs[way].append(_one_way(way, world, shards, steps))
+            # each run as it ends: a long run cut short keeps what it measured
+            print(f"# {way} (load {_load()}): {json.dumps(runs[way][-1])}", flush=True)
 
     def median(way: str, step: str) -> float:
         return statistics.median(run[f"{step}_seconds"] for run in runs[way])
@@ -146,7 +149,7 @@ def _measure(world: Path, shards: int, repeats: int, steps: tuple[str, ...]) -> 
           f"medians of {repeats}, load {_load()}")
     header = "".join(f" {step + ' s':>11} {'x single':>8}" for step in steps)
     print(f"{'way':<12}{header} {'ingest rows/s':>13} {'main RSS':>9} {'worker RSS':>11}")
-    for way in WAYS:
+    for way in ways:
         figures = "".join(f" {median(way, step):11.2f} {median(way, step) / median('single', step):8.2f}"
                           for step in steps)
         main_rss = max(run["main_peak_rss_mib"] for run in runs[way])
@@ -168,18 +171,21 @@ def main() -> None:
                         help="the steps measured (ingest, optout and features always run)")
     parser.add_argument("--world", type=Path, default=None,
                         help="a world made by `norrut simulate --faults` (not simulated again)")
+    parser.add_argument("--ways", nargs="+", choices=WAYS, default=list(WAYS),
+                        help="the ways measured (the single machine always runs: the ratios' base)")
     args = parser.parse_args()
+    ways = tuple(way for way in WAYS if way in {"single", *args.ways})
     steps = tuple(step for step in STEPS if step in {"ingest", "optout", "features", *args.steps})
     print(f"machine: {os.cpu_count()} cores, load {_load()}")
     with tempfile.TemporaryDirectory(prefix="norrut-scale-") as folder:
         for shards in args.shards:
             if args.world is not None:
-                _measure(args.world, shards, args.repeats, steps)
+                _measure(args.world, shards, args.repeats, steps, ways)
                 continue
             persons = (args.persons if args.persons_per_shard is None
                        else args.persons_per_shard * shards)
             world = _simulate(Path(folder), persons, args.days)
-            _measure(world, shards, args.repeats, steps)
+            _measure(world, shards, args.repeats, steps, ways)
 
 
 if __name__ == "__main__":

@@ -48,19 +48,20 @@ class ShardedEvents:
     def store(self, con: duckdb.DuckDBPyConnection,
               file_sha256s: list[str]) -> dict[int, tuple[int, int, int]]:
         batch_dir = self.staging_dir / f"batch-{uuid.uuid4().hex}"
-        events_dir = batch_dir / "events"
         try:
             batch_dir.mkdir(parents=True)
             con.execute(read_sql("queries/shard_macros.sql"))
-            con.execute(read_sql("queries/shard_valid_events.sql"),
-                        {"shard_count": self.layout.shard_count, "folder": str(events_dir)})
+            con.execute(read_sql("queries/shard_batch_persons.sql"),
+                        {"shard_count": self.layout.shard_count})
             suppressed_path = batch_dir / "suppressed_persons.parquet"
             con.sql("select * from raw.suppressed_persons").to_parquet(str(suppressed_path))
-            parts = [
-                ShardPart(str(self.layout.shard_path(shard)),
-                          tuple(str(path) for path in sorted(folder.glob("*.parquet"))),
-                          str(suppressed_path), tuple(file_sha256s))
-                for shard, folder in _shard_folders(events_dir)]
+            parts = []
+            for shard in _shards_with_rows(con):
+                part_path = batch_dir / f"shard-{shard:03d}.parquet"
+                con.execute(read_sql("queries/shard_valid_events.sql"),
+                            {"shard": shard, "path": str(part_path)})
+                parts.append(ShardPart(str(self.layout.shard_path(shard)), (str(part_path),),
+                                       str(suppressed_path), tuple(file_sha256s)))
             counts: dict[int, tuple[int, int, int]] = {}
             for shard_counts in self.run_on_shards(store_shard_part, parts):
                 for position, (valid, suppressed, duplicates) in shard_counts.items():
@@ -70,15 +71,14 @@ class ShardedEvents:
                                         total_duplicates + duplicates)
             return counts
         finally:
+            con.execute("drop table if exists temp.main.ingest_person_shards")
             shutil.rmtree(batch_dir, ignore_errors=True)
 
 
-def _shard_folders(events_dir: Path) -> list[tuple[int, Path]]:
-    """The hive partitions DuckDB wrote (shard=N), by shard; a shard without rows has none."""
-    if not events_dir.exists():
-        return []
-    return sorted((int(folder.name.removeprefix("shard=")), folder)
-                  for folder in events_dir.iterdir() if folder.name.startswith("shard="))
+def _shards_with_rows(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """The shards that hold a person of the batch's valid rows, in order."""
+    return [shard for (shard,) in con.execute(
+        "select distinct shard from ingest_person_shards order by shard").fetchall()]
 
 
 def store_shard_part(part: ShardPart) -> dict[int, tuple[int, int, int]]:

@@ -2,6 +2,6 @@
 -- rows, less the files this shard stored before (a rerun after the main warehouse missed them).
 -- Bound: $part_paths, $stored_positions.
 insert into ingest_checked by name
-select * exclude (shard)
+select *
 from read_parquet($part_paths)
 where not list_contains($stored_positions, file_position)
