@@ -47,7 +47,7 @@ from activation.exporters.base import entry_kind
 from activation.lift_persons import LiftQuestion, combined, lift_rows_in, lift_rows_on_shards
 from activation.settings import LiftSettings
 from core.contract import INTENT_EVENT_TYPES
-from core.engine import ShardRunner, configured_shard_runner, run_here
+from core.engine import ShardRunner, given_or_configured, run_here
 from warehouse.as_of import newest_event_date
 from warehouse.db import open_warehouse
 from warehouse.shards import layout_of, read_layout
@@ -123,24 +123,25 @@ class LiftMeasurement:
         return document
 
 
-def lift(settings: LiftSettings) -> LiftMeasurement:
+def lift(settings: LiftSettings, shard_runner: ShardRunner | None = None) -> LiftMeasurement:
     """The lift job: the settings' export run (as-of date and version resolved) on their
-    destination, over their period."""
+    destination, over their period. A sharded warehouse's shards run by `shard_runner` when
+    given (a flow run's), else on the cluster $NORRUT_DASK_SCHEDULER names, else here."""
     if settings.as_of is None:
         raise ValueError("resolve the export run first (newest_export_as_of)")
     warehouse_path = settings.norrut_home().warehouse_path
 
-    def measure(shard_runner: ShardRunner) -> LiftMeasurement:
+    def measure(runner: ShardRunner) -> LiftMeasurement:
         return measure_lift(
             warehouse_path, settings.exports_path(), settings.segment, settings.as_of,
             settings.destination, export_version=settings.export_version, start=settings.start,
             end=settings.end, campaign=settings.campaign,
-            intent_types=settings.intent_types or INTENT_EVENT_TYPES, shard_runner=shard_runner)
+            intent_types=settings.intent_types or INTENT_EVENT_TYPES, shard_runner=runner)
 
     if read_layout(warehouse_path) is None:
         return measure(run_here)
-    with configured_shard_runner() as shard_runner:
-        return measure(shard_runner or run_here)
+    with given_or_configured(shard_runner) as runner:
+        return measure(runner or run_here)
 
 
 def measure_lift(

@@ -199,12 +199,13 @@ def export_segments(settings, progress: Progress | None = None, shard_runner=Non
     return export(settings, progress=_step_progress(progress), shard_runner=shard_runner)
 
 
-@step("measure-model-health", retries=2, retry_delay_seconds=10, reports_progress=True)
-def measure_model_health(settings, progress: Progress | None = None):
+@step("measure-model-health", retries=2, retry_delay_seconds=10, reports_progress=True,
+      runs_on_shards=True)
+def measure_model_health(settings, progress: Progress | None = None, shard_runner=None):
     # Retried only when the disk or MLflow store failed: the rows are remade in one transaction.
     from monitoring.health import monitor
 
-    return monitor(settings, progress=_step_progress(progress))
+    return monitor(settings, progress=_step_progress(progress), shard_runner=shard_runner)
 
 
 @step("find-export-run")
@@ -217,17 +218,17 @@ def find_export_run(exports_dir: str, segment: str, as_of: date | None,
     return resolved, export_version or newest_export_version(Path(exports_dir), segment, resolved)
 
 
-@step("measure-creatives", reports_progress=True)
-def measure_creatives(settings, progress: Progress | None = None):
+@step("measure-creatives", reports_progress=True, runs_on_shards=True)
+def measure_creatives(settings, progress: Progress | None = None, shard_runner=None):
     # Deterministic given the warehouse and the champion: no retries.
     from insight.creatives import creatives
 
-    return creatives(settings, progress=_step_progress(progress))
+    return creatives(settings, progress=_step_progress(progress), shard_runner=shard_runner)
 
 
-@step("measure-lift", retries=2, retry_delay_seconds=5)
-def measure_lift(settings):
+@step("measure-lift", retries=2, retry_delay_seconds=5, runs_on_shards=True)
+def measure_lift(settings, shard_runner=None):
     # Retried only when reading or writing a file fails; the counts are deterministic.
     from activation.lift import lift as measure
 
-    return measure(settings)
+    return measure(settings, shard_runner=shard_runner)

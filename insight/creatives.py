@@ -51,7 +51,7 @@ import pyarrow as pa
 
 from activation.scoring import feature_matrix
 from core.contract import ENGAGEMENT_EVENT_TYPES, INTENT_EVENT_TYPES
-from core.engine import ShardRunner, configured_shard_runner, run_here
+from core.engine import ShardRunner, given_or_configured, run_here
 from insight.exposures import (
     ExposureQuestion,
     ExposureRows,
@@ -116,9 +116,11 @@ class CreativeReport:
 
 
 def creatives(settings: CreativesSettings,
-              progress: StepProgress | None = None) -> CreativeReport:
+              progress: StepProgress | None = None,
+              shard_runner: ShardRunner | None = None) -> CreativeReport:
     """The creative report job: the home's warehouse and champion, as of the settings'
-    (resolved) date."""
+    (resolved) date. A sharded warehouse's shards run by `shard_runner` when given (a flow
+    run's), else on the cluster $NORRUT_DASK_SCHEDULER names, else here."""
     if settings.as_of is None:
         raise ValueError("resolve the as-of date first (warehouse.as_of.resolve_as_of)")
     home = settings.norrut_home()
@@ -126,9 +128,9 @@ def creatives(settings: CreativesSettings,
     if read_layout(home.warehouse_path) is None:
         return measure_creatives(home.warehouse_path, tracking_uri, home.exports_dir, settings,
                                  progress)
-    with configured_shard_runner() as shard_runner:
+    with given_or_configured(shard_runner) as runner:
         return measure_creatives(home.warehouse_path, tracking_uri, home.exports_dir, settings,
-                                 progress, shard_runner or run_here)
+                                 progress, runner or run_here)
 
 
 def check_event_types(settings: CreativesSettings) -> None:

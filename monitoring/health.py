@@ -34,7 +34,7 @@ import polars as pl
 import pyarrow as pa
 
 from activation.scoring import feature_matrix
-from core.engine import ShardRunner, configured_shard_runner, run_here
+from core.engine import ShardRunner, given_or_configured, run_here
 from features.catalog import CATALOG
 from models.metrics import evaluate
 from models.prediction import scorer_for
@@ -78,10 +78,13 @@ class ChampionFacts:
 
 
 def monitor(settings: MonitorSettings,
-            progress: Callable[[str, int, int], None] | None = None) -> HealthReport:
+            progress: Callable[[str, int, int], None] | None = None,
+            shard_runner: ShardRunner | None = None) -> HealthReport:
     """The monitor job on the settings' home: measure, store, log to MLflow, write the health
     file the portal shows. Raises nothing on a breach: the report's alarms say it (the flow
-    fails the run on them, after publishing the report)."""
+    fails the run on them, after publishing the report). A sharded warehouse's shards run by
+    `shard_runner` when given (a flow run's), else on the cluster $NORRUT_DASK_SCHEDULER names,
+    else here."""
     from monitoring.health_file import write_health
     from monitoring.tracking import log_health
 
@@ -92,9 +95,9 @@ def monitor(settings: MonitorSettings,
     if read_layout(home.warehouse_path) is None:
         report = measure_health(home.warehouse_path, tracking_uri, settings)
     else:
-        with configured_shard_runner() as shard_runner:
+        with given_or_configured(shard_runner) as runner:
             report = measure_health(home.warehouse_path, tracking_uri, settings,
-                                    shard_runner or run_here)
+                                    runner or run_here)
     step("logging to MLflow", 1, 3)
     report.monitoring_runs = log_health(tracking_uri, report)
     step("writing the health file", 2, 3)

@@ -186,6 +186,69 @@ def test_the_lift_on_shards_counts_as_the_single_machine(twins, monkeypatch):
             single.treated_ids_opted_out, single.holdout_unreachable)
 
 
+def _task_runs_of_last(flow_name: str, *, completed: bool = True) -> list:
+    """The task runs of the newest flow run of `flow_name` (which completed, if `completed`)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterId,
+    )
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])))
+        newest = max(runs, key=lambda run: run.created)
+        assert newest.state.is_completed() or not completed, newest.state
+        return client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[newest.id])))
+
+
+def test_as_flow_runs_on_the_cluster_each_shard_is_a_task_run(twins, prefect_harness,
+                                                              monkeypatch):
+    # given a Prefect server and the cluster configured, as the *-on-cluster deployments run
+    monkeypatch.setenv("PREFECT_API_URL", prefect_harness)
+    monkeypatch.setenv("NORRUT_DASK_SCHEDULER", twins.address)
+    from flows.creatives import creatives as creatives_flow
+    from flows.lift import lift as lift_flow
+    from flows.monitor import monitor as monitor_flow
+
+    settings = {"as_of": REPORTED_ON, "min_persons": 20, "tracking_uri": twins.tracking_uri}
+    # when the creative report and the lift run as flow runs
+    report = creatives_flow(CreativesSettings(home=str(twins.sharded.root), **settings))
+    creative_runs = [run.name for run in _task_runs_of_last("creatives")]
+    measurement = lift_flow(LiftSettings(
+        home=str(twins.sharded.root), exports_dir=str(twins.single.exports_dir),
+        segment="everyone", destination="generic", campaign="flow-run"))
+    lift_runs = [run.name for run in _task_runs_of_last("lift")]
+    try:
+        monitor_flow(MonitorSettings(home=str(twins.sharded.root), tracking_uri=twins.tracking_uri))
+    except ModelHealthAlarm:
+        pass  # the small world's drift: the run fails after its steps, as _monitor says
+    monitor_runs = [run.name for run in _task_runs_of_last("monitor", completed=False)]
+    # then each shard's share was a task run of its own, named by the step and the shard
+    shards = [f"shard-{n:03d}" for n in range(SHARDS)]
+    assert sorted(name for name in creative_runs if "-shard-" in name) == [
+        f"measure-creatives-{shard}" for shard in shards]
+    assert sorted(name for name in lift_runs if "-shard-" in name) == [
+        f"measure-lift-{shard}" for shard in shards]
+    # (the monitor's shards: once per matured scoring run, and once for its drift)
+    monitor_shard_runs = [name for name in monitor_runs if "-shard-" in name]
+    assert monitor_shard_runs and {name.rsplit("-", 2)[0] for name in monitor_shard_runs} == {
+        "measure-model-health"}
+    assert {name.split("-shard-")[1] for name in monitor_shard_runs} == {
+        f"{n:03d}" for n in range(SHARDS)}
+    # and the results are the direct run's
+    direct = measure_creatives(
+        twins.single.warehouse_path, twins.tracking_uri, twins.single.exports_dir,
+        CreativesSettings(home=str(twins.single.root), **settings))
+    assert report.rows.equals(direct.rows)
+    single = measure_lift(twins.single.warehouse_path, twins.single.exports_dir, "everyone",
+                          SCORED_ON, "generic", campaign="single-flow-run",
+                          measured_at=MEASURED_AT)
+    assert (measurement.treated, measurement.holdout) == (single.treated, single.holdout)
+
+
 def test_an_opted_out_person_leaves_the_backtest_on_shards_too(twins, monkeypatch, tmp_path):
     # (last: it erases a person from both twins)
     # given a scored person with an intent event in the run's horizon
