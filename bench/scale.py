@@ -1,7 +1,8 @@
 """Benchmark: the pipeline's steps on shards (ingest, opt-outs, the feature build, training,
 scoring, the export) on one simulated world, four ways in one run: the single-machine warehouse,
 a sharded warehouse with its shards run in the command's process, and the same on a Dask
-LocalCluster of 1 and of 2 worker processes (single-threaded).
+LocalCluster of 1 and of 2 worker processes sharing the machine's cores (`local:N`: each task
+slot a core, a shard task's DuckDB one thread).
 
 Each way runs in a fresh process, so its peak RSS is its own; a worker's peak RSS is read from
 the worker at the end. The opt-out step includes rewriting the files (every shard's, then the

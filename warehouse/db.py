@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from core.engine import task_threads
 from warehouse.migrations import migrate
 
 DEFAULT_MEMORY_LIMIT = "4GB"
@@ -51,7 +52,8 @@ def open_warehouse(
     memory_limit: str | None = None,
     threads: int | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Connect to the warehouse file; a writer also brings the schema up to date."""
+    """Connect to the warehouse file; a writer also brings the schema up to date. `threads`
+    unset: every core, or one in a Dask worker's shard task (core.engine.task_threads)."""
     path = Path(path)
     if read_only and not path.exists():
         raise WarehouseMissingError(f"no warehouse at {path}; run `norrut ingest` first")
@@ -62,7 +64,7 @@ def open_warehouse(
             con,
             None if read_only else path.parent / "tmp" / "duckdb",
             memory_limit or os.environ.get("NORRUT_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT),
-            threads,
+            threads if threads is not None else task_threads(),
         )
         if not read_only:
             migrate(con)

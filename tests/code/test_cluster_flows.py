@@ -5,6 +5,7 @@ fails, and the results equal the direct run's."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -51,8 +52,9 @@ def cluster_address(tmp_path_factory):
 
 @pytest.mark.parametrize(("value", "runner_kind", "options"), [
     ("", "ThreadPoolTaskRunner", None),
-    ("local:2", "DaskTaskRunner", {"n_workers": 2, "threads_per_worker": 1, "processes": True,
-                                   "dashboard_address": None}),
+    ("local:2", "DaskTaskRunner", {"n_workers": 2,
+                                   "threads_per_worker": max(1, (os.cpu_count() or 1) // 2),
+                                   "processes": True, "dashboard_address": None}),
     ("tcp://scheduler:8786", "DaskTaskRunner", None),
 ])
 def test_the_flows_task_runner_follows_the_scheduler_setting(value, runner_kind, options,
