@@ -18,7 +18,7 @@ from activation.exporters.base import AUDIENCE_COLUMNS
 from activation.settings import ScoreSettings
 from core.engine import ShardRunner, given_or_configured, run_here
 from models.prediction import scorer_for
-from models.registry import LoadedModel, load_champion, load_version
+from models.registry import LoadedModel, load_champion
 from models.settings import DEFAULT_MODEL_NAME
 from models.threads import configure_threads
 from warehouse.db import open_warehouse
@@ -146,13 +146,13 @@ def _stored(con, frame: pl.DataFrame, scores: np.ndarray, as_of: date, champion:
 
 @dataclass(frozen=True)
 class ShardScoring:
-    """A shard's task of a scoring run: paths and the model version, never a connection."""
+    """A shard's task of a scoring run: its path and the champion, never a connection."""
 
     shard_path: str
     as_of: date
-    tracking_uri: str
-    model_name: str
-    model_version: str
+    # loaded from MLflow once, by the command: every shard scores with the same object, and a
+    # worker imports no MLflow (a fresh worker's first import of it cost seconds a shard)
+    champion: LoadedModel
 
 
 def _score_shards(warehouse_path: str | os.PathLike[str], layout: ShardLayout, as_of: date,
@@ -160,13 +160,12 @@ def _score_shards(warehouse_path: str | os.PathLike[str], layout: ShardLayout, a
                   step: Callable[[str], None], started: float,
                   shard_runner: ShardRunner | None) -> ScoreResult:
     """score_persons of a sharded warehouse: each shard scores its eligible persons with the
-    champion (the version resolved here, so every shard uses the same one, even if the alias
-    moves meanwhile); the main warehouse stores them all in one transaction, as one machine."""
+    champion loaded here (so every shard uses the same version, even if the alias moves
+    meanwhile); the main warehouse stores them all in one transaction, as one machine."""
     step("loading the champion model")
     champion = load_champion(tracking_uri, model_name)
     step(f"scoring the persons of {layout.shard_count} shards")
-    tasks = [ShardScoring(str(path), as_of, tracking_uri, champion.name, champion.version)
-             for path in layout.shard_paths()]
+    tasks = [ShardScoring(str(path), as_of, champion) for path in layout.shard_paths()]
     scoring_started = time.perf_counter()
     with given_or_configured(shard_runner) as runner:
         scored = pl.concat((runner or run_here)(score_shard, tasks))
@@ -188,8 +187,8 @@ def score_shard(task: ShardScoring) -> pl.DataFrame:
     if frame.is_empty():
         return pl.DataFrame(schema={"person_id": pl.String, "id_type": pl.String,
                                     "score": pl.Float64})
-    model = load_version(task.tracking_uri, task.model_name, task.model_version)
-    scores = scorer_for(model.model).scores(feature_matrix(frame, model.feature_names))
+    champion = task.champion
+    scores = scorer_for(champion.model).scores(feature_matrix(frame, champion.feature_names))
     return frame.select("person_id", "id_type").with_columns(
         pl.Series("score", scores, dtype=pl.Float64))
 
