@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from activation.exporters.base import AUDIENCE_COLUMNS
 from activation.settings import ScoreSettings
-from core.engine import ShardRunner, given_or_configured, run_here
+from core.engine import ShardRunner, given_or_configured, run_here, task_threads
 from models.prediction import scorer_for
 from models.registry import LoadedModel, load_champion
 from models.settings import DEFAULT_MODEL_NAME
@@ -188,7 +188,9 @@ def score_shard(task: ShardScoring) -> pl.DataFrame:
         return pl.DataFrame(schema={"person_id": pl.String, "id_type": pl.String,
                                     "score": pl.Float64})
     champion = task.champion
-    scores = scorer_for(champion.model).scores(feature_matrix(frame, champion.feature_names))
+    # one thread inside a Dask worker, as its DuckDB: each worker thread runs a shard task
+    scores = scorer_for(champion.model).scores(feature_matrix(frame, champion.feature_names),
+                                               task_threads())
     return frame.select("person_id", "id_type").with_columns(
         pl.Series("score", scores, dtype=pl.Float64))
 

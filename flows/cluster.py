@@ -20,7 +20,7 @@ from prefect.context import FlowRunContext
 from prefect.futures import wait
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from core.engine import ShardRunner, configured_engine, local_cluster_options
+from core.engine import ShardRunner, configured_engine, local_cluster, local_cluster_options
 from core.settings import DEFAULT_LOCK_WAIT_SECONDS
 from warehouse.status import is_writer_lock_conflict
 
@@ -50,7 +50,7 @@ class EngineTaskRunner(ThreadPoolTaskRunner):
 
         if engine.kind == "cluster":
             return DaskTaskRunner(address=engine.address)
-        return DaskTaskRunner(cluster_class="distributed.LocalCluster",
+        return DaskTaskRunner(cluster_class=local_cluster,
                               cluster_kwargs=local_cluster_options(engine))
 
 

@@ -24,6 +24,7 @@ from prefect.client.schemas.filters import (
 )
 from typer.testing import CliRunner
 
+from core.engine import local_cluster
 from flows import cluster
 from norrut.cli.app import build_app
 from simulator.world import WorldSettings, simulate_world
@@ -54,7 +55,11 @@ def cluster_address(tmp_path_factory):
     ("", "ThreadPoolTaskRunner", None),
     ("local:2", "DaskTaskRunner", {"n_workers": 2,
                                    "threads_per_worker": max(1, (os.cpu_count() or 1) // 2),
-                                   "processes": True, "dashboard_address": None}),
+                                   "processes": True, "dashboard_address": None,
+                                   "env": dict.fromkeys(
+                                       ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                                        "OPENBLAS_NUM_THREADS"),
+                                       str(max(1, (os.cpu_count() or 1) // 2)))}),
     ("tcp://scheduler:8786", "DaskTaskRunner", None),
 ])
 def test_the_flows_task_runner_follows_the_scheduler_setting(value, runner_kind, options,
@@ -67,7 +72,7 @@ def test_the_flows_task_runner_follows_the_scheduler_setting(value, runner_kind,
     if value.startswith("tcp://"):
         assert runner.address == value
     if options is not None:
-        assert runner.cluster_class == "distributed.LocalCluster"
+        assert runner.cluster_class is local_cluster
         assert runner.cluster_kwargs == options
 
 

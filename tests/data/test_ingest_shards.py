@@ -8,6 +8,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import os
 from datetime import date
 
 import duckdb
@@ -171,6 +172,19 @@ def test_the_engine_is_chosen_by_the_scheduler_setting(value, engine):
 def test_a_scheduler_setting_that_names_no_engine_is_refused(value):
     with pytest.raises(EngineConfigError, match="NORRUT_DASK_SCHEDULER"):
         engine_from(value)
+
+
+@pytest.mark.slow
+def test_a_local_cluster_keeps_its_thread_limits_out_of_the_commands_environment(monkeypatch):
+    # given a command whose own OpenMP threads are not limited
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    # when it starts a LocalCluster of two workers
+    with dask_client(engine_from("local:2")) as client:
+        workers = client.run(lambda: os.environ.get("OMP_NUM_THREADS"))
+        # then its own LightGBM may still use every core (distributed's Nanny would set 1)
+        assert "OMP_NUM_THREADS" not in os.environ
+    # and each worker is limited to its own share of the cores
+    assert list(workers.values()) == [str(max(1, (os.cpu_count() or 1) // 2))] * 2
 
 
 def test_sharded_ingest_here_equals_the_single_machine(world, reference, tmp_path):
