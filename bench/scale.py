@@ -16,6 +16,7 @@ shards are added. --world reuses a world `norrut simulate --faults` made before.
     .venv/bin/python bench/scale.py [--persons 20000] [--days 30] [--shards 4] [--repeats 1]
     .venv/bin/python bench/scale.py --persons-per-shard 5000 --shards 2 4 8
     .venv/bin/python bench/scale.py --world /tmp/world-250k --shards 4 --steps ingest
+    .venv/bin/python bench/scale.py --world /tmp/world-1e8 --ways dask-2 --train-snapshots 1
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def main():
 
     way, world, folder, shards = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
     chosen = sys.argv[5].split(",")
+    train_options = json.loads(sys.argv[6])
     warehouse = folder / "warehouse.duckdb"  # the home's (core/home.py)
     home = {"home": str(folder)}
     result = {}
@@ -82,12 +84,12 @@ def main():
         result["features_seconds"] = time.perf_counter() - started
         result["persons"] = built.persons
         # the model chain, on the same date: train (and promote), score everyone, export
-        for step, job, settings in (("train", train, TrainSettings),
-                                    ("score", score, ScoreSettings),
-                                    ("export", export, ExportSettings)):
+        for step, job, settings, options in (("train", train, TrainSettings, train_options),
+                                             ("score", score, ScoreSettings, {}),
+                                             ("export", export, ExportSettings, {})):
             if step in chosen:
                 started = time.perf_counter()
-                job(settings(**home, as_of=as_of), shard_runner=runner)
+                job(settings(**home, **options, as_of=as_of), shard_runner=runner)
                 result[f"{step}_seconds"] = time.perf_counter() - started
 
     if way.startswith("dask-"):
@@ -114,7 +116,8 @@ def _simulate(folder: Path, persons: int, days: int) -> Path:
     return world
 
 
-def _one_way(way: str, world: Path, shards: int, steps: tuple[str, ...]) -> dict:
+def _one_way(way: str, world: Path, shards: int, steps: tuple[str, ...],
+             train_options: dict[str, int]) -> dict:
     with tempfile.TemporaryDirectory(prefix=f"norrut-scale-{way}-") as folder:
         script = Path(folder) / "one_way.py"
         script.write_text(ONE_WAY, encoding="utf-8")
@@ -122,7 +125,7 @@ def _one_way(way: str, world: Path, shards: int, steps: tuple[str, ...]) -> dict
         env.pop("NORRUT_DASK_SCHEDULER", None)
         env.pop("MLFLOW_TRACKING_URI", None)
         done = subprocess.run([sys.executable, str(script), way, str(world), folder, str(shards),
-                               ",".join(steps)],
+                               ",".join(steps), json.dumps(train_options)],
                               cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise SystemExit(f"{way} failed:\n{done.stderr[-3000:]}")
@@ -134,11 +137,11 @@ def _load() -> str:
 
 
 def _measure(world: Path, shards: int, repeats: int, steps: tuple[str, ...],
-             ways: tuple[str, ...]) -> None:
+             ways: tuple[str, ...], train_options: dict[str, int]) -> None:
     runs: dict[str, list[dict]] = {way: [] for way in ways}
     for _ in range(repeats):
         for way in ways:  # side by side, in turn, so a change in load touches every way
-            runs[way].append(_one_way(way, world, shards, steps))
+            runs[way].append(_one_way(way, world, shards, steps, train_options))
             # each run as it ends: a long run cut short keeps what it measured
             print(f"# {way} (load {_load()}): {json.dumps(runs[way][-1])}", flush=True)
 
@@ -147,7 +150,8 @@ def _measure(world: Path, shards: int, repeats: int, steps: tuple[str, ...],
 
     rows, persons = runs["single"][0]["rows"], runs["single"][0]["persons"]
     print(f"\n{world.name}: {rows:,} rows, {persons:,} persons with features, {shards} shards, "
-          f"medians of {repeats}, load {_load()}")
+          f"medians of {repeats}, load {_load()}"
+          + "".join(f", {name} {value}" for name, value in train_options.items()))
     header = "".join(f" {step + ' s':>11} {'x single':>8}" for step in steps)
     print(f"{'way':<12}{header} {'ingest rows/s':>13} {'main RSS':>9} {'worker RSS':>11}")
     for way in ways:
@@ -174,19 +178,24 @@ def main() -> None:
                         help="a world made by `norrut simulate --faults` (not simulated again)")
     parser.add_argument("--ways", nargs="+", choices=WAYS, default=list(WAYS),
                         help="the ways measured (the single machine always runs: the ratios' base)")
+    parser.add_argument("--train-snapshots", type=int, default=None,
+                        help="training snapshots (default: TrainSettings'); fewer keep a big "
+                             "world's training set in this machine's memory")
     args = parser.parse_args()
+    train_options = ({} if args.train_snapshots is None
+                     else {"n_training_snapshots": args.train_snapshots})
     ways = tuple(way for way in WAYS if way in {"single", *args.ways})
     steps = tuple(step for step in STEPS if step in {"ingest", "optout", "features", *args.steps})
     print(f"machine: {os.cpu_count()} cores, load {_load()}")
     with tempfile.TemporaryDirectory(prefix="norrut-scale-") as folder:
         for shards in args.shards:
             if args.world is not None:
-                _measure(args.world, shards, args.repeats, steps, ways)
+                _measure(args.world, shards, args.repeats, steps, ways, train_options)
                 continue
             persons = (args.persons if args.persons_per_shard is None
                        else args.persons_per_shard * shards)
             world = _simulate(Path(folder), persons, args.days)
-            _measure(world, shards, args.repeats, steps, ways)
+            _measure(world, shards, args.repeats, steps, ways, train_options)
 
 
 if __name__ == "__main__":
