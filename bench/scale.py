@@ -7,7 +7,9 @@ slot a core, a shard task's DuckDB one thread).
 Each way runs in a fresh process, so its peak RSS is its own; a worker's peak RSS is read from
 the worker at the end. The opt-out step includes rewriting the files (every shard's, then the
 main file's), as the optout job does; the features, the model (trained and promoted), the
-scores and the default segments' files are for the day after the newest event.
+scores and the default segments' files are for the day after the newest event. Scoring runs
+twice, "score" then "rescore" on the same workers: the first includes a fresh worker process's
+first import of LightGBM (once per worker on a running cluster, at every command with local:N).
 On a 2-core machine no speed-up is expected: the figures are the overhead of sharding and of
 Dask, as ratios to the single machine, and the memory per worker. With --persons-per-shard, the
 world grows with the shard count (fixed shard size), to show a worker's memory stays flat as
@@ -16,7 +18,8 @@ shards are added. --world reuses a world `norrut simulate --faults` made before.
     .venv/bin/python bench/scale.py [--persons 20000] [--days 30] [--shards 4] [--repeats 1]
     .venv/bin/python bench/scale.py --persons-per-shard 5000 --shards 2 4 8
     .venv/bin/python bench/scale.py --world /tmp/world-250k --shards 4 --steps ingest
-    .venv/bin/python bench/scale.py --world /tmp/world-1e8 --ways dask-2 --train-snapshots 1
+    .venv/bin/python bench/scale.py --world /tmp/world-1e8 --steps score rescore export \
+        --champion-home /tmp/home-1e7   # its champion: 1e8 persons do not train on one machine
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 WAYS = ("single", "shards-here", "dask-1", "dask-2")
 # ingest, opt-outs and the feature build always run (the later steps need them)
-STEPS = ("ingest", "optout", "features", "train", "score", "export")
+# "rescore" scores the same date again on the same workers: a running cluster's steady state,
+# where "score" includes a fresh worker's first import of LightGBM
+STEPS = ("ingest", "optout", "features", "train", "score", "rescore", "export")
 
 ONE_WAY = """
 import json, resource, sys, time
@@ -58,11 +63,15 @@ def main():
     way, world, folder, shards = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
     chosen = sys.argv[5].split(",")
     train_options = json.loads(sys.argv[6])
+    champion_home = sys.argv[7]
     warehouse = folder / "warehouse.duckdb"  # the home's (core/home.py)
     home = {"home": str(folder)}
     result = {}
     if way != "single":
         create_shards(warehouse, shards)
+    if champion_home:  # its registry, the champion's artifacts read where they are
+        import shutil
+        shutil.copytree(Path(champion_home) / "mlflow", folder / "mlflow")
 
     def steps(runner):
         started = time.perf_counter()
@@ -86,6 +95,7 @@ def main():
         # the model chain, on the same date: train (and promote), score everyone, export
         for step, job, settings, options in (("train", train, TrainSettings, train_options),
                                              ("score", score, ScoreSettings, {}),
+                                             ("rescore", score, ScoreSettings, {}),
                                              ("export", export, ExportSettings, {})):
             if step in chosen:
                 started = time.perf_counter()
@@ -117,7 +127,7 @@ def _simulate(folder: Path, persons: int, days: int) -> Path:
 
 
 def _one_way(way: str, world: Path, shards: int, steps: tuple[str, ...],
-             train_options: dict[str, int]) -> dict:
+             train_options: dict[str, int], champion_home: Path | None) -> dict:
     with tempfile.TemporaryDirectory(prefix=f"norrut-scale-{way}-") as folder:
         script = Path(folder) / "one_way.py"
         script.write_text(ONE_WAY, encoding="utf-8")
@@ -125,10 +135,13 @@ def _one_way(way: str, world: Path, shards: int, steps: tuple[str, ...],
         env.pop("NORRUT_DASK_SCHEDULER", None)
         env.pop("MLFLOW_TRACKING_URI", None)
         done = subprocess.run([sys.executable, str(script), way, str(world), folder, str(shards),
-                               ",".join(steps), json.dumps(train_options)],
+                               ",".join(steps), json.dumps(train_options),
+                               "" if champion_home is None else str(champion_home)],
                               cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0:
-            raise SystemExit(f"{way} failed:\n{done.stderr[-3000:]}")
+            # a negative code is the signal that killed it (-9: most often out of memory)
+            raise SystemExit(f"{way} failed with exit code {done.returncode}:\n"
+                             f"{done.stderr[-3000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -137,11 +150,12 @@ def _load() -> str:
 
 
 def _measure(world: Path, shards: int, repeats: int, steps: tuple[str, ...],
-             ways: tuple[str, ...], train_options: dict[str, int]) -> None:
+             ways: tuple[str, ...], train_options: dict[str, int],
+             champion_home: Path | None) -> None:
     runs: dict[str, list[dict]] = {way: [] for way in ways}
     for _ in range(repeats):
         for way in ways:  # side by side, in turn, so a change in load touches every way
-            runs[way].append(_one_way(way, world, shards, steps, train_options))
+            runs[way].append(_one_way(way, world, shards, steps, train_options, champion_home))
             # each run as it ends: a long run cut short keeps what it measured
             print(f"# {way} (load {_load()}): {json.dumps(runs[way][-1])}", flush=True)
 
@@ -181,6 +195,9 @@ def main() -> None:
     parser.add_argument("--train-snapshots", type=int, default=None,
                         help="training snapshots (default: TrainSettings'); fewer keep a big "
                              "world's training set in this machine's memory")
+    parser.add_argument("--champion-home", type=Path, default=None,
+                        help="score and export with this home's champion instead of training "
+                             "one (a world too big to train on one machine: leave out train)")
     args = parser.parse_args()
     train_options = ({} if args.train_snapshots is None
                      else {"n_training_snapshots": args.train_snapshots})
@@ -190,12 +207,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="norrut-scale-") as folder:
         for shards in args.shards:
             if args.world is not None:
-                _measure(args.world, shards, args.repeats, steps, ways, train_options)
+                _measure(args.world, shards, args.repeats, steps, ways, train_options,
+                         args.champion_home)
                 continue
             persons = (args.persons if args.persons_per_shard is None
                        else args.persons_per_shard * shards)
             world = _simulate(Path(folder), persons, args.days)
-            _measure(world, shards, args.repeats, steps, ways, train_options)
+            _measure(world, shards, args.repeats, steps, ways, train_options, args.champion_home)
 
 
 if __name__ == "__main__":
