@@ -44,6 +44,14 @@ def _configure(con: duckdb.DuckDBPyConnection, temp_dir: Path | None, memory_lim
     con.execute("set timezone = 'UTC'")
 
 
+def spill_folder_of(path: str | os.PathLike[str]) -> Path:
+    """Where DuckDB spills a writer's intermediate results for the file at `path`: a folder of
+    its own, since DuckDB names its spill files alike in every process (two shards' writers in
+    one folder, two Dask workers at once, corrupted each other's spill files)."""
+    path = Path(path)
+    return path.parent / "tmp" / "duckdb" / path.stem
+
+
 @contextmanager
 def open_warehouse(
     path: str | os.PathLike[str],
@@ -62,7 +70,7 @@ def open_warehouse(
     try:
         _configure(
             con,
-            None if read_only else path.parent / "tmp" / "duckdb",
+            None if read_only else spill_folder_of(path),
             memory_limit or os.environ.get("NORRUT_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT),
             threads if threads is not None else task_threads(),
         )

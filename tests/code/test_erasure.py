@@ -32,7 +32,7 @@ from activation.exporters import EXPORTERS
 from activation.exporters.the_trade_desk import TheTradeDeskExporter
 from tests.event_files import good_event, write_jsonl
 from warehouse.compaction import compact_warehouse, fresh_path_for
-from warehouse.db import open_warehouse
+from warehouse.db import open_warehouse, spill_folder_of
 from warehouse.ingest.loading import ingest_inbox
 from warehouse.optout import apply_optouts
 
@@ -289,7 +289,7 @@ def test_a_copy_left_by_a_killed_compaction_is_removed_by_the_next(erased_wareho
 
 def test_the_spill_folder_keeps_no_file_after_compaction(erased_warehouse):
     # given a spill file DuckDB left in the warehouse's temporary folder
-    spill = erased_warehouse.parent / "tmp" / "duckdb" / "duckdb_temp_storage-0.tmp"
+    spill = spill_folder_of(erased_warehouse) / "duckdb_temp_storage-0.tmp"
     spill.parent.mkdir(parents=True, exist_ok=True)
     spill.write_bytes(b"cookie-000003")
     # when compacting, then the folder is empty

@@ -86,3 +86,30 @@ def test_the_lock_is_released_when_the_run_fails(home):
     with warehouse_writer_lock(home.warehouse_path, home.locks_dir,
                                run_name="next", wait_seconds=0):
         pass
+
+
+def _spill_into(path: str) -> int:
+    """Write a table and group it under a memory limit small enough that DuckDB spills."""
+    from warehouse.db import open_warehouse
+
+    with open_warehouse(path, memory_limit="100MB", threads=1) as con:
+        con.execute("create table hashed as select range as id, md5(range::varchar) as digest "
+                    "from range(3000000)")
+        return con.execute("select count(*) from (select digest, count(*) from hashed "
+                           "group by digest order by digest)").fetchone()[0]
+
+
+def test_two_files_of_one_folder_spill_at_once_without_harm(tmp_path):
+    # given two DuckDB files side by side, as a sharded warehouse's shards are
+    import multiprocessing
+
+    from warehouse.db import spill_folder_of
+
+    paths = [str(tmp_path / "shard-000.duckdb"), str(tmp_path / "shard-001.duckdb")]
+    # when two processes write them at once, each spilling to disk (as two Dask workers do)
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        counts = pool.map(_spill_into, paths)
+    # then both finish with every row: DuckDB names its spill files alike in every process,
+    # so each file spills to a folder of its own
+    assert counts == [3_000_000, 3_000_000]
+    assert spill_folder_of(paths[0]) != spill_folder_of(paths[1])
