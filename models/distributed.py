@@ -7,8 +7,9 @@ them from there, so the training rows never all pass through the command.
 What needs rows in the command's memory gets bounded ones: a random sample of at most
 `distributed_sample_rows` training rows (the logistic baseline, the model's input example) and
 as many validation rows (the leakage check, the blend weight, the calibration), spread over
-the shards by their share; the test snapshot comes whole (one row per person), because the test
-metrics and the promotion step judge every person of it."""
+the shards by their share; the test snapshot comes within its bound (TrainSettings.
+max_evaluation_rows), the same rows one machine takes, because the promotion step judges the
+model on those rows again."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from core.engine import SCHEDULER_ENV_VAR, Engine, configured_engine, runner_on
 from features.build import NoEventsBeforeError
 from features.catalog import FEATURE_NAMES
 from features.sharded import staged_catalog
-from models.datasets import SnapshotPlan, TrainingSets
+from models.datasets import SnapshotPlan, TrainingSets, bounded_snapshot
 from models.estimators import lightgbm_options
 from models.settings import LightGBMParams
 from models.sharded import ShardSnapshots, labelled_snapshots_of_shard, plan_fitted_to_shards
@@ -70,8 +71,9 @@ class ShardStagedRows:
 @dataclass(frozen=True)
 class StagedShardRows:
     """What a shard's task sends back: its training rows' count and their positives' (0: no
-    file written), a sample of them, a sample of its validation rows and its whole test
-    snapshot (None: no event of the shard precedes that date)."""
+    file written), a sample of them, a sample of its validation rows and its test snapshot's
+    rows within the bound, with their sample_key (None: no event of the shard precedes that
+    date)."""
 
     training_rows: int
     training_positives: int
@@ -82,7 +84,7 @@ class StagedShardRows:
 
 @dataclass(frozen=True)
 class StagedTrainingSets:
-    """The sets of a distributed fit: the bounded samples and the whole test snapshot (as
+    """The sets of a distributed fit: the bounded samples and the test snapshot (as
     TrainingSets), the staged Parquet files of every training row, how many rows they hold and
     how many of those are positive."""
 
@@ -106,12 +108,13 @@ def training_rows_staging(layout: ShardLayout) -> Iterator[Path]:
 
 def staged_training_sets_of_shards(warehouse_path: str | os.PathLike[str], layout: ShardLayout,
                                    plan: SnapshotPlan, intent_types: tuple[str, ...],
-                                   client, staging: Path, sample_rows: int,
-                                   seed: int) -> tuple[SnapshotPlan, StagedTrainingSets]:
+                                   client, staging: Path, sample_rows: int, seed: int,
+                                   max_test_rows: int | None
+                                   ) -> tuple[SnapshotPlan, StagedTrainingSets]:
     """The plan fitted to the shards' events, as training_sets_of_shards fits it, and its sets
     staged: every training row written by its shard to `staging`, samples of the training and
-    validation rows and the whole test snapshot gathered here, ordered as one machine orders
-    them."""
+    validation rows and the test snapshot (at most `max_test_rows`, one machine's rows)
+    gathered here, ordered as one machine orders them."""
     run = runner_on(client)
     plan = plan_fitted_to_shards(layout, plan, run)
     per_shard_rows = math.ceil(sample_rows / layout.shard_count)
@@ -119,26 +122,29 @@ def staged_training_sets_of_shards(warehouse_path: str | os.PathLike[str], layou
         tasks = [ShardStagedRows(
             ShardSnapshots(str(path), str(catalog_path), (*plan.training, plan.validation,
                                                           plan.test), plan.horizon_days,
-                           tuple(intent_types)),
+                           tuple(intent_types),
+                           (*(None for _ in plan.training), None, max_test_rows)),
             str(staging / f"{path.stem}.parquet"), per_shard_rows, seed)
             for path in layout.shard_paths()]
         staged = run(stage_rows_of_shard, tasks)
-    sets = TrainingSets(*(_gathered([getattr(shard, name) for shard in staged], as_of)
-                          for name, as_of in (("training_sample", plan.training[-1]),
-                                              ("validation_sample", plan.validation),
-                                              ("test", plan.test))))
+    sets = TrainingSets(*(_gathered([getattr(shard, name) for shard in staged], as_of, bound)
+                          for name, as_of, bound in (
+                              ("training_sample", plan.training[-1], None),
+                              ("validation_sample", plan.validation, None),
+                              ("test", plan.test, max_test_rows))))
     paths = tuple(task.training_rows_path for task, shard in zip(tasks, staged, strict=True)
                   if shard.training_rows)
     return plan, StagedTrainingSets(sets, paths, sum(shard.training_rows for shard in staged),
                                     sum(shard.training_positives for shard in staged))
 
 
-def _gathered(parts: list[pl.DataFrame | None], as_of) -> pl.DataFrame:
-    """The shards' parts of one set in one machine's order (snapshot, then person)."""
+def _gathered(parts: list[pl.DataFrame | None], as_of, max_rows: int | None) -> pl.DataFrame:
+    """The shards' parts of one set in one machine's order (snapshot, then person), at most
+    `max_rows` of them as bounded_snapshot keeps them."""
     present = [part for part in parts if part is not None]
     if not present:
         raise NoEventsBeforeError(f"no events before {as_of.isoformat()} in any shard")
-    return pl.concat(present).sort("as_of_date", "person_id")
+    return bounded_snapshot(present, max_rows).sort("as_of_date", "person_id")
 
 
 def stage_rows_of_shard(task: ShardStagedRows) -> StagedShardRows:

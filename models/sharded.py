@@ -16,8 +16,10 @@ from core.engine import ShardRunner
 from features.build import NoEventsBeforeError
 from features.sharded import replace_catalog_copy, staged_catalog
 from models.datasets import (
+    RowBounds,
     SnapshotPlan,
     TrainingSets,
+    bounded_snapshot,
     check_plan_against_span,
     event_span,
     fit_plan_to_first_event,
@@ -36,18 +38,20 @@ class ShardSnapshots:
     dates: tuple[date, ...]  # the training snapshots, then the validation's, then the test's
     horizon_days: int
     intent_types: tuple[str, ...]
+    max_rows: tuple[int | None, ...]  # each date's bound (RowBounds.of_dates)
 
 
 def training_sets_of_shards(warehouse_path: str | os.PathLike[str], layout: ShardLayout,
                             plan: SnapshotPlan, intent_types: tuple[str, ...],
-                            shard_runner: ShardRunner) -> tuple[SnapshotPlan, TrainingSets]:
+                            shard_runner: ShardRunner,
+                            bounds: RowBounds = RowBounds()) -> tuple[SnapshotPlan, TrainingSets]:
     """The plan fitted to the shards' events (fit_plan_to_data, check_plan_against_data over
     all of them) and its training, validation and test sets, as build_training_sets gives them
     on one machine."""
     plan = plan_fitted_to_shards(layout, plan, shard_runner)
     snapshots = labelled_snapshots_of_shards(
         warehouse_path, layout, (*plan.training, plan.validation, plan.test), plan.horizon_days,
-        intent_types, shard_runner)
+        intent_types, shard_runner, bounds.of_dates(plan))
     return plan, TrainingSets(pl.concat(snapshots[:-2]), snapshots[-2], snapshots[-1])
 
 
@@ -67,19 +71,23 @@ def plan_fitted_to_shards(layout: ShardLayout, plan: SnapshotPlan,
 def labelled_snapshots_of_shards(warehouse_path: str | os.PathLike[str], layout: ShardLayout,
                                  dates: tuple[date, ...], horizon_days: int,
                                  intent_types: tuple[str, ...],
-                                 shard_runner: ShardRunner) -> list[pl.DataFrame]:
-    """labelled_snapshot of each date over every shard: each date's rows from all shards,
-    ordered by person_id as one machine orders them."""
+                                 shard_runner: ShardRunner,
+                                 max_rows: tuple[int | None, ...] | None = None
+                                 ) -> list[pl.DataFrame]:
+    """labelled_snapshot of each date over every shard, within the date's bound in `max_rows`
+    (None: no bound): each date's rows from all shards, the rows and the order one machine
+    gives."""
+    max_rows = max_rows or tuple(None for _ in dates)
     with staged_catalog(warehouse_path, layout, "training") as catalog_path:
         tasks = [ShardSnapshots(str(path), str(catalog_path), dates, horizon_days,
-                                tuple(intent_types)) for path in layout.shard_paths()]
+                                tuple(intent_types), max_rows) for path in layout.shard_paths()]
         per_shard = shard_runner(labelled_snapshots_of_shard, tasks)
     snapshots = []
     for index, as_of in enumerate(dates):
         parts = [shard[index] for shard in per_shard if shard[index] is not None]
         if not parts:
             raise NoEventsBeforeError(f"no events before {as_of.isoformat()} in any shard")
-        snapshots.append(pl.concat(parts).sort("person_id"))
+        snapshots.append(bounded_snapshot(parts, max_rows[index]))
     return snapshots
 
 
@@ -98,12 +106,13 @@ def event_span_of_shard(task: ShardEventSpan) -> tuple[date | None, date | None]
 
 def labelled_snapshots_of_shard(task: ShardSnapshots) -> list[pl.DataFrame | None]:
     """A shard's task: its catalog copy replaced and each date's features built and labelled,
-    in one transaction (a killed run leaves the shard as it was); None for a date no event of
-    the shard precedes (nobody of the shard is profiled then)."""
+    in one transaction (a killed run leaves the shard as it was), at most the date's bound of
+    rows with their sample_key (for bounded_snapshot); None for a date no event of the shard
+    precedes (nobody of the shard is profiled then)."""
     with open_warehouse(task.shard_path) as con, one_transaction(con):
         replace_catalog_copy(con, task.catalog_path)
         first = event_span(con)[0]
         return [None if first is None or first >= as_of else
                 labelled_snapshot_in_transaction(con, as_of, task.horizon_days,
-                                                  task.intent_types)
-                for as_of in task.dates]
+                                                  task.intent_types, max_rows)
+                for as_of, max_rows in zip(task.dates, task.max_rows, strict=True)]

@@ -32,6 +32,7 @@ from core.engine import (
 from core.home import NorrutHome
 from features.catalog import FEATURE_NAMES, FEATURE_SET_VERSION, feature_list_text
 from models.datasets import (
+    RowBounds,
     SnapshotPlan,
     TrainingSets,
     build_training_sets,
@@ -196,7 +197,7 @@ def train_model(settings: TrainSettings, home: NorrutHome,
         with dask_client(engine) as client, training_rows_staging(layout) as staging:
             plan, staged = staged_training_sets_of_shards(
                 home.warehouse_path, layout, plan, settings.intent_types, client, staging,
-                settings.distributed_sample_rows, settings.seed)
+                settings.distributed_sample_rows, settings.seed, settings.max_evaluation_rows)
             sets = staged.sets
             check_positives(sets, settings.min_positives)
             outcome = dataclasses.replace(
@@ -204,7 +205,9 @@ def train_model(settings: TrainSettings, home: NorrutHome,
                     _fit_on_cluster, client, staged, settings.distributed_boosting_rounds)),
                 staged_training=(staged.training_rows, staged.training_positives))
     else:
-        plan, sets = _training_sets(home, plan, settings.intent_types, shard_runner)
+        plan, sets = _training_sets(home, plan, settings.intent_types, shard_runner,
+                                    RowBounds(settings.max_training_rows,
+                                              settings.max_evaluation_rows))
         check_positives(sets, settings.min_positives)
         outcome = fit_and_evaluate(settings, plan, sets, step)
     step("logging the run and registering the model")
@@ -226,18 +229,19 @@ def _fit_on_cluster(client, staged: StagedTrainingSets, rounds: int, X_train, y_
 
 
 def _training_sets(home: NorrutHome, plan: SnapshotPlan, intent_types: tuple[str, ...],
-                   shard_runner: ShardRunner | None) -> tuple[SnapshotPlan, TrainingSets]:
-    """The plan fitted to the data and its sets: from the home's warehouse, or gathered from its
-    shards when it is sharded (by `shard_runner` when given, else on the Dask cluster
-    $NORRUT_DASK_SCHEDULER names, else here)."""
+                   shard_runner: ShardRunner | None,
+                   bounds: RowBounds) -> tuple[SnapshotPlan, TrainingSets]:
+    """The plan fitted to the data and its sets within `bounds`: from the home's warehouse, or
+    gathered from its shards when it is sharded (by `shard_runner` when given, else on the Dask
+    cluster $NORRUT_DASK_SCHEDULER names, else here)."""
     layout = read_layout(home.warehouse_path)
     if layout is None:
         with open_warehouse(home.warehouse_path) as con:
             plan = fit_plan_to_data(con, plan)
-            return plan, build_training_sets(con, plan, intent_types)
+            return plan, build_training_sets(con, plan, intent_types, bounds)
     with given_or_configured(shard_runner) as runner:
         return training_sets_of_shards(home.warehouse_path, layout, plan, intent_types,
-                                       runner or run_here)
+                                       runner or run_here, bounds)
 
 
 def promote(settings: PromoteSettings) -> PromotionResult:
@@ -257,16 +261,21 @@ def promote(settings: PromoteSettings) -> PromotionResult:
     test_snapshot = date.fromisoformat(run.data.params["test_snapshot"])
     horizon_days = int(run.data.params["horizon_days"])
     intent_types = tuple(run.data.params["intent_types"].split(","))
+    # the test rows the version was judged on at training (a run before the bound: every row)
+    max_rows = (int(run.data.params["max_evaluation_rows"])
+                if "max_evaluation_rows" in run.data.params else None)
     configure_threads()
     layout = read_layout(home.warehouse_path)
     if layout is None:
         with open_warehouse(home.warehouse_path) as con:
-            test_frame = labelled_snapshot(con, test_snapshot, horizon_days, intent_types)
+            test_frame = labelled_snapshot(con, test_snapshot, horizon_days, intent_types,
+                                           max_rows)
     else:
         with configured_shard_runner() as shard_runner:
             test_frame, = labelled_snapshots_of_shards(home.warehouse_path, layout,
                                                        (test_snapshot,), horizon_days,
-                                                       intent_types, shard_runner or run_here)
+                                                       intent_types, shard_runner or run_here,
+                                                       (max_rows,))
     return promote_version(tracking_uri, model_name, version, test_frame, test_snapshot)
 
 
@@ -437,6 +446,8 @@ def _log_params(outcome: TrainingOutcome) -> None:
         "n_training_snapshots": settings.n_training_snapshots,
         "snapshot_interval_days": settings.snapshot_interval_days,
         "min_positives": settings.min_positives,
+        "max_training_rows": settings.max_training_rows,
+        "max_evaluation_rows": settings.max_evaluation_rows,
         "optuna_trials": settings.optuna_trials,
         "seed": settings.seed,
         "calibration": outcome.calibration,

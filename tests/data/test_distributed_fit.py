@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from core.home import NorrutHome
 from models.distributed import DistributedFitError
-from models.settings import TrainSettings
-from models.training import train
+from models.settings import PromoteSettings, TrainSettings
+from models.training import promote, train
 from norrut.cli.app import build_app
 from simulator.world import WorldSettings, simulate_world
 from tests.cluster import dask_cluster
@@ -95,6 +95,25 @@ def test_a_distributed_fit_registers_a_model_that_scores_like_the_single_machine
     auc, single_auc = distributed["test_metrics"]["roc_auc"], single["test_metrics"]["roc_auc"]
     assert auc > 0.6, distributed["test_metrics"]
     assert abs(auc - single_auc) < AUC_TOLERANCE, (auc, single_auc)
+
+
+@pytest.mark.slow
+def test_a_distributed_fit_judges_the_bounded_test_snapshot_the_promotion_step_rebuilds(
+        sharded_home, cluster, monkeypatch):
+    # given a sharded home on the cluster, and a test bound below the test snapshot's size
+    home = sharded_home
+    # when it trains on the cluster with that bound (the test rows gathered from the shards'
+    # own samples, not the whole snapshot)
+    fitted = _train_json(home, "--distributed-fit", "--max-evaluation-rows", "1000",
+                         "--min-positives", "30",
+                         scheduler=cluster)
+    # then it was judged on 1,000 test rows
+    assert fitted["rows"]["test"] == 1000, fitted["rows"]
+    # and the separate promotion step, rebuilding the bounded test snapshot from the shards,
+    # judges it on the same rows: the same metrics exactly
+    monkeypatch.delenv("NORRUT_DASK_SCHEDULER", raising=False)
+    again = promote(PromoteSettings(home=str(home.root), version=fitted["version"]))
+    assert again.candidate_metrics == fitted["promotion"]["candidate_metrics"]
 
 
 @pytest.mark.slow

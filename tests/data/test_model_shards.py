@@ -26,7 +26,7 @@ from core.engine import run_here
 from core.home import NorrutHome
 from features.build import has_features
 from flows.run import run_score_and_export
-from models.datasets import build_training_sets, fit_plan_to_data, plan_snapshots
+from models.datasets import RowBounds, build_training_sets, fit_plan_to_data, plan_snapshots
 from models.prediction import _boosters_in
 from models.registry import load_champion
 from models.settings import DEFAULT_MODEL_NAME, PromoteSettings
@@ -168,6 +168,34 @@ def test_training_sets_gathered_from_shards_equal_the_single_machines(homes):
     for name in ("training", "validation", "test"):
         assert getattr(gathered, name).schema == getattr(expected, name).schema
         assert getattr(gathered, name).equals(getattr(expected, name)), name
+
+
+@pytest.mark.slow
+def test_bounded_sets_gathered_from_shards_are_the_single_machines_sample(homes):
+    # given the same inbox in one warehouse and in 4 shards, and bounds below the sets' sizes
+    single, sharded = homes
+    plan = plan_snapshots(_as_of(single), 14, 6, 7)
+    bounds = RowBounds(training=1200, evaluation=700)
+    # when the sets are built on one machine and gathered from the shards (each shard keeps
+    # its own smallest sample keys; the main process keeps the smallest of those)
+    with open_warehouse(single.warehouse_path) as con:
+        single_plan = fit_plan_to_data(con, plan)
+        whole = build_training_sets(con, single_plan, INTENT_EVENT_TYPES)
+        expected = build_training_sets(con, single_plan, INTENT_EVENT_TYPES, bounds)
+    _, gathered = training_sets_of_shards(
+        sharded.warehouse_path, read_layout(sharded.warehouse_path), plan,
+        INTENT_EVENT_TYPES, run_here, bounds)
+    # then every set is the single machine's sample, row for row, within its bound
+    per_snapshot = 1200 // len(single_plan.training)
+    assert expected.training.height == per_snapshot * len(single_plan.training)
+    assert expected.validation.height == expected.test.height == 700
+    for name in ("training", "validation", "test"):
+        assert getattr(gathered, name).equals(getattr(expected, name)), name
+        # a sample of the whole set's rows, in its order
+        sample, rows = getattr(expected, name), getattr(whole, name)
+        assert rows.height > sample.height
+        assert sample.join(rows, on=["person_id", "as_of_date"], how="anti").height == 0
+        assert sample.equals(sample.sort("as_of_date", "person_id"))
 
 
 def _as_of(home: NorrutHome):

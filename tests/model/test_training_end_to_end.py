@@ -72,6 +72,24 @@ def test_a_run_logs_metrics_artifacts_inputs_and_registers_the_champion(world):
     assert again.candidate_metrics["roc_auc"] == pytest.approx(result.test_metrics["roc_auc"])
 
 
+@pytest.mark.slow
+def test_bounded_sets_train_on_a_fixed_sample_that_the_promotion_step_rebuilds(world):
+    import mlflow
+
+    # when training with bounds below the sets' sizes (2,000 persons, 6 training snapshots)
+    settings = TrainSettings(as_of=SCORING_DATE, min_positives=30, max_training_rows=3000,
+                             max_evaluation_rows=900)
+    result = train_model(settings, world)
+    # then each set holds at most its bound: the training snapshots share theirs equally
+    params = mlflow.MlflowClient(tracking_uri=result.tracking_uri).get_run(
+        result.run_id).data.params
+    assert int(params["rows_validation"]) == int(params["rows_test"]) == 900
+    assert int(params["rows_training"]) == 6 * 500
+    assert params["max_training_rows"] == "3000" and params["max_evaluation_rows"] == "900"
+    # and the separate promotion step judges the version on the same 900 test rows again
+    again = promote(PromoteSettings(home=str(world.root), version=result.version))
+    assert again.candidate_metrics == result.promotion.candidate_metrics
+
 
 def test_a_planted_leaking_feature_stops_the_run(world, monkeypatch):
     # given a feature matrix in which one feature has been allowed to see the label
