@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 
 import pytest
@@ -99,3 +100,28 @@ def test_plan_errors_are_clear(tmp_path):
             build_training_sets(con, too_early, ("signup",))
         # then a plan that fits is accepted
         check_plan_against_data(con, plan_snapshots(date(2026, 2, 10), 7, 2, 7))
+
+
+def _sample_key(person_id: str, as_of: date) -> int:
+    """labelled_snapshot.sql's sample_key: md5_number_upper of "person|date" (the digest's first
+    8 bytes read little-endian, as warehouse.shards.shard_of reads them)."""
+    digest = hashlib.md5(f"{person_id}|{as_of.isoformat()}".encode(), usedforsecurity=False)
+    return int.from_bytes(digest.digest()[:8], "little")
+
+
+def test_a_bounded_snapshot_keeps_the_persons_of_smallest_sample_key(tmp_path):
+    # given 40 persons profiled on the as-of date
+    rows = [event_row(f"e{n}", "2026-01-03T10:00:00", person_id=f"person_{n:04d}")
+            for n in range(40)]
+    path = warehouse_with(tmp_path, rows)
+    with open_warehouse(path) as con:
+        whole = labelled_snapshot(con, AS_OF, 7)
+        # when the snapshot is bounded to 15 rows, twice
+        bounded = [labelled_snapshot(con, AS_OF, 7, max_rows=15) for _ in range(2)]
+    # then it keeps the 15 persons of smallest key (fixed by person and date alone), in
+    # person order, with the whole snapshot's columns and values, and keeps them again
+    assert whole.height == 40
+    expected = sorted(sorted(whole["person_id"], key=lambda person: _sample_key(person, AS_OF))[:15])
+    assert bounded[0]["person_id"].to_list() == expected
+    assert bounded[0].equals(whole.filter(whole["person_id"].is_in(expected)))
+    assert bounded[1].equals(bounded[0])
