@@ -1,5 +1,5 @@
 """The training sets of a sharded warehouse (docs/scale-out.md): each shard builds and labels
-its persons' snapshots with the same SQL as one machine, in one transaction of its own; the
+its persons' snapshots with the same SQL as one machine, each in a transaction of its own; the
 main process puts each snapshot's rows together in the single machine's order (by person_id).
 A person's features and label read only that person's events and the catalog, so the sets are
 the single machine's, row for row."""
@@ -105,14 +105,20 @@ def event_span_of_shard(task: ShardEventSpan) -> tuple[date | None, date | None]
 
 
 def labelled_snapshots_of_shard(task: ShardSnapshots) -> list[pl.DataFrame | None]:
-    """A shard's task: its catalog copy replaced and each date's features built and labelled,
-    in one transaction (a killed run leaves the shard as it was), at most the date's bound of
-    rows with their sample_key (for bounded_snapshot); None for a date no event of the shard
-    precedes (nobody of the shard is profiled then)."""
-    with open_warehouse(task.shard_path) as con, one_transaction(con):
-        replace_catalog_copy(con, task.catalog_path)
+    """A shard's task: its catalog copy replaced, then each date's features built and labelled
+    in a transaction of its own (as build_training_sets does on one machine, for its memory),
+    at most the date's bound of rows with their sample_key (for bounded_snapshot); None for a
+    date no event of the shard precedes (nobody of the shard is profiled then)."""
+    with open_warehouse(task.shard_path) as con:
+        with one_transaction(con):
+            replace_catalog_copy(con, task.catalog_path)
         first = event_span(con)[0]
-        return [None if first is None or first >= as_of else
-                labelled_snapshot_in_transaction(con, as_of, task.horizon_days,
-                                                  task.intent_types, max_rows)
-                for as_of, max_rows in zip(task.dates, task.max_rows, strict=True)]
+        snapshots = []
+        for as_of, max_rows in zip(task.dates, task.max_rows, strict=True):
+            if first is None or first >= as_of:
+                snapshots.append(None)
+                continue
+            with one_transaction(con):
+                snapshots.append(labelled_snapshot_in_transaction(
+                    con, as_of, task.horizon_days, task.intent_types, max_rows))
+        return snapshots

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -102,11 +103,12 @@ def test_a_feature_build_killed_mid_way_leaves_the_previous_build(world_with_fea
 
 
 @pytest.mark.slow
-def test_a_training_killed_while_building_snapshots_leaves_the_feature_tables(
-        world_with_features):
+def test_a_training_killed_while_building_snapshots_leaves_every_date_whole(
+        world_with_features, tmp_path):
     # given features built for the scoring date (as the pipeline does before training)
-    before = _feature_tables_state(world_with_features)
-    # when a training is killed after it has built three of its snapshots
+    scoring_rows = _feature_rows(world_with_features, SCORING_DATE)
+    # when a training is killed while it builds its third snapshot (each commits on its own,
+    # for DuckDB's memory: models/datasets.py)
     _start_and_kill(f"""
         import time
         from datetime import date
@@ -123,15 +125,38 @@ def test_a_training_killed_while_building_snapshots_leaves_the_feature_tables(
             built.append(as_of)
             print(f"built {{len(built)}}", flush=True)
             if len(built) == 3:
-                time.sleep(60)  # the kill lands here, between two snapshots
+                time.sleep(60)  # the kill lands here, inside the third snapshot's transaction
             return result
 
         models.datasets.build_features_in_transaction = announcing
         train_model(TrainSettings(as_of=date(2026, 3, 12), min_positives=30),
                     NorrutHome.resolve({str(world_with_features.parent)!r}))
     """, kill_after_line="built 3")
-    # then the feature tables are as they were: no snapshot, label or build record committed
-    assert _feature_tables_state(world_with_features) == before
+    # then the scoring date's features are as they were, and the two snapshots that committed
+    # are whole: each equals a build of its date run to its end on a copy
+    assert _feature_rows(world_with_features, SCORING_DATE) == scoring_rows
+    dates = _feature_dates(world_with_features)
+    committed = [day for day in dates if day != SCORING_DATE]
+    assert len(committed) == 2, dates
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(world_with_features, copy)
+    for day in committed:
+        build_features(copy, day)
+        assert _feature_rows(world_with_features, day) == _feature_rows(copy, day), day
+    # and the third snapshot left nothing
+    assert len(dates) == 3
+
+
+def _feature_dates(warehouse: Path) -> list[date]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return [row[0] for row in con.execute(
+            "select distinct as_of_date from features.person_features order by 1").fetchall()]
+
+
+def _feature_rows(warehouse: Path, as_of: date) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute("select * from features.person_features where as_of_date = ? "
+                           "order by person_id", [as_of]).fetchall()
 
 
 @pytest.fixture(scope="module")
