@@ -67,16 +67,17 @@ class TrainSettings(_TrackedModel):
         default=7, ge=1, description="Days between training snapshots.")
     min_positives: int = Field(
         default=100, ge=1, description="Fewest positive persons each set must hold.")
-    # The command holds every set's rows in memory (167 float64 features and their copies,
-    # ~3.6 KB a row): 6.6 M rows went past 24 GB (bench/RESULTS.md, issue 13). The bounds keep
-    # a uniform sample, so rates and calibration stay unbiased; a test snapshot of a million
-    # persons at a 3 % base rate gives the AUC to about ±0.002 (one standard error).
+    # The command holds every set's rows in memory, with their copies while the model is fitted
+    # and evaluated: ~5 KB a row (221 k persons in 4 snapshots: 4.5 GB), and 4 M rows of 2.2 M
+    # persons went past this machine's 24 GB (bench/RESULTS.md, issue 13). The bounds keep a
+    # uniform sample, so rates and calibration stay unbiased; a test snapshot of 500 k persons
+    # at a 3 % base rate gives the AUC to about ±0.0025 (one standard error).
     max_training_rows: int = Field(
-        default=2_000_000, ge=100,
+        default=1_000_000, ge=100,
         description="Most rows of the training set, shared equally by its snapshots: a sample "
         "fixed by each person and date, the same on one machine and on shards.")
     max_evaluation_rows: int = Field(
-        default=1_000_000, ge=100,
+        default=500_000, ge=100,
         description="Most rows of the validation and of the test snapshot each (sampled as "
         "the training rows); the promotion step judges the model on the same rows again.")
     optuna_trials: int = Field(
