@@ -33,6 +33,8 @@ _MAX_LOCAL_WORKERS = 256
 # SHAP contributions of 221 k persons took 25 s instead of 13.5 s). local_cluster gives them
 # to the workers alone.
 _WORKER_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+# Every worker's preload (`dask worker --preload` on a real cluster, docs/scale-out.md).
+WORKER_PRELOAD = "core.worker_warmup"
 
 
 class EngineConfigError(ValueError):
@@ -108,11 +110,13 @@ def dask_client(engine: Engine) -> Iterator[Client]:
 def local_cluster_options(engine: Engine) -> dict[str, object]:
     """The LocalCluster of a `local:N` engine, for dask_client and a flow's DaskTaskRunner alike:
     N worker processes sharing this machine's cores (each task slot a core: task_threads), each
-    worker's thread limits in its own environment, no dashboard."""
+    worker's thread limits in its own environment, LightGBM imported as it starts
+    (WORKER_PRELOAD), no dashboard."""
     threads = max(1, (os.cpu_count() or 1) // (engine.local_workers or 1))
     return {"n_workers": engine.local_workers, "threads_per_worker": threads, "processes": True,
             "dashboard_address": None,
-            "env": {variable: str(threads) for variable in _WORKER_THREAD_VARIABLES}}
+            "env": {variable: str(threads) for variable in _WORKER_THREAD_VARIABLES},
+            "preload": [WORKER_PRELOAD]}
 
 
 def local_cluster(**options: object) -> LocalCluster:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from core.engine import WORKER_PRELOAD
 from warehouse.ingest.sharded import ShardPart, store_shard_part
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +40,7 @@ def dask_cluster(folder: Path, workers: int = 2, timeout: float = 60.0) -> Itera
         address = json.loads(scheduler_file.read_text())["address"]
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nworkers",
-             str(workers), "--nthreads", "1", "--no-dashboard"],
+             str(workers), "--nthreads", "1", "--no-dashboard", "--preload", WORKER_PRELOAD],
             cwd=REPO_ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT))
         from distributed import Client
 

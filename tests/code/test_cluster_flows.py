@@ -59,7 +59,8 @@ def cluster_address(tmp_path_factory):
                                    "env": dict.fromkeys(
                                        ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
                                         "OPENBLAS_NUM_THREADS"),
-                                       str(max(1, (os.cpu_count() or 1) // 2)))}),
+                                       str(max(1, (os.cpu_count() or 1) // 2))),
+                                   "preload": ["core.worker_warmup"]}),
     ("tcp://scheduler:8786", "DaskTaskRunner", None),
 ])
 def test_the_flows_task_runner_follows_the_scheduler_setting(value, runner_kind, options,

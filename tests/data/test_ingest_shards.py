@@ -9,10 +9,13 @@ import functools
 import hashlib
 import json
 import os
+import sys
+import time
 from datetime import date
 
 import duckdb
 import pytest
+from distributed import Client
 from typer.testing import CliRunner
 
 from core.engine import (
@@ -21,6 +24,8 @@ from core.engine import (
     EngineConfigError,
     dask_client,
     engine_from,
+    local_cluster,
+    local_cluster_options,
     run_here,
     runner_on,
 )
@@ -185,6 +190,32 @@ def test_a_local_cluster_keeps_its_thread_limits_out_of_the_commands_environment
         assert "OMP_NUM_THREADS" not in os.environ
     # and each worker is limited to its own share of the cores
     assert list(workers.values()) == [str(max(1, (os.cpu_count() or 1) // 2))] * 2
+
+
+def _lightgbm_imported() -> bool:
+    return "lightgbm" in sys.modules
+
+
+def _imported_within(client, seconds: float) -> bool:
+    """Whether every worker of the client has LightGBM imported within `seconds`, no task
+    having asked for it."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if all(client.run(_lightgbm_imported).values()):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_a_local_clusters_workers_import_lightgbm_as_they_start():
+    # when a LocalCluster of the local:N engine starts (its workers have the preload)
+    with dask_client(engine_from("local:1")) as client:
+        # then its worker imports LightGBM by itself, in the background
+        assert _imported_within(client, 60)
+    # and the test could tell: a worker without the preload has not imported it
+    options = local_cluster_options(engine_from("local:1")) | {"preload": []}
+    with local_cluster(**options) as cluster, Client(cluster) as client:
+        assert not _imported_within(client, 5)
 
 
 def test_sharded_ingest_here_equals_the_single_machine(world, reference, tmp_path):
