@@ -17,7 +17,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
 from core.home import NorrutHome
-from core.locking import WarehouseBusyError, warehouse_writer_lock
+from core.locking import WarehouseBusyError, lock_path_for, read_holder, warehouse_writer_lock
 from flows.cluster import flow_shard_runner
 from flows.steps import Step, run_name, run_name_of_today
 
@@ -85,10 +85,15 @@ def writer_concurrency_slot(home: NorrutHome, wait_seconds: float) -> Iterator[N
     except TimeoutError:
         if acquired:
             raise  # the run's own time-out, not the wait for the slot
+        # The slot's holder has no name on the server; the file lock's sidecar names the run
+        # writing now (a run that just gave up may hold the slot a moment longer: its release
+        # reaches the server after it ends).
+        holder = read_holder(lock_path_for(home.warehouse_path, home.locks_dir))
+        held_by = f"held by {holder.describe()}; " if holder else ""
         raise WarehouseBusyError(
-            f"the warehouse {home.warehouse_path} is busy: the slot of concurrency limit {name} "
-            f"stayed taken for {wait_seconds:g} s (see Concurrency in the Prefect UI). Let that "
-            "run finish, then start this one again.") from None
+            f"the warehouse {home.warehouse_path} is busy: {held_by}the slot of concurrency "
+            f"limit {name} stayed taken for {wait_seconds:g} s (see Concurrency in the Prefect "
+            "UI). Let that run finish, then start this one again.") from None
 
 
 def rename_run(name: str) -> None:
