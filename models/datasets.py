@@ -5,15 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow.parquet as pq
 
 from core.contract import INTENT_EVENT_TYPES
 from features.build import build_features_in_transaction, one_transaction
 from features.catalog import FEATURE_NAMES
 from warehouse.migrations import register_person_table
 from warehouse.sql_files import read_sql
+
+# Rows a shard's snapshot part is written in at a time: a bounded buffer whatever its size.
+SNAPSHOT_BATCH_ROWS = 100_000
 
 
 class TrainingDataError(ValueError):
@@ -119,6 +124,27 @@ def labelled_snapshot_in_transaction(con: duckdb.DuckDBPyConnection, as_of: date
                                       max_rows: int | None = None) -> pl.DataFrame:
     """labelled_snapshot's rows within the caller's transaction, with their sample_key (for
     bounded_snapshot, which puts the parts of a snapshot together)."""
+    return _labelled_snapshot_result(con, as_of, horizon_days, intent_types, max_rows).pl()
+
+
+def write_labelled_snapshot_in_transaction(con: duckdb.DuckDBPyConnection, as_of: date,
+                                           horizon_days: int, intent_types: tuple[str, ...],
+                                           max_rows: int | None, path: str | Path) -> int:
+    """labelled_snapshot_in_transaction's rows written to the Parquet file `path` a batch at a
+    time (a shard's part, for bounded_snapshot_of_files); the number of rows written."""
+    result = _labelled_snapshot_result(con, as_of, horizon_days, intent_types, max_rows)
+    batches = result.to_arrow_reader(SNAPSHOT_BATCH_ROWS)
+    written = 0
+    with pq.ParquetWriter(str(path), batches.schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+            written += batch.num_rows
+    return written
+
+
+def _labelled_snapshot_result(con: duckdb.DuckDBPyConnection, as_of: date, horizon_days: int,
+                              intent_types: tuple[str, ...],
+                              max_rows: int | None) -> duckdb.DuckDBPyConnection:
     unknown = sorted(set(intent_types) - set(INTENT_EVENT_TYPES))
     if unknown or not intent_types:
         raise TrainingDataError(
@@ -130,7 +156,7 @@ def labelled_snapshot_in_transaction(con: duckdb.DuckDBPyConnection, as_of: date
                 {"as_of": as_of, "horizon_days": horizon_days, "intent_types": list(intent_types)})
     register_person_table(con, "features.person_label", "person_id", "labels of the latest training")
     return con.execute(read_sql("features/queries/labelled_snapshot.sql"),
-                       {"as_of": as_of, "max_rows": max_rows}).pl()
+                       {"as_of": as_of, "max_rows": max_rows})
 
 
 def bounded_snapshot(parts: Sequence[pl.DataFrame], max_rows: int | None) -> pl.DataFrame:
@@ -140,6 +166,22 @@ def bounded_snapshot(parts: Sequence[pl.DataFrame], max_rows: int | None) -> pl.
     rows = pl.concat(parts)
     if max_rows is not None and rows.height > max_rows:
         rows = rows.sort("sample_key", "person_id").head(max_rows)
+    return rows.sort("person_id").drop("sample_key")
+
+
+def bounded_snapshot_of_files(paths: Sequence[str | Path], max_rows: int | None) -> pl.DataFrame:
+    """bounded_snapshot of parts written as Parquet files (the shards', each within the bound
+    already): the keys are read first, then only the kept persons' rows, so the process never
+    holds more than the bound's rows (on 4 shards, a quarter of what the parts hold)."""
+    sources = [str(path) for path in paths]
+    if max_rows is None:
+        return pl.read_parquet(sources).sort("person_id").drop("sample_key")
+    keys = pl.read_parquet(sources, columns=["sample_key", "person_id"])
+    if keys.height <= max_rows:
+        return pl.read_parquet(sources).sort("person_id").drop("sample_key")
+    # person_id is the snapshot's key: the kept persons name the kept rows
+    kept = keys.sort("sample_key", "person_id").head(max_rows)["person_id"]
+    rows = pl.scan_parquet(sources).filter(pl.col("person_id").is_in(kept.implode())).collect()
     return rows.sort("person_id").drop("sample_key")
 
 

@@ -123,7 +123,8 @@ def staged_training_sets_of_shards(warehouse_path: str | os.PathLike[str], layou
             ShardSnapshots(str(path), str(catalog_path), (*plan.training, plan.validation,
                                                           plan.test), plan.horizon_days,
                            tuple(intent_types),
-                           (*(None for _ in plan.training), None, max_test_rows)),
+                           (*(None for _ in plan.training), None, max_test_rows),
+                           str(catalog_path.parent)),
             str(staging / f"{path.stem}.parquet"), per_shard_rows, seed)
             for path in layout.shard_paths()]
         staged = run(stage_rows_of_shard, tasks)
@@ -151,7 +152,8 @@ def stage_rows_of_shard(task: ShardStagedRows) -> StagedShardRows:
     """A shard's task: labelled_snapshots_of_shard, then its training rows (features as
     float64, the label) written to the task's Parquet file, and only samples of them and of the
     validation rows sent back, with the whole test snapshot."""
-    frames = labelled_snapshots_of_shard(task.snapshots)
+    frames = [None if path is None else pl.read_parquet(path)
+              for path in labelled_snapshots_of_shard(task.snapshots)]
     *training_frames, validation, test = frames
     present = [frame for frame in training_frames if frame is not None]
     if not present:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 
@@ -19,11 +20,11 @@ from models.datasets import (
     RowBounds,
     SnapshotPlan,
     TrainingSets,
-    bounded_snapshot,
+    bounded_snapshot_of_files,
     check_plan_against_span,
     event_span,
     fit_plan_to_first_event,
-    labelled_snapshot_in_transaction,
+    write_labelled_snapshot_in_transaction,
 )
 from warehouse.db import one_transaction, open_warehouse
 from warehouse.shards import ShardLayout
@@ -39,6 +40,10 @@ class ShardSnapshots:
     horizon_days: int
     intent_types: tuple[str, ...]
     max_rows: tuple[int | None, ...]  # each date's bound (RowBounds.of_dates)
+    parts_dir: str  # where the shard writes each date's part (a staging folder every worker reads)
+
+    def part_path(self, index: int) -> str:
+        return str(Path(self.parts_dir) / f"{Path(self.shard_path).stem}-{index}.parquet")
 
 
 def training_sets_of_shards(warehouse_path: str | os.PathLike[str], layout: ShardLayout,
@@ -80,14 +85,17 @@ def labelled_snapshots_of_shards(warehouse_path: str | os.PathLike[str], layout:
     max_rows = max_rows or tuple(None for _ in dates)
     with staged_catalog(warehouse_path, layout, "training") as catalog_path:
         tasks = [ShardSnapshots(str(path), str(catalog_path), dates, horizon_days,
-                                tuple(intent_types), max_rows) for path in layout.shard_paths()]
+                                tuple(intent_types), max_rows, str(catalog_path.parent))
+                 for path in layout.shard_paths()]
+        # The parts come back as files, not frames: at 1e8 events a shard's parts were ~5 GB
+        # of frames, pickled to the command beside DuckDB's memory, and killed its worker.
         per_shard = shard_runner(labelled_snapshots_of_shard, tasks)
-    snapshots = []
-    for index, as_of in enumerate(dates):
-        parts = [shard[index] for shard in per_shard if shard[index] is not None]
-        if not parts:
-            raise NoEventsBeforeError(f"no events before {as_of.isoformat()} in any shard")
-        snapshots.append(bounded_snapshot(parts, max_rows[index]))
+        snapshots = []
+        for index, as_of in enumerate(dates):
+            parts = [shard[index] for shard in per_shard if shard[index] is not None]
+            if not parts:
+                raise NoEventsBeforeError(f"no events before {as_of.isoformat()} in any shard")
+            snapshots.append(bounded_snapshot_of_files(parts, max_rows[index]))
     return snapshots
 
 
@@ -104,21 +112,24 @@ def event_span_of_shard(task: ShardEventSpan) -> tuple[date | None, date | None]
         return event_span(con)
 
 
-def labelled_snapshots_of_shard(task: ShardSnapshots) -> list[pl.DataFrame | None]:
+def labelled_snapshots_of_shard(task: ShardSnapshots) -> list[str | None]:
     """A shard's task: its catalog copy replaced, then each date's features built and labelled
     in a transaction of its own (as build_training_sets does on one machine, for its memory),
-    at most the date's bound of rows with their sample_key (for bounded_snapshot); None for a
-    date no event of the shard precedes (nobody of the shard is profiled then)."""
+    at most the date's bound of rows with their sample_key written to the date's part file
+    (for bounded_snapshot_of_files); the files' paths, None for a date no event of the shard
+    precedes (nobody of the shard is profiled then)."""
     with open_warehouse(task.shard_path) as con:
         with one_transaction(con):
             replace_catalog_copy(con, task.catalog_path)
         first = event_span(con)[0]
         snapshots = []
-        for as_of, max_rows in zip(task.dates, task.max_rows, strict=True):
+        for index, (as_of, max_rows) in enumerate(zip(task.dates, task.max_rows, strict=True)):
             if first is None or first >= as_of:
                 snapshots.append(None)
                 continue
             with one_transaction(con):
-                snapshots.append(labelled_snapshot_in_transaction(
-                    con, as_of, task.horizon_days, task.intent_types, max_rows))
+                write_labelled_snapshot_in_transaction(
+                    con, as_of, task.horizon_days, task.intent_types, max_rows,
+                    task.part_path(index))
+            snapshots.append(task.part_path(index))
         return snapshots

@@ -10,12 +10,16 @@ from worlds import event_row, warehouse_with, write_world
 
 from models.datasets import (
     TrainingDataError,
+    bounded_snapshot,
+    bounded_snapshot_of_files,
     build_training_sets,
     check_plan_against_data,
     labelled_snapshot,
+    labelled_snapshot_in_transaction,
     plan_snapshots,
+    write_labelled_snapshot_in_transaction,
 )
-from warehouse.db import open_warehouse
+from warehouse.db import one_transaction, open_warehouse
 
 AS_OF = date(2026, 1, 10)
 
@@ -125,3 +129,27 @@ def test_a_bounded_snapshot_keeps_the_persons_of_smallest_sample_key(tmp_path):
     assert bounded[0]["person_id"].to_list() == expected
     assert bounded[0].equals(whole.filter(whole["person_id"].is_in(expected)))
     assert bounded[1].equals(bounded[0])
+
+
+def test_a_snapshot_bounded_from_part_files_is_the_one_bounded_in_memory(tmp_path):
+    # given 40 persons profiled on the as-of date, and the snapshot's parts as files (as the
+    # shards write them: each within the bound already) and as frames
+    rows = [event_row(f"e{n}", "2026-01-03T10:00:00", person_id=f"person_{n:04d}")
+            for n in range(40)]
+    path = warehouse_with(tmp_path, rows)
+    with open_warehouse(path) as con, one_transaction(con):
+        frame = labelled_snapshot_in_transaction(con, AS_OF, 7, ("job_click",), None)
+        written = write_labelled_snapshot_in_transaction(
+            con, AS_OF, 7, ("job_click",), None, tmp_path / "whole.parquet")
+    halves = [frame.filter(frame["person_id"] < "person_0020"),
+              frame.filter(frame["person_id"] >= "person_0020")]
+    part_paths = [tmp_path / f"part-{n}.parquet" for n in range(2)]
+    for half, part_path in zip(halves, part_paths, strict=True):
+        half.write_parquet(part_path)
+    # then the file holds the frame's rows, and every bound gives the same rows both ways
+    assert written == 40
+    assert bounded_snapshot_of_files([tmp_path / "whole.parquet"], None).equals(
+        bounded_snapshot([frame], None))
+    for max_rows in (None, 1, 15, 40, 100):
+        assert bounded_snapshot_of_files(part_paths, max_rows).equals(
+            bounded_snapshot(halves, max_rows)), max_rows
