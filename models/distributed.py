@@ -30,7 +30,7 @@ from core.engine import SCHEDULER_ENV_VAR, Engine, configured_engine, runner_on
 from features.build import NoEventsBeforeError
 from features.catalog import FEATURE_NAMES
 from features.sharded import staged_catalog
-from models.datasets import SnapshotPlan, TrainingSets, bounded_snapshot
+from models.datasets import SnapshotPlan, TrainingSets, bounded_snapshot, bounded_snapshot_of_files
 from models.estimators import lightgbm_options
 from models.settings import LightGBMParams
 from models.sharded import ShardSnapshots, labelled_snapshots_of_shard, plan_fitted_to_shards
@@ -71,15 +71,15 @@ class ShardStagedRows:
 @dataclass(frozen=True)
 class StagedShardRows:
     """What a shard's task sends back: its training rows' count and their positives' (0: no
-    file written), a sample of them, a sample of its validation rows and its test snapshot's
-    rows within the bound, with their sample_key (None: no event of the shard precedes that
-    date)."""
+    file written), a sample of them and of its validation rows, with their sample_key, and the
+    path of its test snapshot's part within the bound (None: no event of the shard precedes
+    that date)."""
 
     training_rows: int
     training_positives: int
     training_sample: pl.DataFrame | None
     validation_sample: pl.DataFrame | None
-    test: pl.DataFrame | None
+    test_path: str | None
 
 
 @dataclass(frozen=True)
@@ -128,41 +128,42 @@ def staged_training_sets_of_shards(warehouse_path: str | os.PathLike[str], layou
             str(staging / f"{path.stem}.parquet"), per_shard_rows, seed)
             for path in layout.shard_paths()]
         staged = run(stage_rows_of_shard, tasks)
-    sets = TrainingSets(*(_gathered([getattr(shard, name) for shard in staged], as_of, bound)
-                          for name, as_of, bound in (
-                              ("training_sample", plan.training[-1], None),
-                              ("validation_sample", plan.validation, None),
-                              ("test", plan.test, max_test_rows))))
+        # the test parts are files of the staging folder: read before it is removed
+        test_paths = [shard.test_path for shard in staged if shard.test_path is not None]
+        if not test_paths:
+            raise NoEventsBeforeError(f"no events before {plan.test.isoformat()} in any shard")
+        test = bounded_snapshot_of_files(test_paths, max_test_rows)
+    sets = TrainingSets(
+        _gathered([shard.training_sample for shard in staged], plan.training[-1]),
+        _gathered([shard.validation_sample for shard in staged], plan.validation), test)
     paths = tuple(task.training_rows_path for task, shard in zip(tasks, staged, strict=True)
                   if shard.training_rows)
     return plan, StagedTrainingSets(sets, paths, sum(shard.training_rows for shard in staged),
                                     sum(shard.training_positives for shard in staged))
 
 
-def _gathered(parts: list[pl.DataFrame | None], as_of, max_rows: int | None) -> pl.DataFrame:
-    """The shards' parts of one set in one machine's order (snapshot, then person), at most
-    `max_rows` of them as bounded_snapshot keeps them."""
+def _gathered(parts: list[pl.DataFrame | None], as_of) -> pl.DataFrame:
+    """The shards' samples of one set in one machine's order (snapshot, then person)."""
     present = [part for part in parts if part is not None]
     if not present:
         raise NoEventsBeforeError(f"no events before {as_of.isoformat()} in any shard")
-    return bounded_snapshot(present, max_rows).sort("as_of_date", "person_id")
+    return bounded_snapshot(present, None).sort("as_of_date", "person_id")
 
 
 def stage_rows_of_shard(task: ShardStagedRows) -> StagedShardRows:
     """A shard's task: labelled_snapshots_of_shard, then its training rows (features as
     float64, the label) written to the task's Parquet file, and only samples of them and of the
-    validation rows sent back, with the whole test snapshot."""
-    frames = [None if path is None else pl.read_parquet(path)
-              for path in labelled_snapshots_of_shard(task.snapshots)]
-    *training_frames, validation, test = frames
-    present = [frame for frame in training_frames if frame is not None]
+    validation rows sent back, with the path of its test snapshot's part."""
+    *training_paths, validation_path, test_path = labelled_snapshots_of_shard(task.snapshots)
+    validation = None if validation_path is None else pl.read_parquet(validation_path)
+    present = [pl.read_parquet(path) for path in training_paths if path is not None]
     if not present:
-        return StagedShardRows(0, 0, None, _sample(validation, task), test)
+        return StagedShardRows(0, 0, None, _sample(validation, task), test_path)
     training = pl.concat(present)
     training.select([*(pl.col(name).cast(pl.Float64) for name in FEATURE_NAMES),
                      pl.col("label").cast(pl.Int8)]).write_parquet(task.training_rows_path)
     return StagedShardRows(training.height, int(training["label"].cast(pl.Int64).sum()),
-                           _sample(training, task), _sample(validation, task), test)
+                           _sample(training, task), _sample(validation, task), test_path)
 
 
 def _sample(frame: pl.DataFrame | None, task: ShardStagedRows) -> pl.DataFrame | None:
