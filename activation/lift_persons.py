@@ -18,9 +18,10 @@ import pyarrow.parquet as pq
 
 from core.engine import ShardRunner
 from warehouse.db import open_warehouse
-from warehouse.shard_reads import gathered, shard_staging
+from warehouse.shard_reads import gathered
 from warehouse.shards import ShardLayout
 from warehouse.sql_files import read_sql
+from warehouse.staging import shard_staging
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,7 @@ that person's events and the catalog, so the shards' rows are the single machine
 from __future__ import annotations
 
 import os
-import shutil
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from features.settings import FeatureSettings
 from warehouse.db import one_transaction, open_warehouse
 from warehouse.shards import ShardLayout
 from warehouse.sql_files import read_sql
+from warehouse.staging import shard_staging
 
 
 @dataclass(frozen=True)
@@ -42,15 +41,11 @@ def staged_catalog(warehouse_path: str | os.PathLike[str], layout: ShardLayout,
                    purpose: str) -> Iterator[Path]:
     """The main warehouse's content catalog as a Parquet file in a staging folder under the
     shards dir (where every worker reads), for the block; the folder is removed after."""
-    staging = layout.shards_dir / "staging" / f"{purpose}-{uuid.uuid4().hex}"
-    staging.mkdir(parents=True)
-    try:
+    with shard_staging(layout, purpose) as staging:
         catalog_path = staging / "content_catalog.parquet"
         with open_warehouse(warehouse_path, read_only=True) as con:
             con.sql("select * from raw.content_catalog").to_parquet(str(catalog_path))
         yield catalog_path
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def replace_catalog_copy(con: duckdb.DuckDBPyConnection, catalog_path: str) -> None:

@@ -66,9 +66,10 @@ from models.prediction import scorer_for
 from models.registry import load_champion
 from models.threads import configure_threads
 from warehouse.db import one_transaction, open_warehouse
-from warehouse.shard_reads import copy_catalog, shard_staging
+from warehouse.shard_reads import copy_catalog
 from warehouse.shards import layout_of, read_layout
 from warehouse.sql_files import read_sql
+from warehouse.staging import shard_staging
 
 DIMENSIONS = ("content", "theme", "campaign")
 StepProgress = Callable[[str, int, int], None]

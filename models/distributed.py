@@ -16,11 +16,8 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import shutil
 import sys
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +32,7 @@ from models.estimators import lightgbm_options
 from models.settings import LightGBMParams
 from models.sharded import ShardSnapshots, labelled_snapshots_of_shard, plan_fitted_to_shards
 from warehouse.shards import ShardLayout, read_layout
+from warehouse.staging import shard_staging
 
 
 class DistributedFitError(ValueError):
@@ -94,16 +92,10 @@ class StagedTrainingSets:
     training_positives: int
 
 
-@contextmanager
-def training_rows_staging(layout: ShardLayout) -> Iterator[Path]:
+def training_rows_staging(layout: ShardLayout) -> AbstractContextManager[Path]:
     """A staging folder under the shards dir (where every worker reads and writes) for the
     block; removed after."""
-    staging = layout.shards_dir / "staging" / f"training-rows-{uuid.uuid4().hex}"
-    staging.mkdir(parents=True)
-    try:
-        yield staging
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    return shard_staging(layout, "training-rows")
 
 
 def staged_training_sets_of_shards(warehouse_path: str | os.PathLike[str], layout: ShardLayout,

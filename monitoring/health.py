@@ -46,9 +46,9 @@ from monitoring.report import DecileOutcome, HealthReport, RunHealth
 from monitoring.settings import MonitorSettings
 from warehouse.as_of import newest_event_date
 from warehouse.db import one_transaction, open_warehouse
-from warehouse.shard_reads import shard_staging
 from warehouse.shards import ShardLayout, layout_of, read_layout
 from warehouse.sql_files import read_sql
+from warehouse.staging import shard_staging
 
 SCORE = "score"  # the drift row of the score itself, beside the features'
 INACTIVE_DAYS = 30

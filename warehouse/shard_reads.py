@@ -1,6 +1,5 @@
 """What the jobs that read a sharded warehouse after scoring share (the monitor, the creative
-report, the lift; docs/scale-out.md): a staging folder for the files a shard task reads, rows of
-the main file split by their person's shard, the content catalog handed to the shards, and the
+report, the lift; docs/scale-out.md): rows of the main file split by their person's shard, the content catalog handed to the shards, and the
 per-person rows of every shard gathered back in one order.
 
 A shard task gets paths (never a connection) and returns Arrow tables of its persons; the main
@@ -10,10 +9,7 @@ from the same rows, in the same order, as on one machine.
 
 from __future__ import annotations
 
-import shutil
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -21,17 +17,6 @@ import pyarrow as pa
 
 from warehouse.shards import ShardLayout
 from warehouse.sql_files import read_sql
-
-
-@contextmanager
-def shard_staging(layout: ShardLayout, job: str) -> Iterator[Path]:
-    """A new folder under <home>/shards/staging/ for one run's files, removed after the block."""
-    folder = layout.shards_dir / "staging" / f"{job}-{uuid.uuid4().hex}"
-    folder.mkdir(parents=True)
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def split_by_shard(con: duckdb.DuckDBPyConnection, query: str, params: dict,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +33,7 @@ from warehouse.shards import (
     shards_dir_of,
 )
 from warehouse.sql_files import read_sql
+from warehouse.staging import shard_staging
 
 # The tables whose rows live in their person's shard, each with its person column.
 PER_SHARD_TABLES = {"raw.events": "person_id", "features.person_features": "person_id"}
@@ -84,9 +84,7 @@ def split_into_shards(warehouse_path: str | os.PathLike[str], shard_count: int,
                 "shards; a shard count never changes, so that every person keeps its shard")
         # Not recorded in a layout, so nothing reads them: a killed split's shard files.
         shutil.rmtree(layout.shards_dir, ignore_errors=True)
-        staging = layout.shards_dir / "staging" / f"split-{uuid.uuid4().hex}"
-        staging.mkdir(parents=True)
-        try:
+        with shard_staging(layout, "split") as staging:
             tasks = _write_shard_parts(con, layout, staging)
             moved = _sum_by_table(shard_runner(load_shard_split, tasks))
             expected = {table: con.execute(f"select count(*) from {table}").fetchone()[0]
@@ -99,8 +97,6 @@ def split_into_shards(warehouse_path: str | os.PathLike[str], shard_count: int,
                             [shard_count, datetime.now(UTC)])
                 for table in PER_SHARD_TABLES:
                     con.execute(f"delete from {table}")
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
     return SplitReport(shard_count, layout.shards_dir, moved, compact_warehouse(warehouse_path))
 
 

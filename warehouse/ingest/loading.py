@@ -22,7 +22,7 @@ from warehouse.ingest.reports import (
     StrictIngestError,
 )
 from warehouse.settings import DEFAULT_EARLIEST_OCCURRED_AT, IngestSettings
-from warehouse.shards import ShardLayoutError, layout_of, shards_dir_of
+from warehouse.shards import ShardLayoutError, layout_of
 from warehouse.sql_files import read_sql
 
 # WAL size at which a commit also checkpoints during ingestion (see ingest_inbox).
@@ -97,8 +97,7 @@ def _event_store(con: duckdb.DuckDBPyConnection, warehouse_path: str | os.PathLi
     # imported here: the single-machine path never needs it
     from warehouse.ingest.sharded import ShardedEvents
 
-    return ShardedEvents(layout, shards_dir_of(warehouse_path) / "staging",
-                         shard_runner or run_here)
+    return ShardedEvents(layout, shard_runner or run_here)
 
 
 def ingest(settings: IngestSettings, *, progress: ProgressCallback | None = None,

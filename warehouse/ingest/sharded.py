@@ -11,8 +11,6 @@ and reads its counts back.
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +22,7 @@ from warehouse.db import one_transaction, open_warehouse
 from warehouse.ingest.batch import store_checked_events
 from warehouse.shards import ShardLayout
 from warehouse.sql_files import read_sql
+from warehouse.staging import shard_staging
 
 
 @dataclass(frozen=True)
@@ -42,14 +41,16 @@ class ShardedEvents:
     """The EventStore of a sharded warehouse (warehouse.ingest.batch.EventStore)."""
 
     layout: ShardLayout
-    staging_dir: Path
     run_on_shards: ShardRunner
 
     def store(self, con: duckdb.DuckDBPyConnection,
               file_sha256s: list[str]) -> dict[int, tuple[int, int, int]]:
-        batch_dir = self.staging_dir / f"batch-{uuid.uuid4().hex}"
+        with shard_staging(self.layout, "batch") as batch_dir:
+            return self._store_staged(con, file_sha256s, batch_dir)
+
+    def _store_staged(self, con: duckdb.DuckDBPyConnection, file_sha256s: list[str],
+                      batch_dir: Path) -> dict[int, tuple[int, int, int]]:
         try:
-            batch_dir.mkdir(parents=True)
             con.execute(read_sql("queries/shard_macros.sql"))
             con.execute(read_sql("queries/shard_batch_persons.sql"),
                         {"shard_count": self.layout.shard_count})
@@ -72,7 +73,6 @@ class ShardedEvents:
             return counts
         finally:
             con.execute("drop table if exists temp.main.ingest_person_shards")
-            shutil.rmtree(batch_dir, ignore_errors=True)
 
 
 def _shards_with_rows(con: duckdb.DuckDBPyConnection) -> list[int]:
