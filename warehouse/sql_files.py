@@ -103,26 +103,6 @@ def reader_path(path: str | os.PathLike[str]) -> str:
     return os.fspath(path).translate(_GLOB_ESCAPES)
 
 
-_PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-
-
-def union_of(queries: list[str]) -> str:
-    """One query of all rows of `queries` (which yield the same column names, in any order:
-    they are matched by name), each query's named parameters suffixed with its 1-based position
-    ($paths -> $paths_2), so several copies of one .sql file can be bound to different values in
-    one statement. Only names change: values are still bound, never formatted in."""
-    branches = []
-    for position, query in enumerate(queries, start=1):
-        renamed = _PARAMETER.sub(rf"$\1_{position}", query)
-        branches.append(f"select * from (\n{renamed}\n)")
-    return "\nunion all by name\n".join(branches)
-
-
-def suffixed_parameters(parameters: dict[str, object], position: int) -> dict[str, object]:
-    """`parameters` named as union_of names them for the query at `position`."""
-    return {f"{name}_{position}": value for name, value in parameters.items()}
-
-
 def compose_insert(target_table: str, source_name: str, source_query: str, query: str) -> str:
     """`insert into <target_table> by name <compose_with(...)>`: like compose_query, but straight
     into a table (its columns matched by name), so rows stream from the reader into it without a

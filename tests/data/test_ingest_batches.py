@@ -20,9 +20,9 @@ from tests.event_files import (
     write_jsonl,
     write_parquet,
 )
+from warehouse.ingest.files import format_of
 from warehouse.ingest.loading import ingest_inbox
 from warehouse.optout import apply_optouts
-from warehouse.sql_files import suffixed_parameters, union_of
 
 # Every stored column that does not record when or how long.
 COMPARED = {
@@ -273,18 +273,6 @@ def test_batches_split_by_size_store_the_same(tmp_path):
     _assert_same_tables(batched_db, one_by_one_db)
 
 
-def test_union_of_binds_each_copy_of_a_query_to_its_own_values():
-    # given one query with named parameters, used twice in one statement
-    query = "select $name as name, n from range($count) as r(n) -- $name in a comment"
-    # when each copy is bound to its own values
-    rows = duckdb.connect().execute(
-        f"select name, count(*) from ({union_of([query, query])}) group by name order by name",
-        suffixed_parameters({"name": "first", "count": 2}, 1)
-        | suffixed_parameters({"name": "second", "count": 3}, 2)).fetchall()
-    # then each copy read its own
-    assert rows == [("first", 2), ("second", 3)]
-
-
 def test_file_names_with_glob_characters_name_only_their_own_file(tmp_path):
     # given files whose names DuckDB would read as globs, next to files those globs would match
     inbox = tmp_path / "inbox"
@@ -310,16 +298,16 @@ def test_file_names_with_glob_characters_name_only_their_own_file(tmp_path):
     _assert_same_tables(batched_db, one_by_one_db)
 
 
-def _count_reads(monkeypatch) -> list[tuple[str, int]]:
-    """Record each read statement ingestion issues: (reader, number of files it reads)."""
+def _count_reads(monkeypatch) -> list[tuple[str, str]]:
+    """Record each read statement ingestion issues: (reader, the name of the file it reads)."""
     from warehouse.ingest import batch
 
-    reads: list[tuple[str, int]] = []
+    reads: list[tuple[str, str]] = []
     read_and_check = batch._read_and_check
 
-    def counted(con, reader, members, check_params):
-        reads.append((reader, len(members)))
-        return read_and_check(con, reader, members, check_params)
+    def counted(con, reader, member, check_params):
+        reads.append((reader, member[1].file_name))
+        return read_and_check(con, reader, member, check_params)
 
     monkeypatch.setattr(batch, "_read_and_check", counted)
     return reads
@@ -344,8 +332,8 @@ def test_one_bad_row_among_100000_costs_only_that_row(tmp_path, monkeypatch):
     reads = _count_reads(monkeypatch)
     # when the inbox is ingested
     report = ingest_inbox(tmp_path / "warehouse.duckdb", inbox)
-    # then each format's file was read once, in the batch's one pass
-    assert reads == [("csv", 1), ("jsonl", 1)]
+    # then each file was read once, in the batch's one pass
+    assert sorted(reads) == [("csv", "a.csv"), ("jsonl", "b.jsonl")]
     # and every good row loaded, the bad ones quarantined with their line numbers
     assert [result.rows_loaded for result in report.files] == [100_000, 100_000]
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
@@ -354,7 +342,7 @@ def test_one_bad_row_among_100000_costs_only_that_row(tmp_path, monkeypatch):
             ("a.csv", 50_001, "bad_event_type"), ("b.jsonl", 70_000, "bad_event_type")]
 
 
-def test_a_batch_where_every_file_has_bad_rows_reads_each_format_once(tmp_path, monkeypatch):
+def test_a_batch_where_every_file_has_bad_rows_reads_each_file_once(tmp_path, monkeypatch):
     # given files of every format, each with bad rows of several kinds among good ones
     inbox = tmp_path / "inbox"
     for index, (suffix, writer) in enumerate(sorted(WRITERS.items())):
@@ -366,8 +354,9 @@ def test_a_batch_where_every_file_has_bad_rows_reads_each_format_once(tmp_path, 
     reads = _count_reads(monkeypatch)
     # when both ways load them
     (batched, one_by_one), (batched_db, one_by_one_db) = _load_both_ways(inbox, tmp_path)
-    # then the batch read each format's file once, and quarantined only the bad rows
-    assert reads[:3] == [("csv", 1), ("parquet", 1), ("jsonl", 1)]
+    # then the batch read each file once (its reads come first, in any order: files are read
+    # side by side), and quarantined only the bad rows
+    assert sorted(reads[:3]) == sorted((format_of(path), path.name) for path in inbox.iterdir())
     assert [result.quarantined_by_reason for result in batched.files] == [
         {"bad_event_type": 1, "bad_occurred_at": 1, "pii_email": 1}] * 3
     assert [result.rows_loaded for result in batched.files] == [57] * 3

@@ -1,19 +1,21 @@
 """One ingest batch: consecutive files read once, every row checked once, routed in one
 transaction.
 
-Each format's files are read side by side in one statement, straight through the one check
-(warehouse/sql/queries/check_events.sql) into the temp table ingest_checked; then one transaction
-writes the valid rows to raw.events, the bad ones (with their reasons and line numbers) to
-raw.quarantine_rows and each file's record to raw.ingest_files. A bad row costs its own check,
-never a second read of its file or batch. A file that DuckDB's reader cannot read at all is found
-by reading the format's files one by one, and quarantined whole; the others load.
+Each file is read in one statement, straight through the one check
+(warehouse/sql/queries/check_events.sql) into ingest_checked, several files at once on
+connections of their own; then one transaction writes the valid rows to raw.events, the bad ones
+(with their reasons and line numbers) to raw.quarantine_rows and each file's record to
+raw.ingest_files. A bad row costs its own check, never a second read of its file or batch. A
+file that DuckDB's reader cannot read at all is quarantined whole; the others load.
 """
 
 from __future__ import annotations
 
 import csv
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,13 +39,15 @@ from warehouse.ingest.files import (
 )
 from warehouse.ingest.manifest import quarantine_file, record_file
 from warehouse.ingest.reports import FileResult
-from warehouse.sql_files import compose_insert, compose_with, read_sql, reader_path, union_of
+from warehouse.sql_files import compose_insert, compose_with, read_sql, reader_path
 
 # Raw control character that valid JSON text never contains, used as the "column" delimiter so
 # each JSON line is read whole (read_batch_jsonl_lines.sql).
 JSONL_DELIMITER = "\x1f"
-_STAGING_TABLES = ("ingest_checked", "ingest_rejected_lines", "ingest_line_offsets",
-                   "ingest_skipped")
+# The in-memory database that holds a batch's checked rows (ingest_scratch) and its tables.
+SCRATCH = "ingest_scratch"
+_SCRATCH_TABLES = ("ingest_checked", "ingest_rejected_lines")
+_STAGING_TABLES = ("ingest_line_offsets", "ingest_skipped")
 # The reader's rejects tables quote whole input lines: each lives only until its lines are
 # numbered (batch_rejected_lines.sql).
 _REJECTS_TABLES = ("ingest_reject_errors", "ingest_reject_scans")
@@ -115,108 +119,118 @@ def load_batch(con: duckdb.DuckDBPyConnection, files: list[BatchFile],
     events = events or WAREHOUSE_EVENTS
     started = time.perf_counter()
     _drop_staging(con)
-    con.execute(read_sql("queries/create_ingest_checked.sql"))
     check_params = contract_rule_params(earliest_occurred_at)
-    unreadable: set[int] = set()
     try:
-        for file_format in ("csv", "parquet", "jsonl"):
-            members = [(position, file) for position, file in enumerate(files, start=1)
-                       if file.file_format == file_format]
-            if members:
-                reader = ("jsonl_lines" if file_format == "jsonl" and json_line_by_line
-                          else file_format)
-                unreadable |= _read_format(con, reader, members, check_params)
-        unreadable |= _csv_files_read_as_nothing(con, files)
-        if unreadable:
-            positions = sorted(unreadable)
-            con.execute("delete from ingest_checked where list_contains(?, file_position)",
-                        [positions])
-            con.execute("delete from ingest_rejected_lines where list_contains(?, file_position)",
-                        [positions])
-        with one_transaction(con):
-            results = _route_rows(con, files, unreadable, started, events)
+        with ingest_scratch(con):
+            unreadable = _read_files(con, files, check_params,
+                                     json_line_by_line=json_line_by_line)
+            unreadable |= _csv_files_read_as_nothing(con, files)
+            if unreadable:
+                positions = sorted(unreadable)
+                for table in _SCRATCH_TABLES:
+                    con.execute(f"delete from {SCRATCH}.{table} "
+                                "where list_contains(?, file_position)", [positions])
+            with one_transaction(con):
+                results = _route_rows(con, files, unreadable, started, events)
     finally:
         _drop_staging(con)
     return results
 
 
-def _read_format(con: duckdb.DuckDBPyConnection, reader: str,
-                 members: list[tuple[int, BatchFile]], check_params: dict[str, object]) -> set[int]:
-    """Read and check one format's files of the batch into ingest_checked, all in one statement
-    when they can be; returns the positions of files no reader can read."""
+@contextmanager
+def ingest_scratch(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The batch's checked rows and rejected lines (create_ingest_checked.sql) in the in-memory
+    database SCRATCH, attached for the block and gone after it."""
+    con.execute(f"detach database if exists {SCRATCH}")
+    con.execute(f"attach ':memory:' as {SCRATCH}")
     try:
-        _read_and_check(con, reader, members, check_params)
-        failed = []
-    except _READER_ERRORS:
-        # Some file cannot be read: each on its own, to find which (a failed statement wrote
-        # nothing).
-        failed = [member for member in members
-                  if not _read_alone(con, reader, member, check_params)]
-    if reader != "jsonl":
-        return {position for position, _ in failed}
+        con.execute(read_sql("queries/create_ingest_checked.sql"))
+        yield
+    finally:
+        con.execute(f"detach database if exists {SCRATCH}")
+
+
+def _read_files(con: duckdb.DuckDBPyConnection, files: list[BatchFile],
+                check_params: dict[str, object], *, json_line_by_line: bool) -> set[int]:
+    """Read and check each file of the batch into ingest_checked, one statement a file, as many
+    at once as DuckDB has threads, each on a connection of its own; returns the positions of
+    the files no reader can read.
+
+    A reader numbers its rows (the line numbers quarantine reports) WITH ORDINALITY, which DuckDB
+    runs on one thread, and it runs the branches of a UNION ALL one after another: one statement
+    over every file of a batch kept one core of two busy (measured by bench/ingest_stages.py).
+    """
+    members = list(enumerate(files, start=1))
+    (threads,) = con.execute("select current_setting('threads')").fetchone()
+    local = threading.local()
+    readers: list[duckdb.DuckDBPyConnection] = []
+
+    def reader_connection() -> duckdb.DuckDBPyConnection:
+        if not hasattr(local, "con"):
+            local.con = con.cursor()  # another connection to the same database
+            readers.append(local.con)
+            local.con.execute("set enable_progress_bar = false")
+            local.con.execute(read_sql("queries/contract_macros.sql"))
+        return local.con
+
+    def read(member: tuple[int, BatchFile]) -> bool:
+        return _read_file(reader_connection(), member, check_params,
+                          json_line_by_line=json_line_by_line)
+
+    try:
+        with _order_not_kept(con), ThreadPoolExecutor(
+                max_workers=max(1, min(int(threads), len(members)))) as pool:
+            readable = list(pool.map(read, members))
+    finally:
+        for reader in readers:
+            reader.close()
+    return {position for (position, _), ok in zip(members, readable, strict=True) if not ok}
+
+
+def _read_file(con: duckdb.DuckDBPyConnection, member: tuple[int, BatchFile],
+               check_params: dict[str, object], *, json_line_by_line: bool) -> bool:
+    """Read and check one file into ingest_checked; False when no reader can read it."""
+    position, file = member
+    if file.file_format != "jsonl":
+        return _read_and_check(con, file.file_format, member, check_params)
+    if not json_line_by_line and _read_and_check(con, "jsonl", member, check_params):
+        rows = con.execute(f"select count(*) from {SCRATCH}.ingest_checked "
+                           "where file_position = ?", [position]).fetchone()[0]
+        if rows == file.digest.lines:
+            return True
     # DuckDB's JSON reader fails on a line that gives a key twice and passes over blank lines;
     # such a file is read line by line instead, so every row keeps its line number.
-    read = [member for member in members if member not in failed]
-    unreadable = set()
-    for position, file in failed + _with_skipped_lines(con, read):
-        con.execute("delete from ingest_checked where file_position = ?", [position])
-        if not _read_alone(con, "jsonl_lines", (position, file), check_params):
-            unreadable.add(position)
-    return unreadable
+    con.execute(f"delete from {SCRATCH}.ingest_checked where file_position = ?", [position])
+    return _read_and_check(con, "jsonl_lines", member, check_params)
 
 
-def _read_alone(con: duckdb.DuckDBPyConnection, reader: str, member: tuple[int, BatchFile],
-                check_params: dict[str, object]) -> bool:
-    """_read_and_check of one file; False when its reader fails."""
-    try:
-        _read_and_check(con, reader, [member], check_params)
-    except _READER_ERRORS:
-        return False
-    return True
-
-
-def _with_skipped_lines(con: duckdb.DuckDBPyConnection,
-                        members: list[tuple[int, BatchFile]]) -> list[tuple[int, BatchFile]]:
-    """The JSON-lines members that gave fewer rows than they have lines."""
-    if not members:
-        return []
-    rows = dict(con.execute(
-        "select file_position, count(*) from ingest_checked "
-        "where list_contains(?, file_position) group by file_position",
-        [[position for position, _ in members]]).fetchall())
-    return [(position, file) for position, file in members
-            if rows.get(position, 0) != file.digest.lines]
-
-
-def _read_and_check(con: duckdb.DuckDBPyConnection, reader: str,
-                    members: list[tuple[int, BatchFile]], check_params: dict[str, object]) -> None:
-    """One statement: the members' readers side by side (a UNION ALL, so DuckDB reads the files
-    at once), through check_events.sql, into ingest_checked; then the lines the reader rejected."""
-    queries, params = [], {}
-    for branch, (position, file) in enumerate(members, start=1):
-        query, file_params = _reader_query(reader, position, file)
-        queries.append(query)
-        params |= {f"{name}_{branch}": value for name, value in file_params.items()}
+def _read_and_check(con: duckdb.DuckDBPyConnection, reader: str, member: tuple[int, BatchFile],
+                    check_params: dict[str, object]) -> bool:
+    """One statement: the file's reader through check_events.sql into ingest_checked; then the
+    lines the reader rejected. False when the reader fails (the statement wrote nothing)."""
+    position, file = member
+    query, params = reader_query(reader, position, file)
     for table in _REJECTS_TABLES:
         con.execute(f"drop table if exists temp.main.{table}")
-    with _order_not_kept(con):
-        con.execute(
-            compose_insert("ingest_checked", "ingest_source", union_of(queries),
-                           read_sql("queries/check_events.sql")),
-            params | check_params)
+    try:
+        con.execute(compose_insert(f"{SCRATCH}.ingest_checked", "ingest_source", query,
+                                   read_sql("queries/check_events.sql")),
+                    params | check_params)
+    except _READER_ERRORS:
+        return False
     rejects_exist = con.execute(
         "select count(*) from duckdb_tables() where table_name = 'ingest_reject_errors'"
     ).fetchone()[0]
     if rejects_exist:
         con.execute(read_sql("queries/batch_rejected_lines.sql"), {
-            "reader_paths": [reader_path(file.path) for _, file in members],
-            "file_paths": [str(file.path) for _, file in members],
-            "file_positions": [position for position, _ in members]})
+            "reader_paths": [reader_path(file.path)], "file_paths": [str(file.path)],
+            "file_positions": [position]})
         for table in _REJECTS_TABLES:
             con.execute(f"drop table if exists temp.main.{table}")
+    return True
 
 
-def _reader_query(reader: str, position: int, file: BatchFile) -> tuple[str, dict[str, object]]:
+def reader_query(reader: str, position: int, file: BatchFile) -> tuple[str, dict[str, object]]:
     """The query that reads one file for check_events.sql, and its parameters."""
     params: dict[str, object] = {"path": reader_path(file.path), "file_position": position}
     if reader == "jsonl":
@@ -254,8 +268,9 @@ def _csv_files_read_as_nothing(con: duckdb.DuckDBPyConnection,
     if not candidates:
         return set()
     seen = {position for (position,) in con.execute(
-        "select distinct file_position from ingest_checked where list_contains($positions, "
-        "file_position) union select distinct file_position from ingest_rejected_lines "
+        f"select distinct file_position from {SCRATCH}.ingest_checked where list_contains("
+        f"$positions, file_position) union select distinct file_position from "
+        f"{SCRATCH}.ingest_rejected_lines "
         "where list_contains($positions, file_position)", {"positions": candidates}).fetchall()}
     return set(candidates) - seen
 

@@ -19,7 +19,7 @@ import duckdb
 
 from core.engine import ShardRunner
 from warehouse.db import one_transaction, open_warehouse
-from warehouse.ingest.batch import store_checked_events
+from warehouse.ingest.batch import ingest_scratch, store_checked_events
 from warehouse.shards import ShardLayout
 from warehouse.sql_files import read_sql
 from warehouse.staging import shard_staging
@@ -91,22 +91,21 @@ def store_shard_part(part: ShardPart) -> dict[int, tuple[int, int, int]]:
                       "select file_sha256, valid_rows, suppressed_rows, duplicate_rows "
                       "from raw.shard_files where list_contains(?, file_sha256)",
                       [list(part.file_sha256s)]).fetchall()}
-        con.execute(read_sql("queries/create_ingest_checked.sql"))
         try:
-            con.execute(read_sql("queries/shard_checked_events.sql"),
-                        {"part_paths": list(part.part_paths),
-                         "stored_positions": sorted(stored)})
-            stored_at = datetime.now(UTC)
-            with one_transaction(con):
-                con.execute(read_sql("queries/shard_suppressed_persons.sql"),
-                            {"path": part.suppressed_path})
-                counts = store_checked_events(con, list(part.file_sha256s))
-                for position, (valid, suppressed, duplicates) in sorted(counts.items()):
-                    con.execute(read_sql("queries/insert_shard_file.sql"), {
-                        "file_sha256": part.file_sha256s[position - 1], "valid_rows": valid,
-                        "suppressed_rows": suppressed, "duplicate_rows": duplicates,
-                        "stored_at": stored_at})
+            with ingest_scratch(con):
+                con.execute(read_sql("queries/shard_checked_events.sql"),
+                            {"part_paths": list(part.part_paths),
+                             "stored_positions": sorted(stored)})
+                stored_at = datetime.now(UTC)
+                with one_transaction(con):
+                    con.execute(read_sql("queries/shard_suppressed_persons.sql"),
+                                {"path": part.suppressed_path})
+                    counts = store_checked_events(con, list(part.file_sha256s))
+                    for position, (valid, suppressed, duplicates) in sorted(counts.items()):
+                        con.execute(read_sql("queries/insert_shard_file.sql"), {
+                            "file_sha256": part.file_sha256s[position - 1],
+                            "valid_rows": valid, "suppressed_rows": suppressed,
+                            "duplicate_rows": duplicates, "stored_at": stored_at})
         finally:
-            for table in ("ingest_checked", "ingest_rejected_lines", "ingest_skipped"):
-                con.execute(f"drop table if exists temp.main.{table}")
+            con.execute("drop table if exists temp.main.ingest_skipped")
     return counts | stored

@@ -5,7 +5,7 @@ with checked as (
     select
         file_position,
         count(*) filter (where reason is null) as valid_rows
-    from ingest_checked
+    from ingest_scratch.ingest_checked
     group by file_position
 ),
 

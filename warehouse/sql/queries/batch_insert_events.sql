@@ -4,7 +4,7 @@
 insert into raw.events
 with new_events as (
     select checked.*
-    from ingest_checked as checked
+    from ingest_scratch.ingest_checked as checked
     anti join ingest_skipped as skipped
         on skipped.file_position = checked.file_position
         and skipped.source_ordinal = checked.source_ordinal

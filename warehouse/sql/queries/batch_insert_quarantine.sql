@@ -12,7 +12,7 @@ with rejected as (
         checked.reason,
         checked.reason_field,
         checked.event_id
-    from ingest_checked as checked
+    from ingest_scratch.ingest_checked as checked
     asof left join ingest_line_offsets as offsets
         on checked.file_position = offsets.file_position
         and checked.source_ordinal > offsets.good_rows_before
@@ -26,7 +26,7 @@ unsplittable as (
         'malformed_row' as reason,
         cast(null as varchar) as reason_field,
         cast(null as varchar) as event_id
-    from ingest_rejected_lines
+    from ingest_scratch.ingest_rejected_lines
 ),
 
 final as (

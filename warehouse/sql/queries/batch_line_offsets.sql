@@ -9,7 +9,7 @@ with rejected as (
         file_position,
         line,
         row_number() over (partition by file_position order by line) as rejected_so_far
-    from ingest_rejected_lines
+    from ingest_scratch.ingest_rejected_lines
 ),
 
 final as (

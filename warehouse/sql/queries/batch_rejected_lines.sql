@@ -3,7 +3,7 @@
 -- whole lines; ingestion drops it right after this.
 -- Bound: $reader_paths and $file_paths (each file as given to its reader and as it is),
 -- $file_positions (the same files' positions in the batch).
-insert into ingest_rejected_lines
+insert into ingest_scratch.ingest_rejected_lines
 with rejects as (
     select distinct scans.file_path, errors.line
     from ingest_reject_errors as errors

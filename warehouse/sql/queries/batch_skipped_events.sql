@@ -10,7 +10,7 @@
 create or replace temp table ingest_skipped as
 with valid as not materialized (
     select file_position, source_ordinal, event_id, person_id
-    from ingest_checked
+    from ingest_scratch.ingest_checked
     where reason is null
 ),
 

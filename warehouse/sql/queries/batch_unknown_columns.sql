@@ -3,7 +3,7 @@
 -- columns). Bound: $contract_fields.
 with name_sets as (
     select file_position, field_name_set, min(source_ordinal) as first_ordinal
-    from ingest_checked
+    from ingest_scratch.ingest_checked
     where field_name_set is not null
     group by all
 ),

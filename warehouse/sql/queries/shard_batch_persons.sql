@@ -9,6 +9,6 @@ select
     norrut_shard_of(person_id, $shard_count) as shard
 from (
     select distinct person_id
-    from ingest_checked
+    from ingest_scratch.ingest_checked
     where reason is null
 )

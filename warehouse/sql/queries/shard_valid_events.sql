@@ -6,7 +6,7 @@
 -- Input: ingest_person_shards (shard_batch_persons.sql). Bound: $shard, $path.
 copy (
     select checked.* exclude (reason, field_name_set, reason_field)
-    from ingest_checked as checked
+    from ingest_scratch.ingest_checked as checked
     semi join (
         select person_id
         from ingest_person_shards
