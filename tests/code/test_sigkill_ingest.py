@@ -56,18 +56,28 @@ def inbox(tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 def test_sigkill_at_any_point_then_rerun_gives_identical_counts(tmp_path, inbox):
-    # given the result of an uninterrupted run in a real process
+    # given the result of an uninterrupted run in a real process, and when it reported each file
     reference = tmp_path / "reference" / "warehouse.duckdb"
+    started = time.perf_counter()
     process = _start_ingest(reference, inbox)
-    process.communicate(timeout=300)
+    reported_at = {0: 0.0} | {int(line): time.perf_counter() - started
+                              for line in process.stdout}
+    process.wait(timeout=300)
+    process.stdout.close()
     assert process.returncode == 0
     expected = _fingerprint(reference)
     assert expected[0]["events"] > 40_000 and expected[0]["duplicates_skipped"] > 0
     total_files = len(list(inbox.iterdir()))
 
-    # kill points: during start-up, and after 1, 3 and 5 files plus a delay that lands inside
-    # the next file's load (or its commit)
-    kill_points = [(0, 0.4), (1, 0.0), (3, 0.15), (5, 0.05)]
+    # kill points: during start-up, and after the first, second and third batches of two files
+    # plus half the time the reference took to its next report, so the kill lands inside the
+    # next batch's load (or its commit) however fast this machine is
+    def half_way_to_next_report(files_done: int) -> float:
+        following = min(done for done in reported_at if done > files_done)
+        return (reported_at[following] - reported_at[files_done]) / 2
+
+    kill_points = [(files_done, half_way_to_next_report(files_done))
+                   for files_done in (0, 2, 4, 6)]
     for attempt, (files_done, delay) in enumerate(kill_points):
         # when a run is killed with SIGKILL at that point, then the inbox is ingested again
         warehouse = tmp_path / f"killed-{attempt}" / "warehouse.duckdb"
