@@ -63,6 +63,7 @@ screenshots: setup browser
 bench: setup
 	$(UV) run --locked python bench/simulate.py
 	$(UV) run --locked python bench/ingest.py
+	$(UV) run --locked python bench/ingest_stages.py
 	$(UV) run --locked python bench/features.py --events 1e7
 	$(UV) run --locked python bench/model.py
 	$(UV) run --locked python bench/score.py
