@@ -158,7 +158,7 @@ def _read_files(con: duckdb.DuckDBPyConnection, files: list[BatchFile],
 
     A reader numbers its rows (the line numbers quarantine reports) WITH ORDINALITY, which DuckDB
     runs on one thread, and it runs the branches of a UNION ALL one after another: one statement
-    over every file of a batch kept one core of two busy (measured by bench/ingest_stages.py).
+    over a format's files kept one core of two busy (measured by bench/ingest_stages.py).
     """
     members = list(enumerate(files, start=1))
     (threads,) = con.execute("select current_setting('threads')").fetchone()
