@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import duckdb
@@ -340,6 +341,49 @@ def test_one_bad_row_among_100000_costs_only_that_row(tmp_path, monkeypatch):
         assert con.execute("select file_name, source_row_number, reason from raw.quarantine_rows "
                            "order by file_name").fetchall() == [
             ("a.csv", 50_001, "bad_event_type"), ("b.jsonl", 70_000, "bad_event_type")]
+
+
+def test_a_fault_in_one_file_stops_the_files_being_read_and_those_not_yet(tmp_path,
+                                                                        monkeypatch):
+    # given six files read two at a time: a fault of ours in the statement of the first, and a
+    # statement that would run for a long time on the second
+    from warehouse import db
+    from warehouse.ingest import batch
+
+    monkeypatch.setattr(db, "task_threads", lambda: 2)
+    inbox = tmp_path / "inbox"
+    for index in range(6):
+        write_csv(inbox / f"events-{index}.csv", [good_event(index)])
+    started: list[str] = []
+    interrupted: list[str] = []
+    read_and_check = batch._read_and_check
+
+    def faulty(con, reader, member, check_params):
+        name = member[1].file_name
+        started.append(name)
+        if name == "events-0.csv":
+            time.sleep(0.3)
+            raise RuntimeError("a fault of ours")
+        if name == "events-1.csv":
+            try:
+                con.execute("select sum(hash(i)) from range(20000000000) as r(i)").fetchall()
+            except duckdb.InterruptException:
+                interrupted.append(name)
+                raise
+        return read_and_check(con, reader, member, check_params)
+
+    monkeypatch.setattr(batch, "_read_and_check", faulty)
+    # when the inbox is ingested
+    with pytest.raises(RuntimeError, match="a fault of ours"):
+        ingest_inbox(tmp_path / "warehouse.duckdb", inbox)
+    # then the long statement was stopped, the files not started by then never were (the first
+    # file's worker may have taken the third before the fault reached the batch), and nothing
+    # was stored
+    assert interrupted == ["events-1.csv"]
+    assert {"events-0.csv", "events-1.csv"} <= set(started) and len(started) <= 3
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from raw.events").fetchone() == (0,)
+        assert con.execute("select count(*) from raw.ingest_files").fetchone() == (0,)
 
 
 def test_a_batch_where_every_file_has_bad_rows_reads_each_file_once(tmp_path, monkeypatch):

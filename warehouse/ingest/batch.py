@@ -177,11 +177,18 @@ def _read_files(con: duckdb.DuckDBPyConnection, files: list[BatchFile],
         return _read_file(reader_connection(), member, check_params,
                           json_line_by_line=json_line_by_line)
 
+    pool = ThreadPoolExecutor(max_workers=max(1, min(int(threads), len(members))))
     try:
-        with _order_not_kept(con), ThreadPoolExecutor(
-                max_workers=max(1, min(int(threads), len(members)))) as pool:
+        with _order_not_kept(con):
             readable = list(pool.map(read, members))
+    except BaseException:
+        # (Ctrl-C, or a fault of ours in one file's statement) the files still running stop
+        # now and those not started never start, rather than the rest of the batch being read
+        for reader in readers:
+            reader.interrupt()
+        raise
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         for reader in readers:
             reader.close()
     return {position for (position, _), ok in zip(members, readable, strict=True) if not ok}
