@@ -226,6 +226,24 @@ def test_a_named_zone_does_not_change_how_later_values_are_read():
     assert together == alone == [None, None, None, noon, noon]
 
 
+@pytest.mark.parametrize("session_zone", ["UTC", "Europe/Stockholm", "America/St_Johns"])
+def test_an_event_time_is_its_utc_instant_whatever_the_session_time_zone(session_zone):
+    # given a connection whose session is set to a time zone (a reader's cursor, say), and event
+    # times in each form the contract allows, one of them across a daylight-saving change
+    values = ["2026-10-25T00:30:00Z", "2026-10-25T03:30:00+02:00", "1792891800000",
+              "20261025T013000Z", "2026-10-25T01:30:00.250-00:00"]
+    with duckdb.connect() as con:
+        con.execute(f"set timezone = '{session_zone}'")
+        con.execute(read_sql("queries/contract_macros.sql"))
+        # when they are parsed
+        parsed = [con.execute("select norrut_occurred_at(?)", [text]).fetchone()[0]
+                  for text in values]
+    # then each is the instant in UTC, not the session's wall clock
+    assert parsed == [datetime(2026, 10, 25, 0, 30), datetime(2026, 10, 25, 1, 30),
+                      datetime(2026, 10, 25, 1, 30), datetime(2026, 10, 25, 1, 30),
+                      datetime(2026, 10, 25, 1, 30, 0, 250000)]
+
+
 def test_events_before_the_earliest_plausible_time_are_bad_occurred_at(tmp_path):
     # given events on 2026-03-01, and an earliest plausible time after the first of them
     rows = [good_event(1), good_event(2, occurred_at="2026-03-01T11:59:59Z"), good_event(3)]

@@ -67,21 +67,24 @@ create or replace temp macro norrut_may_hold_pii_or_untrimmed(value) as
 -- the zone of the last named zone it met in the same vector (DuckDB 1.5, ICU), so letting either
 -- through made one row change how the rows after it were read. A leap second (:60) is read as
 -- 59.999999 s, so the event keeps its minute and day. The first branch is the everyday form.
+-- The instant is taken in UTC as make_timestamp(epoch_us(...)), not cast(... as timestamp): the
+-- cast converts through ICU into the session's time zone, which cost a third of this macro's
+-- time (bench/ingest_stages.py) and would shift every event in a session not set to UTC.
 create or replace temp macro norrut_occurred_at(text) as
     case
         when regexp_full_match(text, '-?[0-9]{1,16}')
             then case when abs(cast(text as bigint)) < 253402300800000
                 then epoch_ms(cast(text as bigint)) end
         when regexp_full_match(text, '[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-](0[0-9]|1[0-7])(:?[0-5][0-9])?|[+-]18(:?00)?)')
-            then cast(try_cast(text as timestamptz) as timestamp)
+            then make_timestamp(epoch_us(try_cast(text as timestamptz)))
         when regexp_full_match(text, '[0-9]{4}-?(0[1-9]|1[0-2])-?(0[1-9]|[12][0-9]|3[01])[Tt ]([01][0-9]|2[0-3]):?[0-5][0-9]:?([0-5][0-9]|60)([.,][0-9]+)?([Zz]|[+-](0[0-9]|1[0-7])(:?[0-5][0-9])?|[+-]18(:?00)?)')
             -- basic format, leap second, lower-case t or z, decimal comma: rewritten into the
             -- first branch's form
-            then cast(try_cast(regexp_replace(regexp_replace(
+            then make_timestamp(epoch_us(try_cast(regexp_replace(regexp_replace(
                 upper(replace(text, ',', '.')),
                 '^([0-9]{4})-?([0-9]{2})-?([0-9]{2})[T ]([0-9]{2}):?([0-9]{2}):?([0-9]{2})',
                 '\1-\2-\3T\4:\5:\6'),
-                ':60(\.[0-9]+)?', ':59.999999') as timestamptz) as timestamp)
+                ':60(\.[0-9]+)?', ':59.999999') as timestamptz)))
     end;
 
 -- consent: true/false or 1/0 in any case; NULL for anything else.

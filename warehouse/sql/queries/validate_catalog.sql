@@ -40,7 +40,7 @@ typed as (
         case
             when regexp_full_match(published_text, '-?[0-9]{1,16}')
                 then epoch_ms(cast(published_text as bigint))
-            else cast(try_cast(published_text as timestamptz) as timestamp)
+            else make_timestamp(epoch_us(try_cast(published_text as timestamptz)))
         end as published_at,
         list_bool_or(list_transform(field_values, lambda value: coalesce(norrut_is_email(value), false)))
             as has_email,
