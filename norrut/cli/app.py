@@ -53,18 +53,6 @@ def _bad_value(error: typer.BadParameter) -> str:
     return f"{name}: {error.message}"
 
 
-app = typer.Typer(
-    cls=OneLineErrorsGroup,
-    name="norrut",
-    help="Norrut: find the people most likely to be curious about working in northern Sweden, "
-    "and hand those audiences to the ad platforms. An error is said in one line (exit code 2); "
-    f"set {DEBUG_ENV_VAR}=1 to see the traceback of an unexpected one.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-)
-
-
-@app.callback()
 def _global_options(
     ctx: typer.Context,
     home: Annotated[
@@ -95,6 +83,17 @@ def build_app() -> typer.Typer:
         warehouse,
     )
 
+    # A new app each call: registering the commands twice on one app would list each twice.
+    app = typer.Typer(
+        cls=OneLineErrorsGroup,
+        name="norrut",
+        help="Norrut: find the people most likely to be curious about working in northern "
+        "Sweden, and hand those audiences to the ad platforms. An error is said in one line "
+        f"(exit code 2); set {DEBUG_ENV_VAR}=1 to see the traceback of an unexpected one.",
+        no_args_is_help=True,
+        pretty_exceptions_show_locals=False,
+    )
+    app.callback()(_global_options)
     for area in (simulate, warehouse, modeling, activation, lift, monitor, creatives,
                  orchestration, portal, alerts):
         area.register(app)

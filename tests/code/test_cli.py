@@ -99,3 +99,15 @@ def test_a_command_on_a_warehouse_never_set_up_says_what_to_run(home):
     assert result.exit_code == 2, result.output
     assert result.output.startswith("error: the warehouse"), result.output
     assert "not fully set up" in result.output and "norrut ingest" in result.output
+
+
+def test_each_build_of_the_app_registers_each_command_once():
+    # given an app built once already (as every test and the portal's own CLI calls do)
+    build_app()
+    # when it is built again
+    app = build_app()
+    # then each command is registered once, not once a build (which slowed every later build)
+    names = [info.name or info.callback.__name__ for info in app.registered_commands]
+    groups = [info.name for info in app.registered_groups]
+    assert len(names) == len(set(names)) and len(groups) == len(set(groups)), (names, groups)
+    assert len(typer.main.get_command(app).commands) == len(names) + len(groups)
