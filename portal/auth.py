@@ -32,7 +32,9 @@ class Session:
 
 
 class SessionStore:
-    """Random opaque tokens mapped to sessions; expired sessions are dropped when looked up."""
+    """Random opaque tokens mapped to sessions. An expired session is dropped when looked up,
+    and every expired one at the next sign-in: a browser closed without signing out never
+    sends its token again, and its session would otherwise stay until the server restarts."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
@@ -44,8 +46,15 @@ class SessionStore:
         now = self._clock()
         session = Session(user_name, secrets.token_urlsafe(32), created_at=now, last_seen_at=now)
         with self._lock:
+            for old_token in [old_token for old_token, old in self._sessions.items()
+                              if _expired(old, now)]:
+                del self._sessions[old_token]
             self._sessions[token] = session
         return token, session
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._sessions)
 
     def get(self, token: str | None) -> Session | None:
         if not token:
@@ -55,8 +64,7 @@ class SessionStore:
             session = self._sessions.get(token)
             if session is None:
                 return None
-            if (now - session.last_seen_at > SESSION_IDLE_SECONDS
-                    or now - session.created_at > SESSION_MAX_SECONDS):
+            if _expired(session, now):
                 del self._sessions[token]
                 return None
             session.last_seen_at = now
@@ -65,6 +73,11 @@ class SessionStore:
     def end(self, token: str | None) -> None:
         with self._lock:
             self._sessions.pop(token or "", None)
+
+
+def _expired(session: Session, now: float) -> bool:
+    return (now - session.last_seen_at > SESSION_IDLE_SECONDS
+            or now - session.created_at > SESSION_MAX_SECONDS)
 
 
 ThrottleKey = tuple[str, ...]

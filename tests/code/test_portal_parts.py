@@ -8,7 +8,7 @@ import os
 from portal_fixtures import write_export_run, write_lift_result
 
 from portal import charts, exports, lift
-from portal.auth import SESSION_IDLE_SECONDS, SessionStore
+from portal.auth import SESSION_IDLE_SECONDS, SESSION_MAX_SECONDS, SessionStore
 
 
 def test_runs_are_listed_newest_first_and_unfinished_runs_are_ignored(tmp_path):
@@ -78,6 +78,32 @@ def test_sessions_end_after_being_idle():
 
     assert still_valid is not None
     assert store.get(token) is None
+
+
+def test_a_sign_in_forgets_the_sessions_that_expired_unseen():
+    # Given sessions whose browsers were closed without signing out (their tokens never return)
+    now = [1_000.0]
+    store = SessionStore(clock=lambda: now[0])
+    idle_token, _ = store.create("maria")
+    kept_token, _ = store.create("erik")
+    old_token, _ = store.create("anna")
+    now[0] += SESSION_IDLE_SECONDS - 10
+    assert store.get(kept_token) is not None and store.get(old_token) is not None
+    now[0] += 20  # maria's session is now idle past the limit; erik's and anna's are not
+
+    # When someone signs in
+    store.create("lena")
+
+    # Then only the expired session is gone from memory
+    assert len(store) == 3
+    assert store.get(idle_token) is None and store.get(kept_token) is not None
+    # And a session used all along goes at the first sign-in after its maximum age
+    while now[0] + SESSION_IDLE_SECONDS / 2 < 1_000.0 + SESSION_MAX_SECONDS:
+        now[0] += SESSION_IDLE_SECONDS / 2
+        assert store.get(kept_token) is not None
+    now[0] = 1_000.0 + SESSION_MAX_SECONDS + 1
+    store.create("olof")
+    assert len(store) == 1, "erik's too old, the others idle: only olof's session is left"
 
 
 def test_lift_is_computed_from_treated_and_holdout_counts(tmp_path):
