@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,9 @@ def read_entries(log_path: Path, limit: int = 1000) -> tuple[list[dict[str, Any]
     """The newest `limit` entries, newest first, and the count of unreadable lines."""
     if not log_path.exists():
         return [], 0
-    entries, unreadable = [], 0
+    # Only the newest `limit` are kept while reading: the log grows by a line a download.
+    entries: deque[dict[str, Any]] = deque(maxlen=limit)
+    unreadable = 0
     with log_path.open(encoding="utf-8", errors="replace") as handle:
         for line in handle:
             if not line.strip():
@@ -60,4 +63,4 @@ def read_entries(log_path: Path, limit: int = 1000) -> tuple[list[dict[str, Any]
                 entries.append(entry)
             else:
                 unreadable += 1
-    return entries[::-1][:limit], unreadable
+    return list(reversed(entries)), unreadable

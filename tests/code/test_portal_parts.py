@@ -7,7 +7,7 @@ import os
 
 from portal_fixtures import write_export_run, write_lift_result
 
-from portal import charts, exports, lift
+from portal import audit, charts, exports, lift
 from portal.auth import SESSION_IDLE_SECONDS, SESSION_MAX_SECONDS, SessionStore
 
 
@@ -166,3 +166,26 @@ def test_a_hard_link_in_a_segment_folder_is_not_resolved(tmp_path):
     assert exports.open_file(segment, segment.find_file("meta", 1)) is None
     with exports.open_file(segment, segment.find_file("generic", 1)) as handle:
         assert handle.read().startswith(b"person_id,id_type,score,rank,decile")
+
+
+def test_the_download_log_gives_the_newest_entries_first_and_counts_every_unreadable_line(
+        tmp_path):
+    # Given a log of 30 downloads with a torn line early on and a stray value late
+    log = tmp_path / "audit" / "downloads.jsonl"
+    for number in range(30):
+        audit.record_download(log, user="maria", as_of="2026-03-12", version=1,
+                              segment="north", destination="meta", file=f"f{number}.csv",
+                              sha256="0" * 64, size_bytes=number, outcome="served")
+    lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines.insert(3, '{"time": "2026-03-12T10:00\n')
+    lines.insert(25, "[1, 2]\n")
+    log.write_text("".join(lines), encoding="utf-8")
+
+    # When the newest 5 are read
+    entries, unreadable = audit.read_entries(log, limit=5)
+
+    # Then they are the last five written, newest first, and both bad lines are counted
+    assert [entry["file"] for entry in entries] == ["f29.csv", "f28.csv", "f27.csv", "f26.csv",
+                                                   "f25.csv"]
+    assert unreadable == 2
+    assert len(audit.read_entries(log)[0]) == 30
