@@ -46,9 +46,9 @@ class SessionStore:
         now = self._clock()
         session = Session(user_name, secrets.token_urlsafe(32), created_at=now, last_seen_at=now)
         with self._lock:
-            for old_token in [old_token for old_token, old in self._sessions.items()
-                              if _expired(old, now)]:
-                del self._sessions[old_token]
+            expired = [known for known, old in self._sessions.items() if _expired(old, now)]
+            for known in expired:
+                del self._sessions[known]
             self._sessions[token] = session
         return token, session
 
